@@ -1,0 +1,113 @@
+// Package engine defines what every policy engine driver implements: the
+// reference engine (engine/reference), a real Kyverno CLI (engine/kyvernocli),
+// and any later driver. The suites talk only to this interface.
+package engine
+
+import (
+	"context"
+	"fmt"
+)
+
+// Status is a rule result as Kyverno reports it.
+type Status string
+
+const (
+	StatusPass  Status = "pass"
+	StatusFail  Status = "fail"
+	StatusWarn  Status = "warn"
+	StatusSkip  Status = "skip"
+	StatusError Status = "error"
+)
+
+// Capabilities says what an engine can do, so that a case needing more is
+// reported as unsupported instead of failing or passing by accident.
+type Capabilities struct {
+	// Version of the engine or Kyverno build, e.g. "v1.19.1".
+	Version string
+	// CatchError is true when the engine knows imageRegistry.catchError.
+	CatchError bool
+	// Context is true when Result.Context is filled (white-box engines).
+	Context bool
+	// Admission is true when results come from a real admission request.
+	Admission bool
+	// Unsupported explains, per capability name ("catchError", "context",
+	// "admission"), why the engine lacks it; shown in reports.
+	Unsupported map[string]string
+}
+
+// Document is one YAML file given to an engine; File names it in errors.
+type Document struct {
+	File string
+	Data []byte
+}
+
+// Credential is a registry login the engine presents, the way a docker
+// config.json or a pull secret would.
+type Credential struct {
+	Registry string // host:port
+	Username string
+	Password string
+}
+
+// RegistryConfig is how an engine reaches registries.
+type RegistryConfig struct {
+	// Credentials the engine's default keychain holds (docker config).
+	Credentials []Credential
+	// Secrets resolves imageRegistryCredentials.secrets by name
+	// ("name" or "namespace/name") to the logins they hold.
+	Secrets map[string][]Credential
+	// CACertsPEM are extra trusted CA certificates, PEM encoded.
+	CACertsPEM [][]byte
+}
+
+// Request is one batch: every policy is applied to every resource.
+type Request struct {
+	Policies  []Document
+	Resources []Document
+	// Operation is the admission operation (CREATE, UPDATE, DELETE);
+	// empty means CREATE.
+	Operation string
+	Registry  RegistryConfig
+}
+
+// ResourceID names a resource in a result.
+type ResourceID struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+func (r ResourceID) String() string {
+	if r.Namespace == "" {
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// Result is one rule applied to one resource.
+type Result struct {
+	Policy   string
+	Rule     string
+	Resource ResourceID
+	Status   Status
+	Message  string
+	// Context holds the rule's loaded context entries by name (for example
+	// "imageData"), as JSON-like values; nil when the engine cannot show it.
+	Context map[string]any
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%s/%s %s: %s: %s", r.Policy, r.Rule, r.Resource, r.Status, r.Message)
+}
+
+// Engine evaluates Kyverno policies against resources.
+type Engine interface {
+	// Name is how ENGINE= selects the engine, e.g. "reference" or "kyverno".
+	Name() string
+	Capabilities(ctx context.Context) (Capabilities, error)
+	// Evaluate applies every policy to every resource. The context bounds
+	// every registry request (the scenario's client deadline). An error
+	// means the batch could not be evaluated at all (bad policy YAML, a
+	// driver failure); per-rule failures are Results with StatusError.
+	Evaluate(ctx context.Context, req Request) ([]Result, error)
+}

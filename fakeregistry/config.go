@@ -1,0 +1,94 @@
+package fakeregistry
+
+// This file is the declarative model shared by the Go API, the
+// cmd/fakeregistry YAML config and the scenario files. Field names are the
+// YAML names; keep them stable, scenarios depend on them.
+
+// Config is the whole registry state.
+type Config struct {
+	// Images served; a ref not listed is missing (404 NAME_UNKNOWN for an
+	// unknown repository, MANIFEST_UNKNOWN for an unknown tag or digest).
+	Images []Image `json:"images,omitempty"`
+	// Repositories sets auth and faults for a whole repository (every tag,
+	// including tags that are not listed).
+	Repositories []Repository `json:"repositories,omitempty"`
+	// Ping is a fault on GET /v2/ (for example a delay).
+	Ping *Fault `json:"ping,omitempty"`
+	// TLS serves HTTPS with a self-signed certificate.
+	TLS bool `json:"tls,omitempty"`
+}
+
+// Image is one image (or multi-platform index) under a repository:tag.
+type Image struct {
+	// Ref is "repository:tag", e.g. "team/app:v1".
+	Ref string `json:"ref"`
+	// Missing declares the tag as absent while its repository exists, so the
+	// client sees MANIFEST_UNKNOWN (documentation for readers of a config).
+	Missing bool `json:"missing,omitempty"`
+	// Config is the image config (the fields Kyverno policies read).
+	Config ImageConfig `json:"config,omitempty"`
+	// Annotations go on the manifest.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Layers are declared layer sizes in bytes; blobs need not be served.
+	Layers []int64 `json:"layers,omitempty"`
+	// Platforms, when set, make the ref an index with one image per
+	// platform ("linux/amd64", "linux/arm64").
+	Platforms []string `json:"platforms,omitempty"`
+	// Auth protects this image.
+	Auth *Auth `json:"auth,omitempty"`
+	// Fault makes requests for this image fail or stall.
+	Fault *Fault `json:"fault,omitempty"`
+	// Malformed serves a broken manifest: "json" (not valid JSON) or
+	// "mediatype" (a wrong media type).
+	Malformed string `json:"malformed,omitempty"`
+}
+
+// ImageConfig holds the config file fields; names follow the OCI config.
+type ImageConfig struct {
+	User         string            `json:"User,omitempty"`
+	Env          []string          `json:"Env,omitempty"`
+	Labels       map[string]string `json:"Labels,omitempty"`
+	Volumes      []string          `json:"Volumes,omitempty"`
+	Entrypoint   []string          `json:"Entrypoint,omitempty"`
+	Cmd          []string          `json:"Cmd,omitempty"`
+	WorkingDir   string            `json:"WorkingDir,omitempty"`
+	Created      string            `json:"created,omitempty"` // RFC 3339
+	OS           string            `json:"os,omitempty"`
+	Architecture string            `json:"architecture,omitempty"`
+}
+
+// Repository applies auth or a fault to every tag of a repository.
+type Repository struct {
+	Name  string `json:"name"`
+	Auth  *Auth  `json:"auth,omitempty"`
+	Fault *Fault `json:"fault,omitempty"`
+}
+
+// Auth is "basic" or "bearer" with one valid login.
+type Auth struct {
+	Type     string `json:"type"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// EmptyBody sends the 401 without an error document.
+	EmptyBody bool `json:"emptyBody,omitempty"`
+	// TokenTTL is the bearer token lifetime, e.g. "5m".
+	TokenTTL Duration `json:"tokenTTL,omitempty"`
+}
+
+// Fault makes requests fail or stall.
+type Fault struct {
+	// Status answers with this HTTP status (403 DENIED, 429
+	// TOOMANYREQUESTS, 500, 503, ...).
+	Status int `json:"status,omitempty"`
+	// Body replaces the default body for Status ("" keeps the default
+	// error document; use Raw for a non-JSON body).
+	Body string `json:"body,omitempty"`
+	// Times fails only the first N matching requests, then serves normally;
+	// 0 means always.
+	Times int `json:"times,omitempty"`
+	// Delay stalls each matching request; it ends when the client gives up.
+	Delay Duration `json:"delay,omitempty"`
+	// On chooses which requests: "manifests" (default), "blobs", "ping",
+	// or "all".
+	On string `json:"on,omitempty"`
+}
