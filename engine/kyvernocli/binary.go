@@ -1,21 +1,29 @@
 package kyvernocli
 
 import (
-	"bufio"
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // EnvBinary names the variable that points at an existing kubectl-kyverno.
 const EnvBinary = "KYVERNO_CLI"
 
-// DefaultBinary finds the CLI to run: $KYVERNO_CLI when set, else the
-// binary tools/kyverno/build.sh cached for the version pinned in
-// tools/kyverno/go.mod (.cache/bin/kyverno-<version>/kubectl-kyverno),
-// looked up from the working directory towards the root.
-func DefaultBinary() (string, error) {
+// BuildScript is tools/kyverno/build.sh relative to the repository root.
+const BuildScript = "tools/kyverno/build.sh"
+
+// DefaultBinary finds the CLI to run: $KYVERNO_CLI when set, else what
+// `tools/kyverno/build.sh --no-build` selects (the KYVERNO_SRC checkout's
+// build, or the version pinned in tools/kyverno/go.mod), looked up from the
+// working directory towards the root. It never builds: an unbuilt binary is
+// an error that says to run `make kyverno-cli`.
+func DefaultBinary(ctx context.Context) (string, error) {
 	if p := os.Getenv(EnvBinary); p != "" {
 		return p, nil
 	}
@@ -27,49 +35,35 @@ func DefaultBinary() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	modFile := filepath.Join(root, "tools", "kyverno", "go.mod")
-	version, err := pinnedVersion(modFile)
-	if err != nil {
-		return "", err
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, filepath.Join(root, BuildScript), "--no-build")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return "", fmt.Errorf("no kyverno CLI (%s unset): %s", EnvBinary, strings.TrimSpace(stderr.String()))
+		}
+		return "", fmt.Errorf("find kyverno CLI: %s --no-build: %w", BuildScript, err)
 	}
-	bin := filepath.Join(root, ".cache", "bin", "kyverno-"+version, "kubectl-kyverno")
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("no kyverno CLI: %s is not built (run `make kyverno-cli`) and %s is unset", bin, EnvBinary)
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	bin := lines[len(lines)-1]
+	if bin == "" {
+		return "", fmt.Errorf("find kyverno CLI: %s --no-build printed no path", BuildScript)
 	}
 	return bin, nil
 }
 
-// repoRoot walks up from dir to the folder holding tools/kyverno/go.mod.
+// repoRoot walks up from dir to the folder holding the build script.
 func repoRoot(dir string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "tools", "kyverno", "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(d, BuildScript)); err == nil {
 			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no kyverno CLI: %s is unset and no tools/kyverno/go.mod above %s", EnvBinary, dir)
+			return "", fmt.Errorf("no kyverno CLI: %s is unset and no %s above %s", EnvBinary, BuildScript, dir)
 		}
 	}
-}
-
-// pinnedVersion reads the github.com/kyverno/kyverno requirement.
-func pinnedVersion(modFile string) (string, error) {
-	f, err := os.Open(modFile)
-	if err != nil {
-		return "", fmt.Errorf("read kyverno pin: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 0 && fields[0] == "require" {
-			fields = fields[1:]
-		}
-		if len(fields) >= 2 && fields[0] == "github.com/kyverno/kyverno" {
-			return fields[1], nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("read %s: %w", modFile, err)
-	}
-	return "", fmt.Errorf("%s: no requirement on github.com/kyverno/kyverno", modFile)
 }

@@ -58,7 +58,7 @@ func New(opts ...Option) (*Engine, error) {
 		o(e)
 	}
 	if e.bin == "" {
-		bin, err := DefaultBinary()
+		bin, err := DefaultBinary(context.Background())
 		if err != nil {
 			return nil, err
 		}

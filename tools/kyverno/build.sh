@@ -14,7 +14,17 @@
 # A build whose stamp matches is not redone. Environment:
 #   CACHE_DIR   cache root (default <repo>/.cache)
 #   GO          go command (default go)
+#
+# --no-build: print the path when the selected binary is current, else exit
+# 3 saying what would be built (the engine uses this to find its binary).
 set -euo pipefail
+
+no_build=false
+case "${1:-}" in
+--no-build) no_build=true ;;
+"") ;;
+*) echo "usage: $0 [--no-build]" >&2; exit 2 ;;
+esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -87,6 +97,10 @@ elif [[ ! -f "$stamp_file" ]]; then
 	reason="cached binary has no stamp"
 else
 	reason="stamp changed: was '$(cat "$stamp_file")'"
+fi
+if $no_build; then
+	log "kubectl-kyverno $version from $why_src is not built ($reason); run: make kyverno-cli"
+	exit 3
 fi
 log "building kubectl-kyverno $version from $why_src: $reason"
 log "  into $bin"
