@@ -1,0 +1,93 @@
+package reference
+
+import (
+	"gopkg.in/yaml.v3"
+)
+
+// decodeResources reads every Kubernetes object of a (multi-document) YAML
+// file; a kind List contributes its items. Objects become JSON-like values
+// (numbers float64), the form Kyverno's JSON context holds.
+func decodeResources(file string, data []byte) ([]*resource, error) {
+	docs, err := splitDocuments(file, data)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{file: file}
+	var out []*resource
+	for _, doc := range docs {
+		if doc.Kind != yaml.MappingNode {
+			return nil, d.errorf(doc, "", "expected a Kubernetes object, got %s", kindName(doc))
+		}
+		v, err := d.toValue(doc, "")
+		if err != nil {
+			return nil, err
+		}
+		obj := v.(map[string]any)
+		if obj["kind"] == "List" {
+			items, _ := obj["items"].([]any)
+			itemsNode := childNode(doc, "items")
+			for i, it := range items {
+				n := doc
+				if itemsNode != nil && i < len(itemsNode.Content) {
+					n = itemsNode.Content[i]
+				}
+				m, ok := it.(map[string]any)
+				if !ok {
+					return nil, d.errorf(n, indexPath("items", i), "expected a Kubernetes object")
+				}
+				r, err := newResource(d, n, m, indexPath("items", i))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, r)
+			}
+			continue
+		}
+		r, err := newResource(d, doc, obj, "")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func newResource(d *decoder, n *yaml.Node, obj map[string]any, path string) (*resource, error) {
+	r := &resource{object: obj}
+	var ok bool
+	if r.apiVersion, ok = obj["apiVersion"].(string); !ok || r.apiVersion == "" {
+		return nil, d.errorf(n, joinPath(path, "apiVersion"), "required (a string)")
+	}
+	if r.kind, ok = obj["kind"].(string); !ok || r.kind == "" {
+		return nil, d.errorf(n, joinPath(path, "kind"), "required (a string)")
+	}
+	meta, ok := obj["metadata"].(map[string]any)
+	if !ok {
+		return nil, d.errorf(n, joinPath(path, "metadata"), "required (an object)")
+	}
+	r.name, _ = meta["name"].(string)
+	if r.name == "" {
+		r.name, _ = meta["generateName"].(string)
+	}
+	if r.name == "" {
+		return nil, d.errorf(n, joinPath(path, "metadata.name"), "required (a string)")
+	}
+	r.namespace, _ = meta["namespace"].(string)
+	r.labels = stringMap(meta["labels"])
+	r.annots = stringMap(meta["annotations"])
+	return r, nil
+}
+
+func stringMap(v any) map[string]string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, val := range m {
+		if s, ok := val.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
