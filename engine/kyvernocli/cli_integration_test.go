@@ -1,0 +1,321 @@
+package kyvernocli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/fakeregistry"
+)
+
+// These tests run the real kubectl-kyverno against the real fake registry.
+// They are skipped, saying why, when no binary is available: set
+// KYVERNO_CLI or run `make kyverno-cli` first.
+
+func cliEngine(t *testing.T) *Engine {
+	t.Helper()
+	bin, err := DefaultBinary(context.Background())
+	if err != nil {
+		t.Skipf("no Kyverno CLI to run: %v", err)
+	}
+	e, err := New(WithBinary(bin), WithTempDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func startRegistry(t *testing.T, cfg fakeregistry.Config) *fakeregistry.Server {
+	t.Helper()
+	srv, err := fakeregistry.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// checkImagePolicy is the policy of feasibility.md section 2: deny when
+// the image runs as root, reading imageData in a deny condition.
+func checkImagePolicy(name, extraContext string) engine.Document {
+	return engine.Document{File: name + ".yaml", Data: []byte(fmt.Sprintf(`apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: %s
+spec:
+  background: false
+  rules:
+  - name: check-image
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    context:
+    - name: imageData
+      imageRegistry:
+        reference: "{{ request.object.spec.containers[0].image }}"%s
+    validate:
+      failureAction: Enforce
+      message: "image {{ request.object.spec.containers[0].image }} runs as root"
+      deny:
+        conditions:
+          any:
+          - key: "{{ imageData.configData.config.User || 'root' }}"
+            operator: Equals
+            value: "root"
+`, name, extraContext))}
+}
+
+func pod(name, image string) engine.Document {
+	return engine.Document{File: name + ".yaml", Data: []byte(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: default
+spec:
+  containers:
+  - name: app
+    image: %q
+`, name, image))}
+}
+
+// prefix is where the failure surfaces for checkImagePolicy
+// (feasibility.md 2.1, "P"), followed by the loader's doubled chain.
+func lookupError(ref, tail string) string {
+	return "failed to check deny conditions: failed to substitute variables in condition key: " +
+		"failed to resolve imageData.configData.config.User || 'root' at path : " +
+		"failed to fetch image descriptor: " + ref + ", error: failed to fetch image descriptor: " + ref +
+		", error: failed to fetch image reference: " + ref + ", error: " + tail
+}
+
+func resultFor(results []engine.Result, policy, rule string, res engine.ResourceID) (engine.Result, bool) {
+	for _, r := range results {
+		if r.Policy == policy && r.Rule == rule && r.Resource == res {
+			return r, true
+		}
+	}
+	return engine.Result{}, false
+}
+
+func TestCLIBatchAgainstFakeRegistry(t *testing.T) {
+	e := cliEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// reg: plain HTTP, its logins given to the CLI through the docker config.
+	reg := startRegistry(t, fakeregistry.Config{
+		Images: []fakeregistry.Image{
+			{Ref: "test/app:v1", Config: fakeregistry.ImageConfig{User: "1000"}},
+			{Ref: "test/rootapp:v1"},
+			{Ref: "private/app:v1", Config: fakeregistry.ImageConfig{User: "1000"},
+				Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "alice", Password: "alice-pw"}},
+		},
+	})
+	// locked: Basic auth and no login presented.
+	locked := startRegistry(t, fakeregistry.Config{
+		Images: []fakeregistry.Image{
+			{Ref: "test/app:v1", Config: fakeregistry.ImageConfig{User: "1000"}},
+		},
+		Repositories: []fakeregistry.Repository{
+			{Name: "test/app", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "u", Password: "p"}},
+		},
+	})
+	lockedEmpty := startRegistry(t, fakeregistry.Config{
+		Images: []fakeregistry.Image{
+			{Ref: "test/app:v1", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "u", Password: "p", EmptyBody: true}},
+		},
+	})
+	refused, err := reg.RefusedAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	R, L, LE := reg.Addr(), locked.Addr(), lockedEmpty.Addr()
+	zero := "sha256:" + strings.Repeat("0", 64)
+
+	type want struct {
+		status  engine.Status
+		message string
+	}
+	cases := []struct {
+		pod, image string
+		want       want
+	}{
+		{"a-present", R + "/test/app:v1", want{engine.StatusPass, "validation rule 'check-image' passed."}},
+		{"a2-root", R + "/test/rootapp:v1", want{engine.StatusFail, "image " + R + "/test/rootapp:v1 runs as root"}},
+		{"b-repo-missing", R + "/nope/app:v1", want{engine.StatusError, lookupError(R+"/nope/app:v1",
+			"GET http://"+R+"/v2/nope/app/manifests/v1: NAME_UNKNOWN: Unknown name")}},
+		{"c-tag-missing", R + "/test/app:v2", want{engine.StatusError, lookupError(R+"/test/app:v2",
+			"GET http://"+R+"/v2/test/app/manifests/v2: MANIFEST_UNKNOWN: Unknown manifest")}},
+		{"d-unauthorized", L + "/test/app:v1", want{engine.StatusError, lookupError(L+"/test/app:v1",
+			"GET http://"+L+"/v2/test/app/manifests/v1: UNAUTHORIZED: authentication required")}},
+		{"d2-unauthorized-empty", LE + "/test/app:v1", want{engine.StatusError, lookupError(LE+"/test/app:v1",
+			"GET http://"+LE+"/v2/test/app/manifests/v1: unexpected status code 401 Unauthorized")}},
+		{"d3-credentials", R + "/private/app:v1", want{engine.StatusPass, "validation rule 'check-image' passed."}},
+		{"f-refused", refused + "/test/app:v1", want{engine.StatusError, lookupError(refused+"/test/app:v1",
+			`Get "https://`+refused+`/v2/": dial tcp `+refused+`: connect: connection refused; Get "http://`+refused+`/v2/": dial tcp `+refused+`: connect: connection refused`)}},
+		{"g2-bad-image", "Bad Image!!:x", want{engine.StatusError, "failed to check deny conditions: failed to substitute variables in condition key: " +
+			"failed to resolve imageData.configData.config.User || 'root' at path : " +
+			"failed to fetch image descriptor: Bad Image!!:x, error: failed to fetch image descriptor: Bad Image!!:x, error: " +
+			"failed to parse image reference: Bad Image!!:x, error: could not parse reference: Bad Image!!:x"}},
+		{"h-digest-missing", R + "/test/app@" + zero, want{engine.StatusError, lookupError(R+"/test/app@"+zero,
+			"GET http://"+R+"/v2/test/app/manifests/"+zero+": MANIFEST_UNKNOWN: Unknown manifest")}},
+	}
+
+	req := engine.Request{
+		Policies: []engine.Document{
+			checkImagePolicy("check-image-config", ""),
+			// v1.19.1 does not know catchError: this policy must come back
+			// as an error, never as a pass or as nothing.
+			checkImagePolicy("check-image-catch", "\n        catchError: true"),
+		},
+		Registry: engine.RegistryConfig{Credentials: []engine.Credential{{Registry: R, Username: "alice", Password: "alice-pw"}}},
+	}
+	for _, c := range cases {
+		req.Resources = append(req.Resources, pod(c.pod, c.image))
+	}
+	start := time.Now()
+	results, err := e.Evaluate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one CLI run, 2 policies x %d pods: %s", len(cases), time.Since(start).Round(time.Millisecond))
+
+	caps, err := e.Capabilities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		id := engine.ResourceID{Kind: "Pod", Namespace: "default", Name: c.pod}
+		got, ok := resultFor(results, "check-image-config", "check-image", id)
+		if !ok {
+			t.Errorf("%s: no result", c.pod)
+			continue
+		}
+		if got.Status != c.want.status || got.Message != c.want.message {
+			t.Errorf("%s:\n got  %s: %s\n want %s: %s", c.pod, got.Status, got.Message, c.want.status, c.want.message)
+		}
+	}
+	if !caps.CatchError {
+		got, ok := resultFor(results, "check-image-catch", "check-image", engine.ResourceID{})
+		if !ok {
+			t.Fatalf("the catchError policy left no policy-level result on %s (%s): %v", caps.Version, caps.Unsupported[CapCatchError], results)
+		}
+		if got.Status != engine.StatusError || !strings.Contains(got.Message, "policy not loaded by the Kyverno CLI") ||
+			!strings.Contains(got.Message, "catchError") {
+			t.Errorf("catchError policy on %s: got %s: %s", caps.Version, got.Status, got.Message)
+		}
+		for _, r := range results {
+			if r.Policy == "check-image-catch" && r.Status != engine.StatusError {
+				t.Errorf("catchError policy counted as %s on a build without the feature: %s", r.Status, r)
+			}
+		}
+	}
+	if len(results) != len(cases)+1 && !caps.CatchError {
+		t.Errorf("got %d results, want %d (one per pod plus the dropped policy):\n%v", len(results), len(cases)+1, results)
+	}
+}
+
+func TestCLIPolicySkippedByValidation(t *testing.T) {
+	e := cliEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bad := engine.Document{File: "bad.yaml", Data: []byte(`apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: check-image-literal
+spec:
+  background: false
+  rules:
+  - name: check-image
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    context:
+    - name: imageData
+      imageRegistry:
+        reference: "127.0.0.1:1/Bad Repo::tag"
+    validate:
+      message: "x"
+      deny:
+        conditions:
+          any:
+          - key: "{{ imageData.registry }}"
+            operator: Equals
+            value: "x"
+`)}
+	results, err := e.Evaluate(ctx, engine.Request{Policies: []engine.Document{bad}, Resources: []engine.Document{pod("p", "127.0.0.1:1/a:b")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "path: spec.rules[0]: bad image: 127.0.0.1:1/Bad Repo::tag: invalid reference format"
+	if len(results) != 1 || results[0].Status != engine.StatusError || results[0].Message != want || results[0].Resource != (engine.ResourceID{}) {
+		t.Errorf("got %v\nwant one policy-level error %q", results, want)
+	}
+}
+
+func TestCLICapabilities(t *testing.T) {
+	e := cliEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	caps, err := e.Capabilities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Since(start)
+	start = time.Now()
+	again, err := e.Capabilities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("version %s, catchError %v (%s); probe %s, cached %s", caps.Version, caps.CatchError, caps.Unsupported[CapCatchError], first, time.Since(start))
+	if again.Version != caps.Version || again.CatchError != caps.CatchError {
+		t.Errorf("cached answer differs: %+v vs %+v", again, caps)
+	}
+	if caps.Version == "" || caps.Context || caps.Admission {
+		t.Errorf("caps = %+v", caps)
+	}
+	if caps.Version == "v1.19.1" {
+		if caps.CatchError {
+			t.Fatal("v1.19.1 reported as knowing catchError")
+		}
+		want := "kubectl-kyverno v1.19.1 does not know imageRegistry.catchError: it drops a policy that sets it (Applying 1 policy rule(s) for 2 policies, exit 0): "
+		if got := caps.Unsupported[CapCatchError]; !strings.HasPrefix(got, want) || !strings.Contains(got, "catchError: Invalid value: value provided for unknown field") {
+			t.Errorf("reason = %q, want prefix %q and the unknown-field error", got, want)
+		}
+	}
+}
+
+func TestCLIDeadlineKillsTheRun(t *testing.T) {
+	e := cliEngine(t)
+	slow := startRegistry(t, fakeregistry.Config{
+		Images: []fakeregistry.Image{{Ref: "test/app:v1", Fault: &fakeregistry.Fault{Delay: fakeregistry.Duration(time.Minute), On: fakeregistry.OnAll}}},
+		Ping:   &fakeregistry.Fault{Delay: fakeregistry.Duration(time.Minute)},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := e.Evaluate(ctx, engine.Request{
+		Policies:  []engine.Document{checkImagePolicy("check-image-config", "")},
+		Resources: []engine.Document{pod("slow", slow.Addr()+"/test/app:v1")},
+	})
+	elapsed := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "context deadline exceeded") {
+		t.Fatalf("err = %v, want the context's deadline", err)
+	}
+	if elapsed > 10*time.Second {
+		t.Errorf("Evaluate returned after %s; the CLI was not killed at the deadline", elapsed)
+	}
+	entries, err := os.ReadDir(e.tmpDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("work dir left behind: %v", entries)
+	}
+}
