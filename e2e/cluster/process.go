@@ -1,0 +1,212 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Processes starts host processes in their own process groups and stops them
+// by PID. Every PID it starts is also appended to a PID file so that a check
+// outside the test binary (make e2e) can verify nothing is left running even
+// when the test binary itself was killed.
+type Processes struct {
+	logDir  string
+	pidFile string
+	grace   time.Duration
+
+	mu    sync.Mutex
+	procs []*Process
+}
+
+// Process is one started host process.
+type Process struct {
+	Name    string
+	PID     int
+	LogPath string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // valid after done is closed
+	log  *os.File
+}
+
+// NewProcesses keeps logs under logDir (one <name>.log per process) and PIDs
+// in pidFile ("" disables the file).
+func NewProcesses(logDir, pidFile string) *Processes {
+	return &Processes{logDir: logDir, pidFile: pidFile, grace: 10 * time.Second}
+}
+
+// Start runs bin with args and env (added to this process's environment).
+// The child gets its own process group, so a terminal's Ctrl-C does not hit it
+// before the suite's teardown does, and dies with SIGKILL if the test binary
+// dies (Pdeathsig), so a hard kill leaves nothing behind either.
+func (p *Processes) Start(name, bin string, args, env []string) (*Process, error) {
+	if err := os.MkdirAll(p.logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("start %s: log dir: %w", name, err)
+	}
+	logPath := filepath.Join(p.logDir, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
+	}
+	proc := &Process{Name: name, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, done: make(chan struct{}), log: logFile}
+	go func() {
+		proc.err = cmd.Wait()
+		logFile.Close()
+		close(proc.done)
+	}()
+	p.mu.Lock()
+	p.procs = append(p.procs, proc)
+	p.mu.Unlock()
+	if p.pidFile != "" {
+		if err := appendLine(p.pidFile, fmt.Sprintf("%d %s", proc.PID, name)); err != nil {
+			return proc, fmt.Errorf("start %s: record pid: %w", name, err)
+		}
+	}
+	return proc, nil
+}
+
+// Exited reports whether the process has ended, with its wait error.
+func (proc *Process) Exited() (bool, error) {
+	select {
+	case <-proc.done:
+		return true, proc.err
+	default:
+		return false, nil
+	}
+}
+
+// Tail returns the last n bytes of the process log, for error messages.
+func (proc *Process) Tail(n int64) string {
+	f, err := os.Open(proc.LogPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// StopAll stops every process in reverse start order: SIGTERM to its process
+// group, SIGKILL after the grace period. It returns the processes that could
+// not be confirmed gone.
+func (p *Processes) StopAll(ctx context.Context) error {
+	p.mu.Lock()
+	procs := append([]*Process(nil), p.procs...)
+	p.mu.Unlock()
+	var errs []error
+	for i := len(procs) - 1; i >= 0; i-- {
+		if err := stop(ctx, procs[i], p.grace); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func stop(ctx context.Context, proc *Process, grace time.Duration) error {
+	if done, _ := proc.Exited(); done {
+		return killGroup(proc, syscall.SIGKILL) // children of an exited leader
+	}
+	_ = killGroup(proc, syscall.SIGTERM)
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-proc.done:
+	case <-timer.C:
+		_ = killGroup(proc, syscall.SIGKILL)
+		select {
+		case <-proc.done:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("stop %s (pid %d): still running after SIGKILL", proc.Name, proc.PID)
+		}
+	case <-ctx.Done():
+		_ = killGroup(proc, syscall.SIGKILL)
+		<-proc.done
+	}
+	_ = killGroup(proc, syscall.SIGKILL) // anything the leader left in its group
+	return nil
+}
+
+func killGroup(proc *Process, sig syscall.Signal) error {
+	err := syscall.Kill(-proc.PID, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// Alive lists the recorded PIDs in pidFile that still run, as "pid name".
+// A PID is alive when it or its process group answers signal 0; zombies
+// (exited, not yet reaped) do not count.
+func Alive(pidFile string) ([]string, error) {
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var alive []string
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		pid, err := strconv.Atoi(f[0])
+		if err != nil {
+			return alive, fmt.Errorf("%s:%d: want \"<pid> <name>\", got %q", pidFile, i+1, line)
+		}
+		if running(pid) || syscall.Kill(-pid, 0) == nil {
+			alive = append(alive, line)
+		}
+	}
+	return alive, nil
+}
+
+func running(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// Field 3, after the parenthesised command name, is the state.
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
+
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintln(f, line)
+	return err
+}
