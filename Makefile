@@ -1,0 +1,64 @@
+# imagectx conformance harness. `make help` lists the targets.
+# Other engineers' targets live in mk/<name>.mk (included at the end).
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+GINKGO    ?= $(GO) tool ginkgo
+ENGINE    ?= reference
+ARTIFACTS ?= $(CURDIR)/_artifacts
+# Ginkgo label filter for the suites, e.g. LABEL_FILTER='fault:missing && catch:on'.
+LABEL_FILTER ?=
+# Extra scenario folders, colon-separated (kept next to your Kyverno fork).
+SCENARIOS ?=
+# Ginkgo flags shared by the suite targets.
+GINKGO_FLAGS ?= -p --randomize-all --fail-on-empty --keep-going --poll-progress-after=60s
+SUITES    := ./suites/...
+UNIT_PKGS  = $$($(GO) list ./... | grep -v -e /suites/ -e /e2e)
+
+export ENGINE ARTIFACTS SCENARIOS
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*?## ' $(MAKEFILE_LIST) | sort -u | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: lint
+lint: ## gofmt (must list nothing) and go vet
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: test
+test: ## Unit tests (race) for all packages, then the suites on the reference engine (race, parallel, randomized)
+	$(GO) test -race $(UNIT_PKGS)
+	@mkdir -p $(ARTIFACTS)
+	ENGINE=reference $(GINKGO) --race $(GINKGO_FLAGS) \
+		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITES)
+
+.PHONY: conformance
+conformance: ## The whole scenario suite on ENGINE (default reference), then print the conformance matrix
+	@mkdir -p $(ARTIFACTS)
+	@echo "==> conformance suite on ENGINE=$(ENGINE) (reports in $(ARTIFACTS))"
+	@status=0; \
+	$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITES) || status=$$?; \
+	$(MAKE) --no-print-directory matrix; \
+	exit $$status
+
+.PHONY: matrix
+matrix: ## Print the conformance matrix from $(ARTIFACTS)/results-*.json (also written to conformance-matrix.md)
+	@shopt -s nullglob; files=($(ARTIFACTS)/results-*.json); \
+	if [ $${#files[@]} -eq 0 ]; then echo "no results in $(ARTIFACTS); run make conformance"; exit 1; fi; \
+	$(GO) run ./internal/cmd/conformance-report matrix -o $(ARTIFACTS)/conformance-matrix.md "$${files[@]}"
+
+.PHONY: catalogue
+catalogue: ## Regenerate docs/error-strings.md from the scenarios
+	$(GO) run ./internal/cmd/conformance-report catalogue -o docs/error-strings.md scenarios
+
+.PHONY: check-catalogue
+check-catalogue: ## Fail when docs/error-strings.md is stale
+	$(GO) run ./internal/cmd/conformance-report catalogue -check -o docs/error-strings.md scenarios
+
+-include mk/*.mk

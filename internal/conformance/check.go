@@ -1,0 +1,175 @@
+package conformance
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// Outcomes of one spec.
+const (
+	OutcomePass        = "pass"
+	OutcomeFail        = "fail"
+	OutcomeUnsupported = "unsupported"
+)
+
+// Options change how specs are judged.
+type Options struct {
+	// RequireCatchError turns "unsupported: catchError" into a failure
+	// (REQUIRE_CATCHERROR=1, for gating the release that ships it).
+	RequireCatchError bool
+}
+
+// Outcome is the verdict for one spec.
+type Outcome struct {
+	Outcome string `json:"outcome"`
+	// Reason explains a fail or unsupported outcome; for a failure it reads
+	// like kyverno test: "want skip, got error: <message>".
+	Reason string `json:"reason,omitempty"`
+	// Unchecked lists expectations the engine cannot show, with why.
+	Unchecked []string `json:"unchecked,omitempty"`
+	// Got is the engine's result for the spec's rule and resource, nil when
+	// it reported none.
+	Got *engine.Result `json:"-"`
+	// Others are further results for the same rule and resource (an engine
+	// should report one).
+	Others []engine.Result `json:"-"`
+}
+
+// Unsupported says why the engine cannot run the spec ("" when it can).
+func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, opts Options) (reason string, fatal bool) {
+	for _, c := range s.Requires {
+		has := false
+		switch c {
+		case scenario.CapCatchError:
+			has = caps.CatchError
+		case scenario.CapContext:
+			has = caps.Context
+		case scenario.CapAdmission:
+			has = caps.Admission
+		}
+		if has {
+			continue
+		}
+		why := caps.Unsupported[c]
+		if why == "" {
+			why = fmt.Sprintf("engine %s does not support %s", engineName, c)
+		}
+		reason := fmt.Sprintf("%s: %s", c, why)
+		return reason, c == scenario.CapCatchError && opts.RequireCatchError
+	}
+	return "", false
+}
+
+// Check judges one spec against its evaluation.
+func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, opts Options) Outcome {
+	if why, fatal := Unsupported(s, caps, engineName, opts); why != "" {
+		if fatal {
+			return Outcome{Outcome: OutcomeFail, Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: " + why}
+		}
+		return Outcome{Outcome: OutcomeUnsupported, Reason: why}
+	}
+	if ev.Err != nil {
+		return Outcome{Outcome: OutcomeFail, Reason: fmt.Sprintf("want %s, got no evaluation: %v", s.Row.Result, ev.Err)}
+	}
+	row := s.Row
+	var matches []engine.Result
+	for _, r := range ev.Results {
+		if r.Policy == row.Policy && r.Rule == row.Rule && r.Resource.Name == s.Resource && (row.Kind == "" || r.Resource.Kind == row.Kind) {
+			matches = append(matches, r)
+		}
+	}
+	out := Outcome{}
+	if len(matches) > 0 {
+		got := matches[0]
+		out.Got = &got
+		out.Others = matches[1:]
+	}
+	fail := func(format string, args ...any) Outcome {
+		out.Outcome = OutcomeFail
+		out.Reason = fmt.Sprintf(format, args...)
+		return out
+	}
+	if row.Result == "none" {
+		if out.Got != nil {
+			return fail("want no result, got %s: %s", out.Got.Status, out.Got.Message)
+		}
+	} else {
+		if out.Got == nil {
+			return fail("want %s, got no result", row.Result)
+		}
+		if len(out.Others) > 0 {
+			return fail("want one %s result, got %d results: %s", row.Result, len(matches), describeResults(matches))
+		}
+		if string(out.Got.Status) != row.Result {
+			return fail("want %s, got %s: %s", row.Result, out.Got.Status, out.Got.Message)
+		}
+		if row.Message != nil {
+			ok, desc, err := row.Message.Match(out.Got.Message, ev.Vars)
+			if err != nil {
+				return fail("message matcher: %v", err)
+			}
+			if !ok {
+				return fail("want %s with message %s, got %s: %s", row.Result, desc, out.Got.Status, out.Got.Message)
+			}
+		}
+		if len(row.Context) > 0 {
+			if !caps.Context {
+				why := caps.Unsupported[scenario.CapContext]
+				if why == "" {
+					why = "the engine cannot show the rule context"
+				}
+				out.Unchecked = append(out.Unchecked, "context: "+why)
+			} else {
+				var problems []string
+				for _, c := range row.Context {
+					ok, desc, err := c.Run(out.Got.Context, ev.Vars)
+					if err != nil {
+						return fail("context %s: %v", c.Key, err)
+					}
+					if !ok {
+						problems = append(problems, desc)
+					}
+				}
+				if len(problems) > 0 {
+					return fail("want %s with context %s", row.Result, strings.Join(problems, "; "))
+				}
+			}
+		}
+	}
+	if rc := row.Requests; rc != nil {
+		for _, ref := range rc.Never {
+			if ev.Requested[ref] {
+				return fail("want %s never requested from the registry, got requests: %s", ref, requestsFor(ev, ref))
+			}
+		}
+		for _, ref := range rc.Seen {
+			if !ev.Requested[ref] {
+				return fail("want %s requested from the registry, got no request for it (%d requests in all)", ref, len(ev.Requests))
+			}
+		}
+	}
+	out.Outcome = OutcomePass
+	return out
+}
+
+func describeResults(rs []engine.Result) string {
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("[%s: %s]", r.Status, r.Message))
+	}
+	return strings.Join(parts, " ")
+}
+
+func requestsFor(ev *Evaluation, ref string) string {
+	repo, _, _ := strings.Cut(ref, ":")
+	var parts []string
+	for _, r := range ev.Requests {
+		if r.Repository == repo {
+			parts = append(parts, r.Method+" "+r.Path)
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,189 @@
+// Package conformance runs scenario evaluations against an engine, checks
+// specs against their results, and writes the machine-readable results, the
+// conformance matrix and the error-string catalogue. The Ginkgo suites are
+// a thin layer over it.
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// Evaluation is one file under one binding, evaluated by one engine against
+// its own fake registry.
+type Evaluation struct {
+	Key     string
+	Results []engine.Result
+	// Err is set when the batch could not be evaluated at all (or the
+	// fake registry could not start).
+	Err error
+	// Requests is the fake registry's request log.
+	Requests []fakeregistry.Request
+	// Requested records, for every ref a row's requests check names,
+	// whether any request touched it.
+	Requested map[string]bool
+	// Vars are the substitutions used (REGISTRY, REFUSED and the file's).
+	Vars     scenario.Vars
+	Duration time.Duration
+}
+
+// Evaluate starts a fake registry for the file, renders the binding,
+// evaluates the whole batch under the file's deadline, records the results
+// and the request log, and closes the registry.
+func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scenario.Binding) *Evaluation {
+	ev := &Evaluation{Key: scenario.EvalKey(f, b)}
+	start := time.Now()
+	defer func() { ev.Duration = time.Since(start) }()
+
+	srv, err := fakeregistry.Start(f.RegistryConfig())
+	if err != nil {
+		ev.Err = fmt.Errorf("%s: start fake registry: %w", f.Path, err)
+		return ev
+	}
+	defer srv.Close()
+	refused, err := srv.RefusedAddr()
+	if err != nil {
+		ev.Err = fmt.Errorf("%s: %w", f.Path, err)
+		return ev
+	}
+	ev.Vars = scenario.Vars{scenario.VarRegistry: srv.Addr(), scenario.VarRefused: refused}
+	for k, v := range f.Vars {
+		ev.Vars[k] = v
+	}
+
+	policies, resources, err := f.Render(b, ev.Vars)
+	if err != nil {
+		ev.Err = err
+		return ev
+	}
+	req := engine.Request{Policies: policies, Resources: resources}
+	for _, c := range f.Registry.Credentials {
+		req.Registry.Credentials = append(req.Registry.Credentials, credential(c, ev.Vars, srv.Addr()))
+	}
+	if len(f.Registry.Secrets) > 0 {
+		req.Registry.Secrets = map[string][]engine.Credential{}
+		for name, cs := range f.Registry.Secrets {
+			for _, c := range cs {
+				req.Registry.Secrets[name] = append(req.Registry.Secrets[name], credential(c, ev.Vars, srv.Addr()))
+			}
+		}
+	}
+	if f.Registry.TrustCA {
+		req.Registry.CACertsPEM = [][]byte{srv.CACertPEM()}
+	}
+
+	ectx, cancel := context.WithTimeout(ctx, f.Deadline())
+	defer cancel()
+	ev.Results, ev.Err = eng.Evaluate(ectx, req)
+	if ev.Err != nil {
+		ev.Err = fmt.Errorf("%s: engine %s: %w", ev.Key, eng.Name(), ev.Err)
+	}
+	ev.Requests = srv.Requests()
+	ev.Requested = map[string]bool{}
+	for _, r := range f.Results {
+		if r.Requests == nil {
+			continue
+		}
+		for _, ref := range append(append([]string{}, r.Requests.Never...), r.Requests.Seen...) {
+			ev.Requested[ref] = srv.Requested(ref)
+		}
+	}
+	return ev
+}
+
+func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.Credential {
+	reg := vars.Expand(c.Registry)
+	if reg == "" {
+		reg = addr
+	}
+	return engine.Credential{Registry: reg, Username: c.Username, Password: c.Password}
+}
+
+// Evaluations memoizes evaluations by key within a process: specs of one
+// evaluation share it, and Prefetch starts many at once so slow ones
+// (retries, deadlines) overlap.
+type Evaluations struct {
+	eng   engine.Engine
+	mu    sync.Mutex
+	calls map[string]*call
+}
+
+type call struct {
+	once sync.Once
+	done chan struct{}
+	ev   *Evaluation
+}
+
+// NewEvaluations memoizes evaluations for eng.
+func NewEvaluations(eng engine.Engine) *Evaluations {
+	return &Evaluations{eng: eng, calls: map[string]*call{}}
+}
+
+func (e *Evaluations) call(key string) *call {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.calls[key]
+	if !ok {
+		c = &call{done: make(chan struct{})}
+		e.calls[key] = c
+	}
+	return c
+}
+
+// start runs the evaluation once; later callers get the same result.
+func (e *Evaluations) start(f *scenario.File, b *scenario.Binding) *call {
+	c := e.call(scenario.EvalKey(f, b))
+	c.once.Do(func() {
+		go func() {
+			defer close(c.done)
+			// The evaluation's own deadline bounds it; it is not tied to
+			// one spec's context because other specs share it.
+			c.ev = Evaluate(context.Background(), e.eng, f, b)
+		}()
+	})
+	return c
+}
+
+// Prefetch starts the evaluations in the background, at most limit at a
+// time (0: no limit).
+func (e *Evaluations) Prefetch(pairs []Pair, limit int) {
+	if limit <= 0 {
+		for _, p := range pairs {
+			e.start(p.File, p.Binding)
+		}
+		return
+	}
+	sem := make(chan struct{}, limit)
+	go func() {
+		for _, p := range pairs {
+			sem <- struct{}{}
+			c := e.start(p.File, p.Binding)
+			go func() { <-c.done; <-sem }()
+		}
+	}()
+}
+
+// Pair is one evaluation to run.
+type Pair struct {
+	File    *scenario.File
+	Binding *scenario.Binding
+}
+
+// Get returns the evaluation, running it if nobody has, waiting at most
+// until ctx ends.
+func (e *Evaluations) Get(ctx context.Context, f *scenario.File, b *scenario.Binding) (*Evaluation, error) {
+	c := e.start(f, b)
+	select {
+	case <-c.done:
+		return c.ev, nil
+	case <-ctx.Done():
+		return nil, errors.Join(fmt.Errorf("waiting for evaluation %s", scenario.EvalKey(f, b)), ctx.Err())
+	}
+}

@@ -1,0 +1,210 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// ResultsFormat names the results file's schema; bump it on a breaking change.
+const ResultsFormat = "imagectx.conformance.results/v1"
+
+// ResultsFile is $ARTIFACTS/results-<engine>.json (see suites/README.md).
+type ResultsFile struct {
+	Format            string        `json:"format"`
+	Engine            string        `json:"engine"`
+	Version           string        `json:"version"`
+	Capabilities      CapsRecord    `json:"capabilities"`
+	RequireCatchError bool          `json:"requireCatchError"`
+	Summary           Summary       `json:"summary"`
+	Specs             []*SpecRecord `json:"specs"`
+}
+
+// CapsRecord is engine.Capabilities as written to the results file.
+type CapsRecord struct {
+	CatchError  bool              `json:"catchError"`
+	Context     bool              `json:"context"`
+	Admission   bool              `json:"admission"`
+	Unsupported map[string]string `json:"unsupported,omitempty"`
+}
+
+// Summary counts outcomes.
+type Summary struct {
+	Pass        int `json:"pass"`
+	Fail        int `json:"fail"`
+	Unsupported int `json:"unsupported"`
+}
+
+// SpecRecord is one spec's outcome.
+type SpecRecord struct {
+	Name     string   `json:"name"`
+	File     string   `json:"file"`
+	Path     string   `json:"path"`
+	Line     int      `json:"line"`
+	Binding  string   `json:"binding"`
+	Policy   string   `json:"policy"`
+	Rule     string   `json:"rule"`
+	Resource string   `json:"resource"`
+	Labels   []string `json:"labels"`
+	Requires []string `json:"requires,omitempty"`
+
+	Outcome   string   `json:"outcome"`
+	Reason    string   `json:"reason,omitempty"`
+	Unchecked []string `json:"unchecked,omitempty"`
+
+	Want Want `json:"want"`
+	Got  *Got `json:"got"`
+
+	// Registry is the fake registry's host:port for the evaluation.
+	Registry   string `json:"registry,omitempty"`
+	DurationMS int64  `json:"evaluationMs"`
+}
+
+// Want is the row's expectation, placeholders unexpanded.
+type Want struct {
+	Result  string            `json:"result"`
+	Message *scenario.Matcher `json:"message,omitempty"`
+}
+
+// Got is the engine's result.
+type Got struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	// MessageTemplate is Message with the registry's address (and the
+	// refused address) put back as ${REGISTRY} (${REFUSED}), so results of
+	// different runs and engines compare equal.
+	MessageTemplate string `json:"messageTemplate"`
+	// Context is the rule context, written for failed specs only.
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// Record builds the results-file record for a checked spec. Secrets from
+// the scenario (registry passwords) are masked in every string.
+func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
+	rec := &SpecRecord{
+		Name: s.Name, File: s.File.Name, Path: s.File.Path, Line: s.Row.Line(),
+		Binding: s.Binding.Name, Policy: s.Row.Policy, Rule: s.Row.Rule, Resource: s.Resource,
+		Labels: s.Labels, Requires: s.Requires,
+		Outcome: out.Outcome, Unchecked: out.Unchecked,
+		Want: Want{Result: s.Row.Result, Message: s.Row.Message},
+	}
+	mask := secretMasker(s.File)
+	rec.Reason = mask(out.Reason)
+	if ev != nil {
+		rec.Registry = ev.Vars[scenario.VarRegistry]
+		rec.DurationMS = ev.Duration.Milliseconds()
+	}
+	if out.Got != nil {
+		g := &Got{Status: string(out.Got.Status), Message: mask(out.Got.Message)}
+		g.MessageTemplate = Template(g.Message, ev)
+		if out.Outcome == OutcomeFail {
+			g.Context = out.Got.Context
+		}
+		rec.Got = g
+	}
+	return rec
+}
+
+// Template puts ${REGISTRY} and ${REFUSED} back into a message.
+func Template(msg string, ev *Evaluation) string {
+	if ev == nil {
+		return msg
+	}
+	for _, k := range []string{scenario.VarRegistry, scenario.VarRefused} {
+		if v := ev.Vars[k]; v != "" {
+			msg = strings.ReplaceAll(msg, v, "${"+k+"}")
+		}
+	}
+	return msg
+}
+
+func secretMasker(f *scenario.File) func(string) string {
+	var secrets []string
+	add := func(cs []scenario.Credential) {
+		for _, c := range cs {
+			if len(c.Password) >= 3 {
+				secrets = append(secrets, c.Password)
+			}
+		}
+	}
+	add(f.Registry.Credentials)
+	for _, cs := range f.Registry.Secrets {
+		add(cs)
+	}
+	for _, img := range f.Registry.Images {
+		if img.Auth != nil && len(img.Auth.Password) >= 3 {
+			secrets = append(secrets, img.Auth.Password)
+		}
+	}
+	for _, r := range f.Registry.Repositories {
+		if r.Auth != nil && len(r.Auth.Password) >= 3 {
+			secrets = append(secrets, r.Auth.Password)
+		}
+	}
+	return func(s string) string {
+		for _, sec := range secrets {
+			s = strings.ReplaceAll(s, sec, "***")
+		}
+		return s
+	}
+}
+
+// NewResultsFile assembles the file from records (sorted by name).
+func NewResultsFile(engineName string, caps engine.Capabilities, opts Options, recs []*SpecRecord) *ResultsFile {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
+	rf := &ResultsFile{
+		Format: ResultsFormat, Engine: engineName, Version: caps.Version,
+		Capabilities:      CapsRecord{CatchError: caps.CatchError, Context: caps.Context, Admission: caps.Admission, Unsupported: caps.Unsupported},
+		RequireCatchError: opts.RequireCatchError,
+		Specs:             recs,
+	}
+	for _, r := range recs {
+		switch r.Outcome {
+		case OutcomePass:
+			rf.Summary.Pass++
+		case OutcomeFail:
+			rf.Summary.Fail++
+		case OutcomeUnsupported:
+			rf.Summary.Unsupported++
+		}
+	}
+	return rf
+}
+
+// WriteResults writes dir/results-<engine>.json.
+func WriteResults(dir string, rf *ResultsFile) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("results folder: %w", err)
+	}
+	path := filepath.Join(dir, "results-"+rf.Engine+".json")
+	b, err := json.MarshalIndent(rf, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode results: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write results: %w", err)
+	}
+	return path, nil
+}
+
+// ReadResults reads a results file and checks its format.
+func ReadResults(path string) (*ResultsFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rf ResultsFile
+	if err := json.Unmarshal(b, &rf); err != nil {
+		return nil, fmt.Errorf("%s: not a results file: %w", path, err)
+	}
+	if rf.Format != ResultsFormat {
+		return nil, fmt.Errorf("%s: format %q, want %q", path, rf.Format, ResultsFormat)
+	}
+	return &rf, nil
+}

@@ -1,0 +1,273 @@
+package scenario
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadError is a refused scenario file: where, which field, what was expected.
+type LoadError struct {
+	File   string
+	Line   int
+	Column int
+	Field  string // dotted path, e.g. "registry.images[0].fault.delay"
+	Msg    string
+}
+
+func (e *LoadError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	}
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", loc, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Msg)
+}
+
+// nodeDecoder lets a type decode itself from a YAML node with the strict
+// decoder's error reporting (matchers, documents, binding values).
+type nodeDecoder interface {
+	decodeNode(d *decoder, n *yaml.Node, field string) error
+}
+
+// decoder decodes YAML nodes into Go values by their json tags, refusing
+// unknown fields and wrong types with file, line and field.
+type decoder struct {
+	file string
+}
+
+func (d *decoder) errf(n *yaml.Node, field, format string, args ...any) error {
+	e := &LoadError{File: d.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	return e
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+// describe names what a node is, for "want X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return describe(n.Alias)
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "null"
+		case "!!bool":
+			return "boolean " + n.Value
+		case "!!int", "!!float":
+			return "number " + n.Value
+		default:
+			return strconv.Quote(n.Value)
+		}
+	}
+	return "an empty document"
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return resolve(n.Content[0])
+	}
+	return n
+}
+
+var (
+	nodeDecoderType    = reflect.TypeOf((*nodeDecoder)(nil)).Elem()
+	jsonUnmarshalerTyp = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+)
+
+// decode fills v (a pointer) from n.
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
+	n = resolve(n)
+	if v.Kind() == reflect.Pointer && v.Type().Implements(nodeDecoderType) {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return v.Interface().(nodeDecoder).decodeNode(d, n, field)
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
+		return v.Addr().Interface().(nodeDecoder).decodeNode(d, n, field)
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(jsonUnmarshalerTyp) {
+		var raw any
+		if err := n.Decode(&raw); err != nil {
+			return d.errf(n, field, "%v", err)
+		}
+		b, err := json.Marshal(raw)
+		if err != nil {
+			return d.errf(n, field, "%v", err)
+		}
+		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
+			return d.errf(n, field, "%v", err)
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return nil
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return d.decode(n, v.Elem(), field)
+	case reflect.Struct:
+		return d.decodeStruct(n, v, field)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return d.errf(n, field, "want a list, got %s", describe(n))
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			if err := d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return d.errf(n, field, "want a mapping, got %s", describe(n))
+		}
+		if v.Type().Key().Kind() != reflect.String {
+			return d.errf(n, field, "internal: map key must be a string")
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return d.errf(k, field, "want a string key, got %s", describe(k))
+			}
+			if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
+				return d.errf(k, join(field, k.Value), "duplicate key")
+			}
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := d.decode(val, elem, join(field, k.Value)); err != nil {
+				return err
+			}
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+		}
+		v.Set(m)
+		return nil
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			return d.errf(n, field, "want a string, got %s", describe(n))
+		}
+		v.SetString(n.Value)
+		return nil
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			return d.errf(n, field, "want true or false, got %s", describe(n))
+		}
+		b, _ := strconv.ParseBool(n.Value)
+		v.SetBool(b)
+		return nil
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			return d.errf(n, field, "want an integer, got %s", describe(n))
+		}
+		i, err := strconv.ParseInt(n.Value, 0, 64)
+		if err != nil {
+			return d.errf(n, field, "want an integer: %v", err)
+		}
+		v.SetInt(i)
+		return nil
+	case reflect.Interface:
+		var raw any
+		if err := n.Decode(&raw); err != nil {
+			return d.errf(n, field, "%v", err)
+		}
+		if raw != nil {
+			v.Set(reflect.ValueOf(raw))
+		}
+		return nil
+	}
+	return d.errf(n, field, "internal: cannot decode into %s", v.Type())
+}
+
+type fieldInfo struct {
+	index []int
+	name  string
+}
+
+func structFields(t reflect.Type) []fieldInfo {
+	var out []fieldInfo
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			// Embedded structs are flattened, as encoding/json does.
+			for _, inner := range structFields(f.Type) {
+				inner.index = append(append([]int{}, f.Index...), inner.index...)
+				out = append(out, inner)
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, fieldInfo{index: f.Index, name: name})
+	}
+	return out
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) error {
+	if n.Kind != yaml.MappingNode {
+		return d.errf(n, field, "want a mapping, got %s", describe(n))
+	}
+	fields := structFields(v.Type())
+	byName := map[string]fieldInfo{}
+	var names []string
+	for _, f := range fields {
+		byName[f.name] = f
+		names = append(names, f.name)
+	}
+	sort.Strings(names)
+	seen := map[string]bool{}
+	for i := 0; i < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return d.errf(k, field, "want a field name, got %s", describe(k))
+		}
+		f, ok := byName[k.Value]
+		if !ok {
+			return d.errf(k, join(field, k.Value), "unknown field; want one of: %s", strings.Join(names, ", "))
+		}
+		if seen[k.Value] {
+			return d.errf(k, join(field, k.Value), "duplicate field")
+		}
+		seen[k.Value] = true
+		if err := d.decode(val, v.FieldByIndex(f.index), join(field, k.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

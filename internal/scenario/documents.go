@@ -1,0 +1,144 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Doc is one policy or resource document, kept as a YAML node so bindings
+// can patch it and errors can point at its lines.
+type Doc struct {
+	Source string // "file.yaml:12" where the document starts
+	Node   *yaml.Node
+	Kind   string
+	Name   string
+	NS     string
+}
+
+// Documents is one entry of policies/resources: a file path (relative to
+// the scenario file; it may hold several "---" documents) or an inline
+// mapping.
+type Documents struct {
+	Docs []Doc
+}
+
+func (ds *Documents) decodeNode(d *decoder, n *yaml.Node, field string) error {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+		path := n.Value
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(d.file), path)
+		}
+		docs, err := readDocs(path)
+		if err != nil {
+			return d.errf(n, field, "want a readable YAML file: %v", err)
+		}
+		if len(docs) == 0 {
+			return d.errf(n, field, "file %s holds no document", path)
+		}
+		for _, doc := range docs {
+			if err := doc.identify(); err != nil {
+				return d.errf(n, field, "%s: %v", doc.Source, err)
+			}
+		}
+		ds.Docs = docs
+		return nil
+	case n.Kind == yaml.MappingNode:
+		doc := Doc{Source: fmt.Sprintf("%s:%d", d.file, n.Line), Node: n}
+		if err := doc.identify(); err != nil {
+			return d.errf(n, field, "%v", err)
+		}
+		ds.Docs = []Doc{doc}
+		return nil
+	}
+	return d.errf(n, field, "want a file path or an inline Kubernetes object, got %s", describe(n))
+}
+
+func readDocs(path string) ([]Doc, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var out []Doc
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		root := resolve(&n)
+		if root == nil || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+			continue
+		}
+		out = append(out, Doc{Source: path + ":" + strconv.Itoa(root.Line), Node: root})
+	}
+	return out, nil
+}
+
+// identify reads kind, metadata.name and metadata.namespace.
+func (doc *Doc) identify() error {
+	n := doc.Node
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("want a Kubernetes object (a mapping), got %s", describe(n))
+	}
+	doc.Kind = scalarAt(n, "kind")
+	doc.Name = scalarAt(n, "metadata", "name")
+	doc.NS = scalarAt(n, "metadata", "namespace")
+	if doc.Kind == "" {
+		return errors.New("want a kind")
+	}
+	if doc.Name == "" {
+		return errors.New("want metadata.name")
+	}
+	return nil
+}
+
+// child returns the value of key in mapping n.
+func child(n *yaml.Node, key string) *yaml.Node {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return resolve(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+func scalarAt(n *yaml.Node, path ...string) string {
+	for _, p := range path {
+		n = child(n, p)
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+// ruleNames lists spec.rules[].name of a policy document.
+func ruleNames(n *yaml.Node) []string {
+	rules := child(child(n, "spec"), "rules")
+	if rules == nil || rules.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []string
+	for _, r := range rules.Content {
+		if name := scalarAt(r, "name"); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}

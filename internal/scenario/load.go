@@ -1,0 +1,477 @@
+package scenario
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/fakeregistry"
+	"gopkg.in/yaml.v3"
+)
+
+// APIVersion and Kind every scenario file declares.
+const (
+	APIVersion = "conformance.imagectx.io/v1alpha1"
+	Kind       = "Test"
+)
+
+// DefaultDeadline bounds an evaluation when the file sets none; it leaves
+// room for go-containerregistry's retries (about 4-5 s for a 5xx).
+const DefaultDeadline = 15 * time.Second
+
+// DataDir is the folder name skipped when loading a directory: policy and
+// resource files shared by scenarios live there.
+const DataDir = "files"
+
+// LoadDirs loads every scenario file (*.yaml, outside folders named
+// "files") under each directory. Names are relative to their directory,
+// so two directories must not hold the same relative name.
+func LoadDirs(dirs ...string) ([]*File, error) {
+	var files []*File
+	seen := map[string]string{}
+	for _, dir := range dirs {
+		var paths []string
+		err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.IsDir() {
+				if e.Name() == DataDir || (strings.HasPrefix(e.Name(), ".") && path != dir) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(path, ".yaml") {
+				paths = append(paths, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scenario folder %s: %w", dir, err)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			rel, _ := filepath.Rel(dir, p)
+			name := filepath.ToSlash(strings.TrimSuffix(rel, ".yaml"))
+			if other, dup := seen[name]; dup {
+				return nil, fmt.Errorf("%s: scenario name %q is also used by %s", p, name, other)
+			}
+			seen[name] = p
+			f, err := LoadFile(p, name)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// LoadFile reads and checks one scenario file; name is its spec-name prefix.
+func LoadFile(path, name string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	return Parse(path, name, b)
+}
+
+// Parse checks one scenario file's bytes.
+func Parse(path, name string, data []byte) (*File, error) {
+	d := &decoder{file: path}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &LoadError{File: path, Msg: fmt.Sprintf("not valid YAML: %v", err)}
+	}
+	n := resolve(&root)
+	if n == nil {
+		return nil, &LoadError{File: path, Msg: "empty file; want a Test"}
+	}
+	f := &File{Path: path, Name: name}
+	if err := d.decode(n, reflect.ValueOf(f).Elem(), ""); err != nil {
+		return nil, err
+	}
+	if err := f.check(d, n); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+var (
+	labelPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	namePart  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	varName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// at finds the node of a field path (keys and list indexes) for error lines.
+func at(n *yaml.Node, path ...any) *yaml.Node {
+	for _, p := range path {
+		if n == nil {
+			return nil
+		}
+		switch k := p.(type) {
+		case string:
+			n = child(n, k)
+		case int:
+			n = resolve(n)
+			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
+				return nil
+			}
+			n = resolve(n.Content[k])
+		}
+	}
+	return n
+}
+
+func keyNode(n *yaml.Node, key string) *yaml.Node {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+func checkLabels(d *decoder, n *yaml.Node, field string, labels map[string]string) error {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !labelPart.MatchString(k) || !labelPart.MatchString(labels[k]) {
+			return d.errf(keyNode(n, k), join(field, k), "want a label key and value of letters, digits, '.', '_' or '-' (they become Ginkgo labels %q), got %q: %q", "key:value", k, labels[k])
+		}
+	}
+	return nil
+}
+
+func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
+	for i, r := range req {
+		if !slices.Contains(knownCapabilities, r) {
+			return d.errf(at(n, i), fmt.Sprintf("%s[%d]", field, i), "unknown capability %q; want one of %s", r, strings.Join(knownCapabilities, ", "))
+		}
+	}
+	return nil
+}
+
+func (f *File) check(d *decoder, root *yaml.Node) error {
+	if f.APIVersion != APIVersion {
+		return d.errf(at(root, "apiVersion"), "apiVersion", "want %q, got %q", APIVersion, f.APIVersion)
+	}
+	if f.Kind != Kind {
+		return d.errf(at(root, "kind"), "kind", "want %q, got %q", Kind, f.Kind)
+	}
+	if err := checkLabels(d, at(root, "metadata", "labels"), "metadata.labels", f.Metadata.Labels); err != nil {
+		return err
+	}
+	if err := checkRequires(d, at(root, "requires"), "requires", f.Requires); err != nil {
+		return err
+	}
+
+	// Variables: names, no shadowing of built-ins.
+	known := map[string]bool{}
+	for _, v := range builtinVars {
+		known[v] = true
+	}
+	for k := range f.Vars {
+		if !varName.MatchString(k) {
+			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "want a variable name of letters, digits and '_'")
+		}
+		if slices.Contains(builtinVars, k) {
+			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (the fake registry's address); choose another name", k)
+		}
+		known[k] = true
+	}
+	checkVarsIn := func(n *yaml.Node, field string) error {
+		used := map[string]int{}
+		usedVars(n, used)
+		for name, line := range used {
+			if !known[name] {
+				return &LoadError{File: d.file, Line: line, Field: field, Msg: fmt.Sprintf("unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(known), ", "))}
+			}
+		}
+		return nil
+	}
+	if err := checkVarsIn(at(root, "vars"), "vars"); err != nil {
+		return err
+	}
+
+	// Policies and resources.
+	if len(f.Policies) == 0 {
+		return d.errf(root, "policies", "want at least one policy")
+	}
+	if len(f.Resources) == 0 {
+		return d.errf(root, "resources", "want at least one resource")
+	}
+	rules := map[string][]string{}
+	for i, ds := range f.Policies {
+		for _, doc := range ds.Docs {
+			if doc.Kind != "ClusterPolicy" && doc.Kind != "Policy" {
+				return d.errf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: want kind ClusterPolicy or Policy, got %q", doc.Source, doc.Kind)
+			}
+			if _, dup := rules[doc.Name]; dup {
+				return d.errf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: policy %q is given twice", doc.Source, doc.Name)
+			}
+			rules[doc.Name] = ruleNames(doc.Node)
+			if err := checkVarsIn(doc.Node, fmt.Sprintf("policies[%d]", i)); err != nil {
+				return err
+			}
+		}
+	}
+	resources := map[string]Doc{}
+	for i, ds := range f.Resources {
+		for _, doc := range ds.Docs {
+			if _, dup := resources[doc.Name]; dup {
+				return d.errf(at(root, "resources", i), fmt.Sprintf("resources[%d]", i), "%s: a resource named %q is given twice (names must be unique in a file; they name specs)", doc.Source, doc.Name)
+			}
+			resources[doc.Name] = doc
+			if err := checkVarsIn(doc.Node, fmt.Sprintf("resources[%d]", i)); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Bindings: unique names, placeholders and values agree.
+	used := map[string]int{}
+	for _, ds := range append(append([]Documents{}, f.Policies...), f.Resources...) {
+		for _, doc := range ds.Docs {
+			placeholders(doc.Node, used)
+		}
+	}
+	if len(f.Bindings) == 0 {
+		if len(used) > 0 {
+			return d.errf(root, "bindings", "placeholders such as ($%s) are used but no binding sets them", sortedKeys(used)[0])
+		}
+		f.Bindings = []Binding{{Name: "default"}}
+	}
+	set := map[string]bool{}
+	names := map[string]bool{}
+	for i := range f.Bindings {
+		b := &f.Bindings[i]
+		bn := at(root, "bindings", i)
+		field := fmt.Sprintf("bindings[%d]", i)
+		if bn != nil {
+			b.line = bn.Line
+		}
+		if !namePart.MatchString(b.Name) {
+			return d.errf(bn, field+".name", "want a name of letters, digits, '.', '_' or '-', got %q", b.Name)
+		}
+		if names[b.Name] {
+			return d.errf(bn, field+".name", "binding %q is given twice", b.Name)
+		}
+		names[b.Name] = true
+		for k := range b.Values {
+			if _, ok := used[k]; !ok {
+				return d.errf(keyNode(at(bn, "values"), k), field+".values."+k, "no policy or resource has the placeholder ($%s)", k)
+			}
+			set[k] = true
+		}
+		if b.CatchError != nil {
+			found := false
+			for _, ds := range f.Policies {
+				for _, doc := range ds.Docs {
+					found = found || hasImageRegistry(doc.Node)
+				}
+			}
+			if !found {
+				return d.errf(at(bn, "catchError"), field+".catchError", "no policy has an imageRegistry context entry to set it on")
+			}
+		}
+		if err := checkLabels(d, at(bn, "labels"), field+".labels", b.Labels); err != nil {
+			return err
+		}
+		if err := checkRequires(d, at(bn, "requires"), field+".requires", b.Requires); err != nil {
+			return err
+		}
+	}
+	for name, line := range used {
+		if !set[name] {
+			return &LoadError{File: d.file, Line: line, Field: "bindings", Msg: fmt.Sprintf("placeholder ($%s) is set by no binding (a binding that leaves it out removes the key; at least one must set it)", name)}
+		}
+	}
+
+	// Registry.
+	rn := at(root, "registry")
+	for i, c := range f.Registry.Credentials {
+		if c.Username == "" {
+			return d.errf(at(rn, "credentials", i), fmt.Sprintf("registry.credentials[%d].username", i), "want a username")
+		}
+	}
+	for name, cs := range f.Registry.Secrets {
+		for i, c := range cs {
+			if c.Username == "" {
+				return d.errf(at(rn, "secrets", name, i), fmt.Sprintf("registry.secrets.%s[%d].username", name, i), "want a username")
+			}
+		}
+	}
+	if f.Registry.Deadline < 0 {
+		return d.errf(at(rn, "deadline"), "registry.deadline", "want a positive duration")
+	}
+	if f.Registry.TrustCA && !f.Registry.TLS {
+		return d.errf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
+	}
+	for i, img := range f.Registry.Images {
+		if img.Ref == "" {
+			return d.errf(at(rn, "images", i), fmt.Sprintf("registry.images[%d].ref", i), "want a ref such as team/app:v1")
+		}
+	}
+
+	// Results.
+	if len(f.Results) == 0 {
+		return d.errf(root, "results", "want at least one expected result")
+	}
+	specNames := map[string]int{}
+	for i := range f.Results {
+		r := &f.Results[i]
+		rn := at(root, "results", i)
+		field := fmt.Sprintf("results[%d]", i)
+		if rn != nil {
+			r.line = rn.Line
+		}
+		rs, ok := rules[r.Policy]
+		if !ok {
+			return d.errf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
+		}
+		if !slices.Contains(rs, r.Rule) {
+			return d.errf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
+		}
+		if len(r.Resources) == 0 {
+			return d.errf(rn, field+".resources", "want at least one resource name")
+		}
+		for j, res := range r.Resources {
+			name := res
+			if k := strings.LastIndex(res, "/"); k >= 0 {
+				name = res[k+1:]
+			}
+			doc, ok := resources[name]
+			if !ok {
+				return d.errf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "want one of the file's resources (%s), got %q", strings.Join(sortedKeys(resources), ", "), res)
+			}
+			if ns, _, found := strings.Cut(res, "/"); found && ns != doc.NS {
+				return d.errf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "resource %s is in namespace %q, not %q", name, doc.NS, ns)
+			}
+			if r.Kind != "" && r.Kind != doc.Kind {
+				return d.errf(at(rn, "kind"), field+".kind", "resource %s is a %s, not a %s", name, doc.Kind, r.Kind)
+			}
+			r.Resources[j] = name
+		}
+		for j, b := range r.Bindings {
+			if !names[b] {
+				return d.errf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
+			}
+		}
+		if !slices.Contains(knownResults, r.Result) {
+			return d.errf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
+		}
+		if r.Result == "none" && (r.Message != nil || len(r.Context) > 0) {
+			return d.errf(rn, field, "result none (no result at all) cannot have a message or context")
+		}
+		if err := checkRequires(d, at(rn, "requires"), field+".requires", r.Requires); err != nil {
+			return err
+		}
+		if err := checkLabels(d, at(rn, "labels"), field+".labels", r.Labels); err != nil {
+			return err
+		}
+		if err := checkVarsIn(at(rn, "message"), field+".message"); err != nil {
+			return err
+		}
+		if err := checkVarsIn(at(rn, "context"), field+".context"); err != nil {
+			return err
+		}
+		for _, b := range f.Bindings {
+			if !r.AppliesTo(b.Name) {
+				continue
+			}
+			for _, res := range r.Resources {
+				sn := strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/")
+				if prev, dup := specNames[sn]; dup {
+					return d.errf(rn, field, "spec %s is already expected by results[%d]; a policy, rule, resource and binding may be expected once", sn, prev)
+				}
+				specNames[sn] = i
+			}
+		}
+	}
+	return nil
+}
+
+// AppliesTo reports whether the row holds for the binding.
+func (r *Row) AppliesTo(binding string) bool {
+	return len(r.Bindings) == 0 || slices.Contains(r.Bindings, binding)
+}
+
+// Line is where the row starts in its file.
+func (r *Row) Line() int { return r.line }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Render returns the policies and resources for one binding with vars
+// expanded, as the engine receives them.
+func (f *File) Render(b *Binding, vars Vars) (policies, resources []engine.Document, err error) {
+	for _, ds := range f.Policies {
+		for _, doc := range ds.Docs {
+			out, err := doc.render(b, vars)
+			if err != nil {
+				return nil, nil, err
+			}
+			policies = append(policies, engine.Document{File: doc.Source, Data: out})
+		}
+	}
+	for _, ds := range f.Resources {
+		for _, doc := range ds.Docs {
+			out, err := doc.render(b, vars)
+			if err != nil {
+				return nil, nil, err
+			}
+			resources = append(resources, engine.Document{File: doc.Source, Data: out})
+		}
+	}
+	return policies, resources, nil
+}
+
+// UsesCatchError reports whether the binding's policies carry a catchError
+// key (set by the binding or written in the policy), which engines without
+// the feature cannot run faithfully.
+func (f *File) UsesCatchError(b *Binding) bool {
+	if b.CatchError != nil {
+		return true
+	}
+	for _, ds := range f.Policies {
+		for _, doc := range ds.Docs {
+			if hasKey(bind(deepCopy(doc.Node), b.Values), "catchError") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Deadline is the evaluation's client deadline.
+func (f *File) Deadline() time.Duration {
+	if f.Registry.Deadline == 0 {
+		return DefaultDeadline
+	}
+	return time.Duration(f.Registry.Deadline)
+}
+
+// RegistryConfig is the fake registry's model for this file.
+func (f *File) RegistryConfig() fakeregistry.Config { return f.Registry.Config }

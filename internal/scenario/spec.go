@@ -1,0 +1,98 @@
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Spec is one expectation: a file x binding x result row x resource.
+type Spec struct {
+	// Name is <file>/<binding>/<policy>/<rule>/<resource>.
+	Name     string
+	File     *File
+	Binding  *Binding
+	Row      *Row
+	Resource string
+	// Labels are Ginkgo labels, "key:value", sorted.
+	Labels []string
+	// Requires are the capabilities the spec needs, sorted.
+	Requires []string
+}
+
+// EvalKey names the evaluation the spec's result comes from.
+func (s *Spec) EvalKey() string { return EvalKey(s.File, s.Binding) }
+
+// EvalKey names one evaluation: a file under one binding.
+func EvalKey(f *File, b *Binding) string { return f.Name + "/" + b.Name }
+
+// Where is the row's location, for failure messages.
+func (s *Spec) Where() string { return fmt.Sprintf("%s:%d", s.File.Path, s.Row.line) }
+
+// Specs expands files into specs, in file order.
+func Specs(files []*File) []*Spec {
+	var out []*Spec
+	for _, f := range files {
+		for bi := range f.Bindings {
+			b := &f.Bindings[bi]
+			catch := f.UsesCatchError(b)
+			for ri := range f.Results {
+				r := &f.Results[ri]
+				if !r.AppliesTo(b.Name) {
+					continue
+				}
+				labels := map[string]string{}
+				for _, m := range []map[string]string{f.Metadata.Labels, catchLabel(b, catch), b.Labels, r.Labels} {
+					for k, v := range m {
+						labels[k] = v
+					}
+				}
+				var req []string
+				for _, rs := range [][]string{f.Requires, b.Requires, r.Requires} {
+					req = append(req, rs...)
+				}
+				if catch {
+					req = append(req, CapCatchError)
+				}
+				slices.Sort(req)
+				req = slices.Compact(req)
+				for _, res := range r.Resources {
+					out = append(out, &Spec{
+						Name:     strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/"),
+						File:     f,
+						Binding:  b,
+						Row:      r,
+						Resource: res,
+						Labels:   labelList(labels),
+						Requires: req,
+					})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// catchLabel labels specs by how catchError is set: absent, off or on.
+// A binding's own catch label wins.
+func catchLabel(b *Binding, uses bool) map[string]string {
+	switch {
+	case b.CatchError != nil && *b.CatchError:
+		return map[string]string{"catch": "on"}
+	case b.CatchError != nil:
+		return map[string]string{"catch": "off"}
+	case !uses:
+		return map[string]string{"catch": "absent"}
+	}
+	return nil
+}
+
+func labelList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+":"+v)
+	}
+	sort.Strings(out)
+	return out
+}

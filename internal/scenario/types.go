@@ -1,0 +1,125 @@
+// Package scenario loads the conformance scenarios (YAML test files), expands
+// their binding matrices into specs, and checks an engine's results against
+// a spec's expectations. It knows nothing about Ginkgo or any engine driver.
+package scenario
+
+import (
+	"github.com/imagectx/conformance/fakeregistry"
+	"gopkg.in/yaml.v3"
+)
+
+// Capability names a case can require; they match engine.Capabilities.
+const (
+	CapCatchError = "catchError"
+	CapContext    = "context"
+	CapAdmission  = "admission"
+)
+
+var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission}
+
+// Result values a row may expect. "none" means the engine reports no result
+// for that rule and resource (Kyverno's foreach skips every element).
+var knownResults = []string{"pass", "fail", "warn", "skip", "error", "none"}
+
+// File is one scenario file as written (see scenarios/README.md).
+type File struct {
+	// Path is the file on disk; Name is its path relative to the scenario
+	// folder without ".yaml" (the first part of every spec name).
+	Path string `json:"-"`
+	Name string `json:"-"`
+
+	APIVersion  string            `json:"apiVersion"`
+	Kind        string            `json:"kind"`
+	Metadata    Metadata          `json:"metadata"`
+	Description string            `json:"description"`
+	Requires    []string          `json:"requires"`
+	Vars        map[string]string `json:"vars"`
+	Bindings    []Binding         `json:"bindings"`
+	Policies    []Documents       `json:"policies"`
+	Resources   []Documents       `json:"resources"`
+	Registry    Registry          `json:"registry"`
+	Results     []Row             `json:"results"`
+}
+
+// Metadata names the file and labels every spec it produces.
+type Metadata struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+}
+
+// Binding is one column of the file's matrix (chainsaw's scenarios/bindings).
+type Binding struct {
+	Name string `json:"name"`
+	// Values replace placeholders "($name)" in policies and resources; a
+	// placeholder whose name this binding does not set is removed together
+	// with its key (so "absent" really means absent).
+	Values map[string]Value `json:"values"`
+	// CatchError, when set, writes catchError: <value> into every
+	// imageRegistry context entry of every policy (rule and foreach
+	// contexts); unset leaves the policies as written.
+	CatchError *bool             `json:"catchError"`
+	Labels     map[string]string `json:"labels"`
+	Requires   []string          `json:"requires"`
+
+	line int
+}
+
+// Value is any YAML value a binding substitutes, kept as a node.
+type Value struct {
+	Node *yaml.Node
+}
+
+func (v *Value) decodeNode(_ *decoder, n *yaml.Node, _ string) error {
+	v.Node = n
+	return nil
+}
+
+// Registry is the fake registry's state for the file plus what the engine
+// presents to it.
+type Registry struct {
+	// The fakeregistry.Config model, verbatim.
+	fakeregistry.Config `json:",inline"`
+	// Credentials the engine's default keychain holds; Registry defaults
+	// to the fake registry's host:port.
+	Credentials []Credential `json:"credentials"`
+	// Secrets resolves imageRegistryCredentials.secrets names.
+	Secrets map[string][]Credential `json:"secrets"`
+	// Deadline bounds the whole evaluation (the client's context), e.g. "2s".
+	Deadline fakeregistry.Duration `json:"deadline"`
+	// TrustCA gives the engine the registry's CA certificate (with tls: true).
+	TrustCA bool `json:"trustCA"`
+}
+
+// Credential is a login the engine presents.
+type Credential struct {
+	Registry string `json:"registry"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Row is one expected result (kyverno-test.yaml's results entry, plus the
+// message, context and request expectations it cannot express).
+type Row struct {
+	Policy    string            `json:"policy"`
+	Rule      string            `json:"rule"`
+	Kind      string            `json:"kind"`
+	Resources []string          `json:"resources"`
+	Bindings  []string          `json:"bindings"`
+	Result    string            `json:"result"`
+	Message   *Matcher          `json:"message"`
+	Context   ContextChecks     `json:"context"`
+	Requests  *RequestChecks    `json:"requests"`
+	Requires  []string          `json:"requires"`
+	Labels    map[string]string `json:"labels"`
+
+	line int
+}
+
+// RequestChecks are expectations on the fake registry's request log for the
+// evaluation the row belongs to (paths only, e.g. "/v2/team/app/manifests/v1").
+type RequestChecks struct {
+	// Never lists path prefixes no request may have.
+	Never []string `json:"never"`
+	// Seen lists path prefixes at least one request must have.
+	Seen []string `json:"seen"`
+}

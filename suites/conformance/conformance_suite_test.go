@@ -1,0 +1,244 @@
+// Package conformance_test turns every scenario under scenarios/ (and the
+// folders in SCENARIOS) into Ginkgo specs against the engine chosen by
+// ENGINE (default "reference"). See suites/README.md.
+package conformance_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/engines"
+	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// recordEntry names the report entry that carries a spec's results-file
+// record (a JSON string) to ReportAfterSuite, across parallel processes.
+const recordEntry = "conformance-record"
+
+// settings come from the environment (see suites/README.md).
+type settings struct {
+	engine    string
+	dirs      []string
+	artifacts string
+	opts      conformance.Options
+	evalLimit int
+}
+
+func readSettings() (settings, error) {
+	s := settings{engine: os.Getenv("ENGINE")}
+	if s.engine == "" {
+		s.engine = engines.Default
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return s, err
+	}
+	s.dirs = []string{filepath.Join(root, "scenarios")}
+	for _, d := range filepath.SplitList(os.Getenv("SCENARIOS")) {
+		if d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return s, fmt.Errorf("SCENARIOS entry %q: %w", d, err)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return s, fmt.Errorf("SCENARIOS entry %q: want a folder of scenario files", d)
+		}
+		s.dirs = append(s.dirs, abs)
+	}
+	s.artifacts = os.Getenv("ARTIFACTS")
+	if s.artifacts == "" {
+		s.artifacts = filepath.Join(root, "_artifacts")
+	}
+	if s.artifacts, err = filepath.Abs(s.artifacts); err != nil {
+		return s, err
+	}
+	switch v := os.Getenv("REQUIRE_CATCHERROR"); v {
+	case "", "0", "false":
+	case "1", "true":
+		s.opts.RequireCatchError = true
+	default:
+		return s, fmt.Errorf("REQUIRE_CATCHERROR=%q: want 1 or 0", v)
+	}
+	if v := os.Getenv("EVAL_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return s, fmt.Errorf("EVAL_CONCURRENCY=%q: want a number >= 0 (0: no limit)", v)
+		}
+		s.evalLimit = n
+	}
+	return s, nil
+}
+
+func TestConformance(t *testing.T) {
+	RegisterFailHandler(Fail)
+	set, err := readSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := scenario.LoadDirs(set.dirs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engines.Open(set.engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	caps, err := eng.Capabilities(ctx)
+	cancel()
+	if err != nil {
+		t.Fatalf("engine %s capabilities: %v", eng.Name(), err)
+	}
+
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if reporterConfig.JUnitReport == "" {
+		reporterConfig.JUnitReport = filepath.Join(set.artifacts, "junit-"+eng.Name()+".xml")
+	}
+	specs := scenario.Specs(files)
+	declareSpecs(eng, caps, set, specs, selected(suiteConfig, specs))
+	RunSpecs(t, "imageRegistry conformance on "+eng.Name(), suiteConfig, reporterConfig)
+}
+
+// selected approximates Ginkgo's filters (labels, focus, skip) to know which
+// evaluations to start early; an evaluation not started here still runs
+// when its first spec asks for it.
+func selected(cfg types.SuiteConfig, specs []*scenario.Spec) []conformance.Pair {
+	match := func([]string) bool { return true }
+	if cfg.LabelFilter != "" {
+		f, err := types.ParseLabelFilter(cfg.LabelFilter)
+		if err == nil {
+			match = f
+		}
+	}
+	compile := func(ss []string) []*regexp.Regexp {
+		var out []*regexp.Regexp
+		for _, s := range ss {
+			if re, err := regexp.Compile(s); err == nil {
+				out = append(out, re)
+			}
+		}
+		return out
+	}
+	focus, skip := compile(cfg.FocusStrings), compile(cfg.SkipStrings)
+	any := func(res []*regexp.Regexp, s string) bool {
+		for _, re := range res {
+			if re.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]bool{}
+	var out []conformance.Pair
+	for _, s := range specs {
+		if !match(s.Labels) || (len(focus) > 0 && !any(focus, s.Name)) || any(skip, s.Name) || seen[s.EvalKey()] {
+			continue
+		}
+		seen[s.EvalKey()] = true
+		out = append(out, conformance.Pair{File: s.File, Binding: s.Binding})
+	}
+	return out
+}
+
+func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, specs []*scenario.Spec, early []conformance.Pair) {
+	evals := conformance.NewEvaluations(eng)
+
+	BeforeSuite(func() {
+		// Start the selected evaluations together so slow ones (retries,
+		// deadlines) overlap; specs then wait for their own.
+		evals.Prefetch(early, set.evalLimit)
+	})
+
+	ReportAfterSuite("results file", func(r Report) {
+		var recs []*conformance.SpecRecord
+		for _, sr := range r.SpecReports {
+			for _, e := range sr.ReportEntries {
+				if e.Name != recordEntry {
+					continue
+				}
+				raw, ok := e.Value.GetRawValue().(string)
+				if !ok {
+					continue
+				}
+				var rec conformance.SpecRecord
+				if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+					Fail(fmt.Sprintf("decode record of %s: %v", sr.LeafNodeText, err))
+				}
+				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == conformance.OutcomePass {
+					// The spec failed after its check (an interrupt, a timeout).
+					rec.Outcome, rec.Reason = conformance.OutcomeFail, sr.FailureMessage()
+				}
+				recs = append(recs, &rec)
+			}
+		}
+		rf := conformance.NewResultsFile(eng.Name(), caps, set.opts, recs)
+		path, err := conformance.WriteResults(set.artifacts, rf)
+		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(GinkgoWriter, "results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
+	})
+
+	var entries []TableEntry
+	for _, s := range specs {
+		labels := append([]string{}, s.Labels...)
+		timeout := 2*s.File.Deadline() + 2*time.Minute
+		entries = append(entries, Entry(s.Name, Label(labels...), SpecTimeout(timeout), s))
+	}
+
+	DescribeTable("scenario", func(ctx SpecContext, s *scenario.Spec) {
+		if why, fatal := conformance.Unsupported(s, caps, eng.Name(), set.opts); why != "" && !fatal {
+			out := conformance.Outcome{Outcome: conformance.OutcomeUnsupported, Reason: why}
+			addRecord(conformance.Record(s, nil, out))
+			Skip("unsupported: " + why)
+		}
+		ev, err := evals.Get(ctx, s.File, s.Binding)
+		Expect(err).NotTo(HaveOccurred())
+		out := conformance.Check(s, ev, caps, eng.Name(), set.opts)
+		rec := conformance.Record(s, ev, out)
+		addRecord(rec)
+		if out.Outcome == conformance.OutcomeFail {
+			AddReportEntry("actual", actual(rec, out), ReportEntryVisibilityFailureOrVerbose)
+			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
+		}
+	}, entries)
+}
+
+func addRecord(rec *conformance.SpecRecord) {
+	b, err := json.Marshal(rec)
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry(recordEntry, string(b), ReportEntryVisibilityNever)
+}
+
+// actual renders what the engine returned, for the failure report.
+func actual(rec *conformance.SpecRecord, out conformance.Outcome) string {
+	var b strings.Builder
+	if out.Got == nil {
+		b.WriteString("no result for this rule and resource\n")
+	} else {
+		fmt.Fprintf(&b, "status: %s\nmessage: %s\n", rec.Got.Status, rec.Got.Message)
+		if out.Got.Context != nil {
+			ctx, _ := json.MarshalIndent(out.Got.Context, "", "  ")
+			fmt.Fprintf(&b, "context: %s\n", ctx)
+		}
+	}
+	for _, o := range out.Others {
+		fmt.Fprintf(&b, "also: %s: %s\n", o.Status, o.Message)
+	}
+	fmt.Fprintf(&b, "registry: %s\n", rec.Registry)
+	return b.String()
+}
