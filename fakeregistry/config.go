@@ -43,6 +43,12 @@ type Image struct {
 	Malformed string `json:"malformed,omitempty"`
 }
 
+// Values of Image.Malformed.
+const (
+	MalformedJSON      = "json"
+	MalformedMediaType = "mediatype"
+)
+
 // ImageConfig holds the config file fields; names follow the OCI config.
 type ImageConfig struct {
 	User         string            `json:"User,omitempty"`
@@ -64,6 +70,12 @@ type Repository struct {
 	Fault *Fault `json:"fault,omitempty"`
 }
 
+// Values of Auth.Type.
+const (
+	AuthBasic  = "basic"
+	AuthBearer = "bearer"
+)
+
 // Auth is "basic" or "bearer" with one valid login.
 type Auth struct {
 	Type     string `json:"type"`
@@ -78,17 +90,29 @@ type Auth struct {
 // Fault makes requests fail or stall.
 type Fault struct {
 	// Status answers with this HTTP status (403 DENIED, 429
-	// TOOMANYREQUESTS, 500, 503, ...).
+	// TOOMANYREQUESTS, 500, 503, ...). The README lists the default body
+	// of each status and what a client prints for it.
 	Status int `json:"status,omitempty"`
-	// Body replaces the default body for Status ("" keeps the default
-	// error document; use Raw for a non-JSON body).
+	// Body replaces the default body for Status and is sent verbatim
+	// (a registry error document or any text).
 	Body string `json:"body,omitempty"`
+	// EmptyBody sends Status with no body at all.
+	EmptyBody bool `json:"emptyBody,omitempty"`
 	// Times fails only the first N matching requests, then serves normally;
 	// 0 means always.
 	Times int `json:"times,omitempty"`
 	// Delay stalls each matching request; it ends when the client gives up.
 	Delay Duration `json:"delay,omitempty"`
-	// On chooses which requests: "manifests" (default), "blobs", "ping",
-	// or "all".
+	// On chooses which requests: "manifests" (default), "blobs", or "all"
+	// (every request under the repository). A fault on GET /v2/ is set
+	// with Config.Ping, where On may only be "" or "ping".
 	On string `json:"on,omitempty"`
 }
+
+// Values of Fault.On.
+const (
+	OnManifests = "manifests"
+	OnBlobs     = "blobs"
+	OnAll       = "all"
+	OnPing      = "ping"
+)

@@ -1,0 +1,213 @@
+package fakeregistry
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// FieldError is one problem in a Config, located by its field path
+// (e.g. "images[2].fault.status"). ParseConfig adds the file and line.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// Repository and tag grammar from the OCI distribution spec.
+var (
+	repoPattern = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagPattern  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+)
+
+// Validate checks the whole Config and returns every problem found, each a
+// *FieldError, joined with errors.Join.
+func (c Config) Validate() error {
+	v := &validator{}
+	seenRef := map[string]int{}
+	for i, img := range c.Images {
+		p := fmt.Sprintf("images[%d]", i)
+		v.image(p, img)
+		if j, dup := seenRef[img.Ref]; dup && img.Ref != "" {
+			v.add(p+".ref", "duplicate of images[%d].ref %q", j, img.Ref)
+		}
+		seenRef[img.Ref] = i
+	}
+	seenRepo := map[string]int{}
+	for i, r := range c.Repositories {
+		p := fmt.Sprintf("repositories[%d]", i)
+		switch {
+		case r.Name == "":
+			v.add(p+".name", "want a repository name such as team/app, got nothing")
+		case !repoPattern.MatchString(r.Name):
+			v.add(p+".name", "want a repository name (lower case, [a-z0-9._-] separated by /), got %q", r.Name)
+		}
+		if j, dup := seenRepo[r.Name]; dup && r.Name != "" {
+			v.add(p+".name", "duplicate of repositories[%d].name %q", j, r.Name)
+		}
+		seenRepo[r.Name] = i
+		v.auth(p+".auth", r.Auth)
+		v.fault(p+".fault", r.Fault, false)
+	}
+	v.fault("ping", c.Ping, true)
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) image(p string, img Image) {
+	repo, tag, ok := splitRef(img.Ref)
+	switch {
+	case img.Ref == "":
+		v.add(p+".ref", `want "repository:tag" such as team/app:v1, got nothing`)
+	case strings.Contains(img.Ref, "@"):
+		v.add(p+".ref", `want "repository:tag" (digests are computed, not chosen), got %q`, img.Ref)
+	case !ok:
+		v.add(p+".ref", `want "repository:tag" such as team/app:v1, got %q (no tag)`, img.Ref)
+	case !repoPattern.MatchString(repo):
+		v.add(p+".ref", "want a repository name (lower case, [a-z0-9._-] separated by /), got %q", repo)
+	case !tagPattern.MatchString(tag):
+		v.add(p+".ref", "want a tag of [A-Za-z0-9_.-] (at most 128, not starting with . or -), got %q", tag)
+	}
+	if img.Missing {
+		var set []string
+		if img.Config.hasFields() {
+			set = append(set, "config")
+		}
+		if len(img.Annotations) > 0 {
+			set = append(set, "annotations")
+		}
+		if len(img.Layers) > 0 {
+			set = append(set, "layers")
+		}
+		if len(img.Platforms) > 0 {
+			set = append(set, "platforms")
+		}
+		if img.Malformed != "" {
+			set = append(set, "malformed")
+		}
+		if len(set) > 0 {
+			v.add(p+".missing", "a missing tag has no content, but %s set", strings.Join(set, ", "))
+		}
+	}
+	if img.Config.Created != "" {
+		if _, err := time.Parse(time.RFC3339, img.Config.Created); err != nil {
+			v.add(p+".config.created", "want an RFC 3339 time such as 2024-01-02T03:04:05Z, got %q", img.Config.Created)
+		}
+	}
+	for i, size := range img.Layers {
+		if size < 0 {
+			v.add(fmt.Sprintf("%s.layers[%d]", p, i), "want a size in bytes >= 0, got %d", size)
+		}
+	}
+	seen := map[string]int{}
+	for i, pl := range img.Platforms {
+		pp := fmt.Sprintf("%s.platforms[%d]", p, i)
+		parts := strings.Split(pl, "/")
+		if len(parts) < 2 || len(parts) > 3 || slicesContainEmpty(parts) {
+			v.add(pp, `want "os/architecture[/variant]" such as linux/arm64, got %q`, pl)
+		}
+		if j, dup := seen[pl]; dup {
+			v.add(pp, "duplicate of platforms[%d] %q", j, pl)
+		}
+		seen[pl] = i
+	}
+	if len(img.Platforms) > 0 && (img.Config.OS != "" || img.Config.Architecture != "") {
+		v.add(p+".config", "os/architecture come from platforms for an index; remove config.os and config.architecture")
+	}
+	switch img.Malformed {
+	case "", MalformedJSON, MalformedMediaType:
+	default:
+		v.add(p+".malformed", "want %q or %q, got %q", MalformedJSON, MalformedMediaType, img.Malformed)
+	}
+	v.auth(p+".auth", img.Auth)
+	v.fault(p+".fault", img.Fault, false)
+}
+
+func (c ImageConfig) hasFields() bool {
+	return c.User != "" || len(c.Env) > 0 || len(c.Labels) > 0 || len(c.Volumes) > 0 ||
+		len(c.Entrypoint) > 0 || len(c.Cmd) > 0 || c.WorkingDir != "" || c.Created != "" ||
+		c.OS != "" || c.Architecture != ""
+}
+
+func slicesContainEmpty(ss []string) bool {
+	for _, s := range ss {
+		if s == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) auth(p string, a *Auth) {
+	if a == nil {
+		return
+	}
+	switch a.Type {
+	case AuthBasic, AuthBearer:
+	case "":
+		v.add(p+".type", "want %q or %q, got nothing", AuthBasic, AuthBearer)
+	default:
+		v.add(p+".type", "want %q or %q, got %q", AuthBasic, AuthBearer, a.Type)
+	}
+	if a.Username == "" {
+		v.add(p+".username", "want the user name clients must present, got nothing")
+	}
+	if strings.Contains(a.Username, ":") {
+		v.add(p+".username", "a user name cannot contain ':' (HTTP Basic separates it from the password)")
+	}
+	if a.Password == "" {
+		v.add(p+".password", "want the password clients must present, got nothing")
+	}
+	if a.TokenTTL < 0 {
+		v.add(p+".tokenTTL", "want a duration >= 0, got %s", time.Duration(a.TokenTTL))
+	}
+	if a.TokenTTL != 0 && a.Type != AuthBearer {
+		v.add(p+".tokenTTL", "only a bearer auth issues tokens; type is %q", a.Type)
+	}
+}
+
+func (v *validator) fault(p string, f *Fault, ping bool) {
+	if f == nil {
+		return
+	}
+	if f.Status != 0 && (f.Status < 400 || f.Status > 599 || http.StatusText(f.Status) == "") {
+		v.add(p+".status", "want an HTTP error status (400-599) such as 403, 429, 500 or 503, got %d", f.Status)
+	}
+	if f.Status == 0 && f.Delay == 0 {
+		v.add(p, "a fault needs a status or a delay")
+	}
+	if f.Status == 0 && (f.Body != "" || f.EmptyBody) {
+		v.add(p+".body", "a body needs a status")
+	}
+	if f.Body != "" && f.EmptyBody {
+		v.add(p+".emptyBody", "set either body or emptyBody, not both")
+	}
+	if f.Times < 0 {
+		v.add(p+".times", "want a count >= 0 (0 means always), got %d", f.Times)
+	}
+	if f.Delay < 0 {
+		v.add(p+".delay", "want a duration >= 0, got %s", time.Duration(f.Delay))
+	}
+	if ping {
+		if f.On != "" && f.On != OnPing {
+			v.add(p+".on", "the ping fault applies to GET /v2/ only; want %q or nothing, got %q", OnPing, f.On)
+		}
+		return
+	}
+	switch f.On {
+	case "", OnManifests, OnBlobs, OnAll:
+	case OnPing:
+		v.add(p+".on", "GET /v2/ names no repository; put a ping fault under the top-level ping: key")
+	default:
+		v.add(p+".on", "want %q (default), %q or %q, got %q", OnManifests, OnBlobs, OnAll, f.On)
+	}
+}
