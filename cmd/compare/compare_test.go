@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+type specFixture struct {
+	container, leaf string
+	state           types.SpecState
+	failure         string
+	actual          string
+}
+
+func writeReport(t *testing.T, name string, specs []specFixture) string {
+	t.Helper()
+	rep := types.Report{SuiteDescription: "scenarios"}
+	for _, s := range specs {
+		sr := types.SpecReport{
+			ContainerHierarchyTexts: []string{s.container},
+			LeafNodeText:            s.leaf,
+			LeafNodeType:            types.NodeTypeIt,
+			State:                   s.state,
+			Failure:                 types.Failure{Message: s.failure},
+		}
+		if s.actual != "" {
+			sr.ReportEntries = append(sr.ReportEntries, types.ReportEntry{Name: "actual", Value: types.WrapEntryValue(s.actual)})
+		}
+		rep.SpecReports = append(rep.SpecReports, sr)
+	}
+	// A BeforeSuite node is not a case.
+	rep.SpecReports = append(rep.SpecReports, types.SpecReport{LeafNodeType: types.NodeTypeBeforeSuite, State: types.SpecStatePassed})
+	data, err := json.Marshal([]types.Report{rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name+".json")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCompare(t *testing.T) {
+	a := writeReport(t, "a", []specFixture{
+		{"missing.yaml/catch-absent", "check/Pod/default/app", types.SpecStatePassed, "", "error: GET http://127.0.0.1:41000/v2/x: MANIFEST_UNKNOWN"},
+		{"missing.yaml/catch-on", "check/Pod/default/app", types.SpecStatePassed, "", "skip: preconditions not met"},
+		{"auth.yaml/catch-absent", "check/Pod/default/app", types.SpecStatePassed, "", "error: UNAUTHORIZED"},
+		{"only-a.yaml/x", "r/Pod/default/p", types.SpecStatePassed, "", ""},
+	})
+	b := writeReport(t, "b", []specFixture{
+		// Same behaviour, another port: not a change.
+		{"missing.yaml/catch-absent", "check/Pod/default/app", types.SpecStatePassed, "", "error: GET http://127.0.0.1:52000/v2/x: MANIFEST_UNKNOWN"},
+		{"missing.yaml/catch-on", "check/Pod/default/app", types.SpecStateSkipped, "unsupported: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError", ""},
+		{"auth.yaml/catch-absent", "check/Pod/default/app", types.SpecStateFailed, "want error, got pass: validation rule | 'check' passed.", "pass: validation rule 'check' passed."},
+		{"only-b.yaml/x", "r/Pod/default/p", types.SpecStatePassed, "", ""},
+	})
+	out := filepath.Join(t.TempDir(), "compare.md")
+	if err := run([]string{"-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(md)
+	for _, want := range []string{
+		"# Behaviour change: reference → kyverno",
+		"| pass | 4 | 2 |",
+		"| fail | 0 | 1 |",
+		"| unsupported | 0 | 1 |",
+		"**4 case(s) differ** (2 changed, 1 only in reference, 1 only in kyverno).",
+		"| pass → fail | 1 |",
+		"| pass → unsupported | 1 |",
+		"| missing.yaml/catch-on / check/Pod/default/app | **pass**<br>`skip: preconditions not met` | **unsupported**<br>unsupported: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
+		`want error, got pass: validation rule \| 'check' passed.`,
+		"| only-a.yaml/x / r/Pod/default/p | **pass** | *(not in this run)* |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "missing.yaml/catch-absent") {
+		t.Errorf("a case that differs only in its port is reported:\n%s", text)
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"not":"a list"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := writeReport(t, "empty", nil)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-a", bad}, "both -a and -b are required"},
+		{[]string{"-a", bad, "-b", bad}, bad + ": expected a Ginkgo JSON report"},
+		{[]string{"-a", filepath.Join(dir, "nope.json"), "-b", bad}, "read results of A"},
+		{[]string{"-a", empty, "-b", empty}, "no specs in the report"},
+	}
+	for _, tt := range tests {
+		err := run(append(tt.args, "-o", filepath.Join(dir, "out.md")))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%v) = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
