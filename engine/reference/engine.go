@@ -26,6 +26,7 @@ type Engine struct {
 	concurrency int
 	queries     *queryCache
 	fetcher     imageFetcher // nil: real registries
+	decoded     *decodeCache
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -64,7 +65,7 @@ func withFetcher(f imageFetcher) Option {
 
 // New returns a reference engine.
 func New(opts ...Option) *Engine {
-	e := &Engine{deferred: true, concurrency: 32}
+	e := &Engine{deferred: true, concurrency: 32, decoded: &decodeCache{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -96,7 +97,7 @@ func (e *Engine) Capabilities(context.Context) (engine.Capabilities, error) {
 func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Result, error) {
 	var policies []*Policy
 	for _, d := range req.Policies {
-		ps, err := decodePolicies(d.File, d.Data)
+		ps, err := e.policies(d.File, d.Data)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +105,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	}
 	var resources []*resource
 	for _, d := range req.Resources {
-		rs, err := decodeResources(d.File, d.Data)
+		rs, err := e.resources(d.File, d.Data)
 		if err != nil {
 			return nil, err
 		}
@@ -184,14 +185,15 @@ func (e *Engine) evaluatePair(ctx context.Context, reg *registrySession, p *Poli
 			policyNS = "default"
 		}
 	}
+	object := deepCopy(r.object).(map[string]any)
 	request := map[string]any{
 		"operation": operation,
 		"namespace": r.namespace,
-		"object":    r.object,
+		"object":    object,
 	}
 	if operation == "DELETE" {
 		request["object"] = nil
-		request["oldObject"] = r.object
+		request["oldObject"] = object
 	}
 	for i := range p.Spec.Rules {
 		rule := &p.Spec.Rules[i]
@@ -209,7 +211,7 @@ func (e *Engine) evaluatePair(ctx context.Context, reg *registrySession, p *Poli
 			continue
 		}
 		ec := newEvalContext(ctx, e, reg, request, operation)
-		resp := e.validateRule(ec, p, rule, r)
+		resp := e.validateRule(ec, p, rule, r, object)
 		if resp == nil {
 			continue
 		}

@@ -39,7 +39,7 @@ func joinNonEmpty(parts []string, sep string) string {
 // Audit and Enforce give the same statuses, as the Kyverno CLI reports
 // them (its --audit-warn flag, off by default, would turn Audit fails into
 // warn).
-func (e *Engine) validateRule(ec *evalContext, p *Policy, rule *Rule, res *resource) *response {
+func (e *Engine) validateRule(ec *evalContext, p *Policy, rule *Rule, res *resource, object map[string]any) *response {
 	if err := ec.register(rule.Context); err != nil {
 		return ruleError("failed to load context", err)
 	}
@@ -58,6 +58,7 @@ func (e *Engine) validateRule(ec *evalContext, p *Policy, rule *Rule, res *resou
 		deny:       rule.Validation.Deny,
 		forEach:    rule.Validation.ForEach,
 		resource:   res,
+		object:     object,
 	}
 	// The rule's preconditions were just checked; Kyverno's validator checks
 	// them again with the same context, which cannot change the outcome.
@@ -79,6 +80,7 @@ type validator struct {
 	// patterns apply to it instead of the resource.
 	element  map[string]any
 	resource *resource
+	object   map[string]any // this evaluation's copy of the resource
 }
 
 func (v *validator) validate() *response {
@@ -165,7 +167,7 @@ func (v *validator) target() map[string]any {
 	if v.element != nil {
 		return v.element
 	}
-	return v.resource.object
+	return v.object
 }
 
 func (v *validator) validatePatterns() *response {
@@ -342,6 +344,7 @@ func (v *validator) validateElements(fe *ForEachValidation, elements []any) (*re
 			nesting:    v.nesting + 1,
 			element:    v.element,
 			resource:   v.resource,
+			object:     v.object,
 		}
 		if child.forEach == nil {
 			child.forEach = []ForEachValidation{}

@@ -1,0 +1,84 @@
+package reference
+
+import (
+	"sync"
+)
+
+// decodeCache keeps decoded policy and resource files by content, so that
+// a suite evaluating the same YAML many times parses it once (YAML parsing
+// costs more than evaluating a rule). Decoded values are shared read-only:
+// evaluation copies what it changes (substitution builds new values,
+// resources are deep-copied per evaluation).
+type decodeCache struct {
+	mu      sync.Mutex
+	entries map[string]any
+}
+
+// maxCacheEntries bounds memory; when full the cache starts over.
+const maxCacheEntries = 512
+
+func (c *decodeCache) get(key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.entries[key]
+	return v, ok
+}
+
+func (c *decodeCache) put(key string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCacheEntries {
+		c.entries = map[string]any{}
+	}
+	c.entries[key] = v
+}
+
+func cacheKey(kind, file string, data []byte) string {
+	return kind + "\x00" + file + "\x00" + string(data)
+}
+
+func (e *Engine) policies(file string, data []byte) ([]*Policy, error) {
+	key := cacheKey("policy", file, data)
+	if v, ok := e.decoded.get(key); ok {
+		return v.([]*Policy), nil
+	}
+	ps, err := decodePolicies(file, data)
+	if err != nil {
+		return nil, err
+	}
+	e.decoded.put(key, ps)
+	return ps, nil
+}
+
+func (e *Engine) resources(file string, data []byte) ([]*resource, error) {
+	key := cacheKey("resource", file, data)
+	if v, ok := e.decoded.get(key); ok {
+		return v.([]*resource), nil
+	}
+	rs, err := decodeResources(file, data)
+	if err != nil {
+		return nil, err
+	}
+	e.decoded.put(key, rs)
+	return rs, nil
+}
+
+// deepCopy copies a JSON-like value, so that JMESPath functions that sort
+// in place (sort_by) cannot touch shared data.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, val := range t {
+			m[k] = deepCopy(val)
+		}
+		return m
+	case []any:
+		l := make([]any, len(t))
+		for i, val := range t {
+			l[i] = deepCopy(val)
+		}
+		return l
+	}
+	return v
+}
