@@ -2,7 +2,6 @@ package fakeregistry
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 )
@@ -63,18 +62,14 @@ func (l *requestLog) all() []Request {
 	return append([]Request(nil), l.reqs...)
 }
 
-func (l *requestLog) requested(ref string) bool {
-	repo, ident := ref, ""
-	if i := strings.Index(ref, "@"); i >= 0 {
-		repo, ident = ref[:i], ref[i+1:]
-	} else if r, tag, ok := splitRef(ref); ok {
-		repo, ident = r, tag
-	}
+// requested reports whether a request addressed repo and, when ident is
+// set, that tag or digest, or resolved to the configured image imageRef.
+func (l *requestLog) requested(repo, ident, imageRef string) bool {
 	for _, r := range l.all() {
 		if r.Repository != repo {
 			continue
 		}
-		if ident == "" || r.Reference == ident || r.Image == ref {
+		if ident == "" || r.Reference == ident || (imageRef != "" && r.Image == imageRef) {
 			return true
 		}
 	}

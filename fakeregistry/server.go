@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,7 +176,23 @@ func (s *Server) Requests() []Request { return s.log.all() }
 // "repository:tag" or "repository@digest". A tag also matches requests by
 // digest for that image (its index, per-platform manifests, config blobs),
 // so "this image was never requested" holds however the client asked.
-func (s *Server) Requested(ref string) bool { return s.log.requested(ref) }
+func (s *Server) Requested(ref string) bool {
+	repo, ident := ref, ""
+	if i := strings.Index(ref, "@"); i >= 0 {
+		repo, ident = ref[:i], ref[i+1:]
+	} else if r, tag, ok := splitRef(ref); ok {
+		repo, ident = r, tag
+	}
+	imageRef := ""
+	if rs := s.state.repos[repo]; rs != nil && ident != "" {
+		if im := rs.byTag[ident]; im != nil {
+			imageRef = im.ref
+		} else if im := rs.byDigest[ident]; im != nil {
+			imageRef = im.ref
+		}
+	}
+	return s.log.requested(repo, ident, imageRef)
+}
 
 // RefusedAddr returns a loopback host:port where nothing listens: the port
 // is bound (so no other process takes it) but never accepts, so a client

@@ -1,0 +1,163 @@
+package fakeregistry
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// issueExampleYAML is the minimum config from issue 2, verbatim.
+const issueExampleYAML = `images:
+- ref: team/app:v1
+  config: {User: "1000", Labels: {maintainer: me}}
+- ref: private/app:v1
+  auth: {type: basic, username: alice, password: s3cret}
+- ref: token/app:v1
+  auth: {type: bearer, username: alice, password: s3cret}
+- ref: denied/app:v1
+  fault: {status: 403}
+- ref: slow/app:v1
+  fault: {delay: 2s}
+- ref: flaky/app:v1
+  fault: {status: 500, times: 2}
+`
+
+func TestParseConfigIssueExample(t *testing.T) {
+	got, err := ParseConfig("example.yaml", []byte(issueExampleYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, issueExample) {
+		t.Errorf("decoded\n%+v\nwant\n%+v", got, issueExample)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level field", "imagez: []\n",
+			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of images, ping, repositories, tls`},
+		{"unknown image field", "images:\n- ref: a/b:v1\n  tags: [x]\n",
+			`cfg.yaml:3:3: images[0].tags: unknown field "tags"; want one of annotations, auth, config, fault, layers, malformed, missing, platforms, ref`},
+		{"status not an integer", "images:\n- ref: a/b:v1\n  fault: {status: forbidden}\n",
+			`cfg.yaml:3:19: images[0].fault.status: want an integer, got "forbidden"`},
+		{"bad duration", "images:\n- ref: a/b:v1\n  fault: {delay: 2 seconds}\n",
+			`cfg.yaml:3:18: images[0].fault.delay: want a duration such as "2s" or "500ms", got "2 seconds"`},
+		{"images not a list", "images: {ref: a/b:v1}\n",
+			`cfg.yaml:1:9: images: want a list, got a mapping`},
+		{"duplicate key", "images:\n- ref: a/b:v1\n  ref: a/b:v2\n",
+			`cfg.yaml:3:3: images[0].ref: duplicate key "ref"`},
+		{"ref without tag (validation, located)", "images:\n- ref: team/app\n",
+			`cfg.yaml:2:8: images[0].ref: want "repository:tag" such as team/app:v1, got "team/app" (no tag)`},
+		{"status out of range", "images:\n- ref: a/b:v1\n  fault:\n    status: 200\n",
+			`cfg.yaml:4:13: images[0].fault.status: want an HTTP error status (400-599) such as 403, 429, 500 or 503, got 200`},
+		{"auth type", "images:\n- ref: a/b:v1\n  auth: {type: digest, username: u, password: p}\n",
+			`cfg.yaml:3:16: images[0].auth.type: want "basic" or "bearer", got "digest"`},
+		{"fault that does nothing", "repositories:\n- name: a/b\n  fault: {times: 2}\n",
+			`cfg.yaml:3:10: repositories[0].fault: a fault needs a status or a delay`},
+		{"ping fault on an image", "images:\n- ref: a/b:v1\n  fault: {delay: 1s, on: ping}\n",
+			`cfg.yaml:3:26: images[0].fault.on: GET /v2/ names no repository; put a ping fault under the top-level ping: key`},
+		{"missing with content", "images:\n- ref: a/b:v1\n  missing: true\n  layers: [10]\n",
+			`cfg.yaml:3:12: images[0].missing: a missing tag has no content, but layers set`},
+		{"malformed value", "images:\n- ref: a/b:v1\n  malformed: yes\n",
+			`cfg.yaml:3:14: images[0].malformed: want "json" or "mediatype", got "yes"`},
+		{"bad created", "images:\n- ref: a/b:v1\n  config: {created: yesterday}\n",
+			`cfg.yaml:3:21: images[0].config.created: want an RFC 3339 time such as 2024-01-02T03:04:05Z, got "yesterday"`},
+		{"duplicate ref", "images:\n- ref: a/b:v1\n- ref: a/b:v1\n",
+			`cfg.yaml:3:8: images[1].ref: duplicate of images[0].ref "a/b:v1"`},
+		{"bad platform", "images:\n- ref: a/b:v1\n  platforms: [linux]\n",
+			`cfg.yaml:3:15: images[0].platforms[0]: want "os/architecture[/variant]" such as linux/arm64, got "linux"`},
+		{"tls not a bool", "tls: maybe\n",
+			`cfg.yaml:1:6: tls: want true or false, got "maybe"`},
+		{"not YAML", "images: [\n", "cfg.yaml: yaml: line 1: did not find expected node content"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseConfig("cfg.yaml", []byte(c.yaml))
+			if err == nil {
+				t.Fatalf("no error, want %q", c.want)
+			}
+			if err.Error() != c.want {
+				t.Errorf("\n got %q\nwant %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseConfigAllFields(t *testing.T) {
+	src := `tls: true
+ping: {delay: 100ms, on: ping}
+repositories:
+- name: team/app
+  auth: {type: bearer, username: bob, password: pw, tokenTTL: 1m, emptyBody: true}
+  fault: {status: 503, times: 1, on: all}
+images:
+- ref: team/app:v1
+  config:
+    User: "1000"
+    Env: [A=1]
+    Labels: {a: b}
+    Volumes: [/data]
+    Entrypoint: [/bin/app]
+    Cmd: [serve]
+    WorkingDir: /srv
+    created: "2024-01-02T03:04:05Z"
+    os: linux
+    architecture: arm64
+  annotations: {org.example/x: "y"}
+  layers: [100, 200]
+  fault: {status: 500, body: boom, delay: 10ms, on: blobs}
+- ref: team/app:idx
+  platforms: [linux/amd64, linux/arm64/v8]
+  malformed: mediatype
+- ref: team/app:gone
+  missing: true
+  auth: {type: basic, username: u, password: p}
+`
+	cfg, err := ParseConfig("all.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.TLS || time.Duration(cfg.Ping.Delay) != 100*time.Millisecond || cfg.Repositories[0].Auth.TokenTTL != Duration(time.Minute) ||
+		cfg.Images[0].Config.Architecture != "arm64" || cfg.Images[0].Layers[1] != 200 || cfg.Images[0].Fault.Body != "boom" ||
+		cfg.Images[1].Platforms[1] != "linux/arm64/v8" || !cfg.Images[2].Missing || cfg.Images[0].Config.Volumes[0] != "/data" {
+		t.Errorf("decoded %+v", cfg)
+	}
+}
+
+func TestLoadConfigNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.yaml")
+	if err := os.WriteFile(path, []byte("images:\n- ref: a/b:v1\n  fault: {status: 99}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+":3:19: images[0].fault.status:") {
+		t.Errorf("error %v, want it to start with %s:3:19", err, path)
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "absent.yaml")); err == nil || !strings.Contains(err.Error(), "absent.yaml") {
+		t.Errorf("error %v, want the missing file named", err)
+	}
+}
+
+func TestConfigUnmarshalYAML(t *testing.T) {
+	// A scenario file embedding a registry config gets strict decoding.
+	var doc struct {
+		Registry Config `yaml:"registry"`
+	}
+	if err := yaml.Unmarshal([]byte("registry:\n  "+strings.ReplaceAll(issueExampleYAML, "\n", "\n  ")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(doc.Registry, issueExample) {
+		t.Errorf("decoded %+v", doc.Registry)
+	}
+	err := yaml.Unmarshal([]byte("registry:\n  images:\n  - ref: a/b:v1\n    nope: 1\n"), &doc)
+	if err == nil || err.Error() != `config:4:5: images[0].nope: unknown field "nope"; want one of annotations, auth, config, fault, layers, malformed, missing, platforms, ref` {
+		t.Errorf("error %v", err)
+	}
+}
