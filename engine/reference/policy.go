@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/engine/reference/conditions"
 )
 
 // The types below are the subset of kyverno.io/v1 ClusterPolicy and Policy
@@ -245,6 +247,23 @@ type Condition struct {
 	Operator string `json:"operator"`
 	Value    any    `json:"value"`
 	Message  string `json:"message"`
+}
+
+func (c *Condition) decodeNode(d *decoder, n *yaml.Node, path string) error {
+	type plain Condition
+	var p plain
+	if err := d.decodeStruct(n, reflectValue(&p), path); err != nil {
+		return err
+	}
+	*c = Condition(p)
+	if !knownOperator(c.Operator) {
+		at := childNode(n, "operator")
+		if at == nil {
+			at = n
+		}
+		return d.errorf(at, joinPath(path, "operator"), "unsupported operator %q; expected one of %s", c.Operator, strings.Join(conditions.Operators(), ", "))
+	}
+	return nil
 }
 
 // AnyAllConditions is the any/all form.
