@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/kyvernocli"
 	"github.com/imagectx/conformance/engine/reference"
 )
 
@@ -20,6 +21,8 @@ const Default = "reference"
 func factories() map[string]func() (engine.Engine, error) {
 	return map[string]func() (engine.Engine, error){
 		"reference": func() (engine.Engine, error) { return reference.New(), nil },
+		// kyverno: a real kubectl-kyverno ($KYVERNO_CLI, or `make kyverno-cli`).
+		kyvernocli.Name: func() (engine.Engine, error) { return kyvernocli.New() },
 	}
 }
 

@@ -200,7 +200,7 @@ func TestCLIBatchAgainstFakeRegistry(t *testing.T) {
 		}
 	}
 	if !caps.CatchError {
-		got, ok := resultFor(results, "check-image-catch", "check-image", engine.ResourceID{})
+		got, ok := resultFor(results, "check-image-catch", "check-image", engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "a-present"})
 		if !ok {
 			t.Fatalf("the catchError policy left no policy-level result on %s (%s): %v", caps.Version, caps.Unsupported[CapCatchError], results)
 		}
@@ -214,8 +214,8 @@ func TestCLIBatchAgainstFakeRegistry(t *testing.T) {
 			}
 		}
 	}
-	if len(results) != len(cases)+1 && !caps.CatchError {
-		t.Errorf("got %d results, want %d (one per pod plus the dropped policy):\n%v", len(results), len(cases)+1, results)
+	if len(results) != 2*len(cases) {
+		t.Errorf("got %d results, want %d (each policy, each pod):\n%v", len(results), 2*len(cases), results)
 	}
 }
 
@@ -253,8 +253,8 @@ spec:
 		t.Fatal(err)
 	}
 	want := "path: spec.rules[0]: bad image: 127.0.0.1:1/Bad Repo::tag: invalid reference format"
-	if len(results) != 1 || results[0].Status != engine.StatusError || results[0].Message != want || results[0].Resource != (engine.ResourceID{}) {
-		t.Errorf("got %v\nwant one policy-level error %q", results, want)
+	if len(results) != 1 || results[0].Status != engine.StatusError || results[0].Message != want || results[0].Resource.Name != "p" {
+		t.Errorf("got %v\nwant one error result for Pod p: %q", results, want)
 	}
 }
 

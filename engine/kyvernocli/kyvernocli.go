@@ -82,9 +82,8 @@ func (e *Engine) Binary() string { return e.bin }
 
 // Evaluate implements engine.Engine with one CLI run. Policies the CLI did
 // not load (an unknown field such as catchError on v1.19.1, a policy that
-// fails validation) come back as StatusError results with an empty
-// Resource: a policy-level error that applies to every resource, never a
-// pass.
+// fails validation) come back as StatusError results for each of their
+// rules and every resource given, never as a pass or as nothing.
 func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Result, error) {
 	if len(req.Registry.Secrets) > 0 {
 		return nil, fmt.Errorf("kyvernocli: RegistryConfig.Secrets given (%d), but kubectl-kyverno apply has no secret lister "+
@@ -140,12 +139,12 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, fmt.Errorf("kyvernocli: %w", err)
 	}
-	return interpretApply(run, pols)
+	return interpretApply(run, pols, ress)
 }
 
 // interpretApply turns one apply run into results, checking that every
 // policy given was loaded.
-func interpretApply(run runResult, pols []policyDoc) ([]engine.Result, error) {
+func interpretApply(run runResult, pols []policyDoc, ress []resourceDoc) ([]engine.Result, error) {
 	out, err := parseApplyOutput(run.Stdout)
 	if err != nil {
 		return nil, fmt.Errorf("kyvernocli: %w\n%s", err, stderrSummary(run.Stderr))
@@ -180,6 +179,9 @@ func interpretApply(run runResult, pols []policyDoc) ([]engine.Result, error) {
 			return nil, fmt.Errorf("kyvernocli: the report names rule %q of policy %q (%s), which has rules %v", r.Rule, r.Policy, p.where(), p.Rules)
 		}
 	}
+	// A policy the CLI did not load was evaluated against nothing, so
+	// whether it matches a resource is unknown: it gets an error result for
+	// every rule and every resource given.
 	seen := map[string]bool{}
 	policyError := func(p policyDoc, msg string) {
 		seen[p.Name] = true
@@ -188,7 +190,9 @@ func interpretApply(run runResult, pols []policyDoc) ([]engine.Result, error) {
 			rules = []string{""}
 		}
 		for _, rule := range rules {
-			results = append(results, engine.Result{Policy: p.Name, Rule: rule, Status: engine.StatusError, Message: msg})
+			for _, r := range ress {
+				results = append(results, engine.Result{Policy: p.Name, Rule: rule, Resource: r.ID, Status: engine.StatusError, Message: msg})
+			}
 		}
 	}
 	for _, d := range dropped {
