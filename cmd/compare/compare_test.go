@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/conformance"
 )
 
 type specFixture struct {
@@ -102,14 +105,57 @@ func TestCompareErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-a", bad}, "both -a and -b are required"},
-		{[]string{"-a", bad, "-b", bad}, bad + ": expected a Ginkgo JSON report"},
+		{[]string{"-a", bad, "-b", bad}, bad + ": expected a results file (format imagectx.conformance.results/v1) or a Ginkgo JSON report"},
 		{[]string{"-a", filepath.Join(dir, "nope.json"), "-b", bad}, "read results of A"},
-		{[]string{"-a", empty, "-b", empty}, "no specs in the report"},
+		{[]string{"-a", empty, "-b", empty}, "no specs in the results"},
 	}
 	for _, tt := range tests {
 		err := run(append(tt.args, "-o", filepath.Join(dir, "out.md")))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("run(%v) = %v, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+func TestCompareResultsFiles(t *testing.T) {
+	write := func(engineName string, caps engine.Capabilities, recs []*conformance.SpecRecord) string {
+		dir := t.TempDir()
+		p, err := conformance.WriteResults(dir, conformance.NewResultsFile(engineName, caps, conformance.Options{}, recs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("reference", engine.Capabilities{Version: "reference", CatchError: true}, []*conformance.SpecRecord{
+		{Name: "faults/missing.yaml/catch-absent/deny/check/app", Outcome: "pass",
+			Got: &conformance.Got{Status: "error", Message: "GET http://127.0.0.1:4000/v2/a: MANIFEST_UNKNOWN", MessageTemplate: "GET http://${REGISTRY}/v2/a: MANIFEST_UNKNOWN"}},
+		{Name: "faults/missing.yaml/catch-on/deny/check/app", Outcome: "pass",
+			Got: &conformance.Got{Status: "fail", Message: "denied", MessageTemplate: "denied"}},
+	})
+	b := write("kyverno", engine.Capabilities{Version: "v1.19.1"}, []*conformance.SpecRecord{
+		{Name: "faults/missing.yaml/catch-absent/deny/check/app", Outcome: "pass",
+			Got: &conformance.Got{Status: "error", Message: "GET http://127.0.0.1:5000/v2/a: MANIFEST_UNKNOWN", MessageTemplate: "GET http://${REGISTRY}/v2/a: MANIFEST_UNKNOWN"}},
+		{Name: "faults/missing.yaml/catch-on/deny/check/app", Outcome: "unsupported",
+			Reason: "catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError"},
+	})
+	out := filepath.Join(t.TempDir(), "compare.md")
+	if err := run([]string{"-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(md)
+	for _, want := range []string{
+		"**1 case(s) differ** (1 changed, 0 only in reference, 0 only in kyverno).",
+		"| faults/missing.yaml/catch-on/deny/check/app | **pass**<br>`fail: denied` | **unsupported**<br>catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "catch-absent") {
+		t.Errorf("an unchanged case is reported:\n%s", text)
 	}
 }

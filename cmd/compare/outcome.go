@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/imagectx/conformance/internal/conformance"
 )
 
 // Outcome is one case's result in one run, in the terms the report shows.
@@ -37,34 +39,67 @@ var loopbackPort = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):\d+`)
 
 func normalize(s string) string { return loopbackPort.ReplaceAllString(s, "${1}:PORT") }
 
-// loadRun reads a results file: a Ginkgo JSON report (--json-report), the
-// one format every suite run can produce.
+// loadRun reads a results file: the suites' results-<engine>.json
+// (internal/conformance.ResultsFile), or a Ginkgo JSON report
+// (--json-report) for suites that write no results file.
 func loadRun(name, path string) (Run, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Run{}, fmt.Errorf("read results of %s: %w", name, err)
 	}
-	var reports []types.Report
-	if err := json.Unmarshal(data, &reports); err != nil {
-		return Run{}, fmt.Errorf("%s: expected a Ginkgo JSON report (a list of suite reports): %w", path, err)
-	}
 	run := Run{Name: name, File: path, Outcomes: map[string]Outcome{}}
-	for _, rep := range reports {
-		for _, spec := range rep.SpecReports {
-			if spec.LeafNodeType != types.NodeTypeIt {
-				continue
-			}
-			o := outcomeOfSpec(spec)
-			if prev, dup := run.Outcomes[o.ID]; dup && prev != o {
+	var probe struct {
+		Format string `json:"format"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.Format != "" {
+		rf, err := conformance.ReadResults(path)
+		if err != nil {
+			return Run{}, err
+		}
+		for _, rec := range rf.Specs {
+			o := outcomeOfRecord(rec)
+			if _, dup := run.Outcomes[o.ID]; dup {
 				return Run{}, fmt.Errorf("%s: two specs are named %q", path, o.ID)
 			}
 			run.Outcomes[o.ID] = o
 		}
+	} else {
+		var reports []types.Report
+		if err := json.Unmarshal(data, &reports); err != nil {
+			return Run{}, fmt.Errorf("%s: expected a results file (format %s) or a Ginkgo JSON report (a list of suite reports): %w",
+				path, conformance.ResultsFormat, err)
+		}
+		for _, rep := range reports {
+			for _, spec := range rep.SpecReports {
+				if spec.LeafNodeType != types.NodeTypeIt {
+					continue
+				}
+				o := outcomeOfSpec(spec)
+				if prev, dup := run.Outcomes[o.ID]; dup && prev != o {
+					return Run{}, fmt.Errorf("%s: two specs are named %q", path, o.ID)
+				}
+				run.Outcomes[o.ID] = o
+			}
+		}
 	}
 	if len(run.Outcomes) == 0 {
-		return Run{}, fmt.Errorf("%s: no specs in the report", path)
+		return Run{}, fmt.Errorf("%s: no specs in the results", path)
 	}
 	return run, nil
+}
+
+// outcomeOfRecord reads one spec of a results file. The message template
+// has the registry's address as ${REGISTRY} already.
+func outcomeOfRecord(rec *conformance.SpecRecord) Outcome {
+	o := Outcome{ID: rec.Name, State: rec.Outcome, Detail: normalize(strings.TrimSpace(rec.Reason))}
+	if rec.Got != nil {
+		msg := rec.Got.MessageTemplate
+		if msg == "" {
+			msg = rec.Got.Message
+		}
+		o.Actual = normalize(rec.Got.Status + ": " + msg)
+	}
+	return o
 }
 
 // actualEntry is the report entry holding the engine's result; the suites
