@@ -186,14 +186,15 @@ func (e *Engine) evaluatePair(ctx context.Context, reg *registrySession, p *Poli
 		}
 	}
 	object := deepCopy(r.object).(map[string]any)
+	// As Kyverno's policy context: a DELETE carries only the old object.
 	request := map[string]any{
 		"operation": operation,
 		"namespace": r.namespace,
-		"object":    object,
 	}
 	if operation == "DELETE" {
-		request["object"] = nil
 		request["oldObject"] = object
+	} else {
+		request["object"] = object
 	}
 	for i := range p.Spec.Rules {
 		rule := &p.Spec.Rules[i]

@@ -93,3 +93,5 @@ func expect(t testing.TB, got engine.Result, status engine.Status, message strin
 		t.Errorf("want %s: %s\n got %s: %s", status, message, got.Status, got.Message)
 	}
 }
+
+func engineRegistryConfig() engine.RegistryConfig { return engine.RegistryConfig{} }

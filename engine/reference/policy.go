@@ -427,24 +427,25 @@ func checkAction(a string) error {
 	return fmt.Errorf("expected Audit or Enforce, got %q", a)
 }
 
-// lineOf finds the line of a dotted path in a document, or the document's
-// line when the path does not exist.
+// lineOf finds the line of a dotted path in a document; when the path
+// does not exist, the line of its deepest existing parent.
 func lineOf(doc *yaml.Node, path string) int {
 	n := doc
 	for _, part := range strings.Split(path, ".") {
 		name, rest, _ := strings.Cut(part, "[")
-		n = childNode(n, name)
-		if n == nil {
-			return doc.Line
+		next := childNode(n, name)
+		if next == nil {
+			return n.Line
 		}
+		n = next
 		for rest != "" {
 			var idx int
 			if _, err := fmt.Sscanf(rest, "%d]", &idx); err != nil {
-				return doc.Line
+				return n.Line
 			}
 			n = resolveAlias(n)
 			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return doc.Line
+				return n.Line
 			}
 			n = n.Content[idx]
 			_, rest, _ = strings.Cut(rest, "[")

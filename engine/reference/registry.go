@@ -208,16 +208,23 @@ func (f *remoteFetcher) fetch(ctx context.Context, ref string, opts clientOption
 			return nil, fmt.Errorf("failed to fetch image index for image reference: %s, error: %v", ref, err)
 		}
 	}
+	d := describe(ref, parsed, desc.Digest.String())
+	d.ManifestList, d.Manifest, d.Config = manifestList, manifest, config
+	return d, nil
+}
+
+// describe fills the name fields the way Kyverno's adapter does: Docker
+// Hub names normalised (nginx is index.docker.io, library/nginx), and the
+// resolved image pinned to the digest of what the reference named (the
+// index digest for an index).
+func describe(ref string, parsed name.Reference, digest string) *imageDescriptor {
 	return &imageDescriptor{
 		Image:         ref,
-		ResolvedImage: parsed.Context().Name() + "@" + desc.Digest.String(),
+		ResolvedImage: parsed.Context().Name() + "@" + digest,
 		Registry:      parsed.Context().RegistryStr(),
 		Repository:    parsed.Context().RepositoryStr(),
 		Identifier:    identifierOf(ref, parsed),
-		ManifestList:  manifestList,
-		Manifest:      manifest,
-		Config:        config,
-	}, nil
+	}
 }
 
 // identifierOf is the tag or digest; for "repo:tag@digest" it is

@@ -105,6 +105,10 @@ func (v *validator) validateBody() *response {
 		if err := v.substitutePatterns(); err != nil {
 			return ruleError("variable substitution failed", err)
 		}
+		if v.element == nil && v.ec.deleteOp {
+			// Kyverno skips patterns on a deleted resource.
+			return nil
+		}
 		return v.validatePatterns()
 	case v.forEach != nil:
 		return v.validateForEach()
