@@ -112,16 +112,16 @@ func TestDeferredMatcher(t *testing.T) {
 	}
 	m := c.entries[0].matcher
 	for q, want := range map[string]bool{
-		"imageData.registry":          true,
-		"imageData":                   true,
-		"to_string(imageData)":        true,
-		"request.imageData":           false,
-		"myimageData":                 false,
-		"imageDataX":                  false,
-		"imageData || ''":             true,
-		"{a: imageData}.a":            true,
-		"request.object.spec.image":   false,
-		"length(imageData.manifest)":  true,
+		"imageData.registry":         true,
+		"imageData":                  true,
+		"to_string(imageData)":       true,
+		"request.imageData":          false,
+		"myimageData":                false,
+		"imageDataX":                 false,
+		"imageData || ''":            true,
+		"{a: imageData}.a":           true,
+		"request.object.spec.image":  false,
+		"length(imageData.manifest)": true,
 	} {
 		if got := m.MatchString(q); got != want {
 			t.Errorf("%q: want %v, got %v", q, want, got)
