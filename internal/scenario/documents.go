@@ -43,9 +43,9 @@ func (ds *Documents) decodeNode(d *decoder, n *yaml.Node, field string) error {
 		if len(docs) == 0 {
 			return d.errf(n, field, "file %s holds no document", path)
 		}
-		for _, doc := range docs {
-			if err := doc.identify(); err != nil {
-				return d.errf(n, field, "%s: %v", doc.Source, err)
+		for i := range docs {
+			if err := docs[i].identify(); err != nil {
+				return d.errf(n, field, "%s: %v", docs[i].Source, err)
 			}
 		}
 		ds.Docs = docs

@@ -195,6 +195,9 @@ func expandVars(n *yaml.Node, vars Vars) {
 
 // usedVars collects ${NAME} references in n's scalars.
 func usedVars(n *yaml.Node, out map[string]int) {
+	if n == nil {
+		return
+	}
 	if n.Kind == yaml.ScalarNode {
 		for _, m := range varPattern.FindAllStringSubmatch(n.Value, -1) {
 			if _, ok := out[m[1]]; !ok {
