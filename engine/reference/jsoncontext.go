@@ -166,9 +166,33 @@ func (c *evalContext) load(le *lazyEntry) error {
 	if err != nil {
 		return err
 	}
+	if le.entry.ImageRegistry != nil {
+		// Kyverno adds image data with a map merge (AddContextEntry),
+		// while variables replace (ReplaceContextEntry).
+		if old, ok := c.document()[le.entry.Name].(map[string]any); ok {
+			if m, ok := v.(map[string]any); ok {
+				merged := deepCopy(old).(map[string]any)
+				mergeMaps(m, merged)
+				v = merged
+			}
+		}
+	}
 	le.loaded, le.value = true, v
 	c.set(le.level, le.entry.Name, v)
 	return nil
+}
+
+// mergeMaps merges src into dst: nested maps merge, anything else replaces.
+func mergeMaps(src, dst map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergeMaps(sm, dm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
 }
 
 // loadMatching loads the not yet loaded entries whose name the query
