@@ -53,14 +53,15 @@ func bearerToken(r *http.Request) string {
 // login; a token issued anonymously (the Bearer flow without credentials)
 // is not a credential.
 func (s *Server) credentialsPresented(r *http.Request) bool {
-	if _, _, ok := r.BasicAuth(); ok {
-		return true
+	h := r.Header["Authorization"] // canonical key, read without re-canonicalizing
+	if len(h) == 0 {
+		return false
 	}
 	if tok := bearerToken(r); tok != "" {
 		g, ok := s.tokens.lookup(tok)
 		return !ok || g.user != ""
 	}
-	return r.Header.Get("Authorization") != ""
+	return true
 }
 
 // authorized checks the request's credentials against a, for repository.

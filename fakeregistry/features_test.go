@@ -349,4 +349,3 @@ func TestRefusedAddr(t *testing.T) {
 		t.Errorf("GET on the refused address: %v", err)
 	}
 }
-

@@ -43,13 +43,17 @@ func parseRoute(path string) route {
 	if i := strings.Index(rest, "/blobs/uploads"); i > 0 {
 		return route{kind: KindUpload, repository: rest[:i]}
 	}
-	elems := strings.Split(rest, "/")
-	if len(elems) < 3 {
+	// <repository>/<verb>/<last>, split from the right without allocating.
+	j := strings.LastIndexByte(rest, '/')
+	if j <= 0 {
 		return route{kind: KindOther}
 	}
-	repo := strings.Join(elems[:len(elems)-2], "/")
-	last := elems[len(elems)-1]
-	switch elems[len(elems)-2] {
+	i := strings.LastIndexByte(rest[:j], '/')
+	if i <= 0 {
+		return route{kind: KindOther}
+	}
+	repo, verb, last := rest[:i], rest[i+1:j], rest[j+1:]
+	switch verb {
 	case "manifests":
 		return route{kind: KindManifest, repository: repo, reference: last}
 	case "blobs":

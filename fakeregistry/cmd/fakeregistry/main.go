@@ -1,0 +1,83 @@
+// Command fakeregistry serves a fakeregistry YAML config on 127.0.0.1 (or
+// --listen) until SIGINT or SIGTERM. It prints the bound host:port on a line
+// of its own on stdout once it accepts connections, and logs every request
+// (never credentials) on stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/imagectx/conformance/fakeregistry"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fakeregistry:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+type hostList []string
+
+func (h *hostList) String() string     { return strings.Join(*h, ",") }
+func (h *hostList) Set(v string) error { *h = append(*h, v); return nil }
+
+// run serves until ctx ends; it is main without the process around it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fakeregistry", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config file to serve (required; see fakeregistry/README.md)")
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on; the default is loopback with a free port")
+	caOut := fs.String("ca-out", "", "with tls: true, write the CA certificate (PEM) to this file")
+	quiet := fs.Bool("quiet", false, "do not log requests")
+	var tlsHosts hostList
+	fs.Var(&tlsHosts, "tls-host", "extra host name or IP for the TLS certificate (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; the config is given with --config", fs.Args())
+	}
+	if *configPath == "" {
+		return errors.New("--config is required")
+	}
+	cfg, err := fakeregistry.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *caOut != "" && !cfg.TLS {
+		return fmt.Errorf("--ca-out needs tls: true in %s", *configPath)
+	}
+	opts := []fakeregistry.Option{fakeregistry.WithListenAddress(*listen), fakeregistry.WithTLSHosts(tlsHosts...)}
+	if !*quiet {
+		logger := &lineLogger{w: stderr}
+		opts = append(opts, fakeregistry.WithRequestHook(logger.log))
+	}
+	srv, err := fakeregistry.Start(cfg, opts...)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if *caOut != "" {
+		if err := os.WriteFile(*caOut, srv.CACertPEM(), 0o644); err != nil {
+			return fmt.Errorf("write CA certificate: %w", err)
+		}
+	}
+	fmt.Fprintf(stderr, "fakeregistry: serving %d images from %s on %s://%s\n", len(cfg.Images), *configPath, srv.Scheme(), srv.Addr())
+	fmt.Fprintln(stdout, srv.Addr())
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "fakeregistry: shutting down")
+	return srv.Close()
+}
