@@ -4,7 +4,8 @@
 # manifest that goes with them. Prints one path on stdout; progress and the
 # reason for a build go to stderr.
 #
-#   build-kyverno.sh kyverno|reports-controller|manifest
+#   build-kyverno.sh kyverno|reports-controller|manifest [--dry-run]
+#   (--dry-run only says whether it would build)
 #
 # Sources:
 #   KYVERNO_SRC=/path/to/checkout  build that checkout (keyed by its git HEAD and
@@ -17,6 +18,8 @@
 # overrides <repo>/.cache/bin) and never rebuilt while current.
 set -euo pipefail
 what=${1:-}
+dry_run=false
+[[ "${2:-}" == --dry-run ]] && dry_run=true
 case "$what" in kyverno|reports-controller|manifest) ;; *) echo "usage: $0 kyverno|reports-controller|manifest" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -61,6 +64,7 @@ if [[ -x "$bin" ]]; then
 	log "$what $version: current ($bin)"
 	echo "$bin"; exit 0
 fi
+$dry_run && { log "$what $version: would build $pkgprefix/$what from $why into $dir"; exit 0; }
 log "$what $version: building $pkgprefix/$what from $why into $dir (not cached yet; ~1-2 min when the Kyverno CLI is already built, ~10 min cold)"
 start=$(date +%s)
 mkdir -p "$dir"

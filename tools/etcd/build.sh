@@ -2,8 +2,10 @@
 # Builds etcd from this wrapper module into the git-ignored binary cache,
 # .cache/bin/etcd-<version>-<go.mod hash>/etcd, and prints the binary's path on
 # stdout (progress goes to stderr). Does nothing when that binary exists.
-# CACHE_DIR overrides .cache/bin.
+# CACHE_DIR overrides .cache/bin. --dry-run only says whether it would build.
 set -euo pipefail
+dry_run=false
+[ "${1:-}" = --dry-run ] && dry_run=true
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$here"
@@ -16,6 +18,7 @@ if [ -x "$bin" ]; then
   echo "etcd $version: current ($bin)" >&2
   echo "$bin"; exit 0
 fi
+$dry_run && { echo "etcd $version: would build $pkg into $dir (no binary cached for this version and go.mod hash $hash)" >&2; exit 0; }
 echo "etcd $version: building $pkg into $dir (no binary cached for this version and go.mod hash $hash)" >&2
 start=$(date +%s)
 mkdir -p "$(dirname "$dir")"

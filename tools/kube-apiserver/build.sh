@@ -2,8 +2,11 @@
 # Builds kube-apiserver from this wrapper module into the git-ignored binary
 # cache, .cache/bin/kube-apiserver-<version>-<go.mod hash>/kube-apiserver, and
 # prints the binary's path on stdout (progress goes to stderr). Does nothing
-# when that binary exists. CACHE_DIR overrides .cache/bin.
+# when that binary exists. CACHE_DIR overrides .cache/bin. --dry-run only
+# says whether it would build.
 set -euo pipefail
+dry_run=false
+[ "${1:-}" = --dry-run ] && dry_run=true
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$here"
@@ -24,6 +27,7 @@ if [ -x "$bin" ]; then
   echo "kube-apiserver $version: current ($bin)" >&2
   echo "$bin"; exit 0
 fi
+$dry_run && { echo "kube-apiserver $version: would build $pkg into $dir (no binary cached for this version and go.mod hash $hash; takes ~5 min cold)" >&2; exit 0; }
 echo "kube-apiserver $version: building $pkg into $dir (no binary cached for this version and go.mod hash $hash; takes ~5 min cold)" >&2
 start=$(date +%s)
 mkdir -p "$(dirname "$dir")"
