@@ -54,6 +54,10 @@ type nodeDecoder interface {
 // path and line.
 type decoder struct {
 	file string
+	// int64s keeps YAML integers as int64, as Kubernetes' unstructured
+	// objects (and so Kyverno's request.object) hold them; otherwise numbers
+	// are float64, as after Kyverno's JSON decoding of policy fields.
+	int64s bool
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) error {
@@ -310,6 +314,12 @@ func (d *decoder) toValue(n *yaml.Node, path string) (any, error) {
 			}
 			return b, nil
 		case "!!int", "!!float":
+			if n.Tag == "!!int" && d.int64s {
+				var i int64
+				if err := n.Decode(&i); err == nil {
+					return i, nil
+				}
+			}
 			var f float64
 			if err := n.Decode(&f); err != nil {
 				return nil, d.errorf(n, path, "invalid number: %v", err)

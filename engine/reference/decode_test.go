@@ -121,8 +121,8 @@ func TestDecodeResources(t *testing.T) {
 	if len(rs) != 2 || rs[0].name != "a" || rs[0].namespace != "x" || rs[0].labels["app"] != "web" || rs[1].kind != "Namespace" {
 		t.Fatalf("resources: %+v %+v", rs[0], rs[1])
 	}
-	if n := rs[0].object["spec"].(map[string]any)["replicas"]; n != float64(3) {
-		t.Errorf("numbers must be float64, got %T", n)
+	if n := rs[0].object["spec"].(map[string]any)["replicas"]; n != int64(3) {
+		t.Errorf("integers must be int64 as in unstructured objects, got %T", n)
 	}
 	for _, tc := range []struct{ y, want string }{
 		{"kind: Pod\nmetadata: {name: a}\n", "r.yaml:1: apiVersion: required (a string)"},

@@ -5,14 +5,15 @@ import (
 )
 
 // decodeResources reads every Kubernetes object of a (multi-document) YAML
-// file; a kind List contributes its items. Objects become JSON-like values
-// (numbers float64), the form Kyverno's JSON context holds.
+// file; a kind List contributes its items. Objects become unstructured
+// values as Kubernetes decodes them (integers int64, other numbers
+// float64), the form Kyverno puts at request.object and matches patterns on.
 func decodeResources(file string, data []byte) ([]*resource, error) {
 	docs, err := splitDocuments(file, data)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: file}
+	d := &decoder{file: file, int64s: true}
 	var out []*resource
 	for _, doc := range docs {
 		if doc.Kind != yaml.MappingNode {
