@@ -228,8 +228,9 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 		return engine.Capabilities{}, fmt.Errorf("kyvernocli: catchError probe (exit %d): %w\n%s", run.ExitCode, err, stderrSummary(run.Stderr))
 	}
 	dropReason := ""
-	if dropped, err := droppedPolicies(run.Stderr, []policyDoc{{Name: "imagectx-probe-catcherror", Path: probe}}); err == nil && len(dropped) == 1 {
-		dropReason = strings.ReplaceAll(dropped[0].reason, probe, "probe policy")
+	probeDoc := policyDoc{yamlDoc: yamlDoc{File: "catchError probe policy", Line: 1}, Name: "imagectx-probe-catcherror", Path: probe}
+	if dropped, err := droppedPolicies(run.Stderr, []policyDoc{probeDoc}); err == nil && len(dropped) == 1 {
+		dropReason = dropped[0].reason
 	}
 	catchErr, reason := judgeCatchError(version, summary, run.Stdout, dropReason)
 

@@ -226,8 +226,14 @@ type droppedPolicy struct {
 	reason string
 }
 
-// klogError matches a klog error line ("E1125 22:14:05.123 ...").
-var klogError = regexp.MustCompile(`^E\d{4} `)
+// logErrorLine matches an error line of the CLI's level-3 log
+// ("2026-11-25T22:28:59Z ERR pkg/file.go:42 > ...").
+var logErrorLine = regexp.MustCompile(`^\S+ ERR `)
+
+// ansiEscape matches the colour codes the CLI's logger writes.
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func stripANSI(b []byte) string { return ansiEscape.ReplaceAllString(string(b), "") }
 
 var logError = regexp.MustCompile(`(?:err|error)="((?:[^"\\]|\\.)*)"`)
 
@@ -238,7 +244,7 @@ var logError = regexp.MustCompile(`(?:err|error)="((?:[^"\\]|\\.)*)"`)
 func droppedPolicies(stderr []byte, pols []policyDoc) ([]droppedPolicy, error) {
 	var out []droppedPolicy
 	found := map[string]bool{}
-	for _, line := range strings.Split(string(stderr), "\n") {
+	for _, line := range strings.Split(stripANSI(stderr), "\n") {
 		if !strings.Contains(line, "skipping invalid YAML file") && !strings.Contains(line, "Non-fatal parsing error") {
 			continue
 		}
@@ -270,10 +276,10 @@ func droppedPolicies(stderr []byte, pols []policyDoc) ([]droppedPolicy, error) {
 // stderrSummary keeps the lines of stderr that explain a failure: cobra's
 // "Error:" lines, or the last few lines. Level-3 logs are long.
 func stderrSummary(stderr []byte) string {
-	lines := strings.Split(strings.TrimRight(string(stderr), "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(stripANSI(stderr), "\n"), "\n")
 	var errs []string
 	for _, l := range lines {
-		if strings.HasPrefix(l, "Error:") || klogError.MatchString(l) {
+		if strings.HasPrefix(l, "Error:") || logErrorLine.MatchString(l) {
 			errs = append(errs, l)
 		}
 	}
