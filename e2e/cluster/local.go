@@ -36,7 +36,7 @@ func (l *local) Name() string { return "local" }
 
 func (l *local) Start(ctx context.Context) (*Cluster, error) {
 	b := l.o.Binaries
-	for name, path := range map[string]string{"etcd": b.Etcd, "kube-apiserver": b.KubeAPIServer, "kyverno": b.Kyverno, "reports-controller": b.ReportsController, "Kyverno install manifest": l.o.KyvernoManifest} {
+	for name, path := range map[string]string{"kyverno": b.Kyverno, "reports-controller": b.ReportsController, "Kyverno install manifest": l.o.KyvernoManifest} {
 		if path == "" {
 			return nil, fmt.Errorf("local provider: no %s given", name)
 		}
@@ -44,84 +44,17 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 			return nil, fmt.Errorf("local provider: %s: %w", name, err)
 		}
 	}
-	dir, err := os.MkdirTemp(l.o.WorkDir, "imagectx-e2e-local-")
-	if err != nil {
-		return nil, fmt.Errorf("local provider: temp dir: %w", err)
-	}
-	l.dir = dir
-	l.procs = NewProcesses(filepath.Join(dir, "logs"), l.o.PIDFile)
 	start := time.Now()
-
-	pki, err := writeAPIServerPKI(filepath.Join(dir, "pki"))
-	if err != nil {
-		return nil, fmt.Errorf("local provider: certificates: %w", err)
-	}
-	ports, err := freePorts(5)
+	cp, err := l.startControlPlane(ctx)
 	if err != nil {
 		return nil, err
 	}
-	etcdClient, etcdPeer, apiPort, webhookPort, crMetrics := ports[0], ports[1], ports[2], ports[3], ports[4]
-
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
-	etcd, err := l.procs.Start("etcd", b.Etcd, []string{
-		"--name=e2e", "--data-dir=" + filepath.Join(dir, "etcd"),
-		"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
-		"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
-		"--initial-cluster=e2e=" + peerURL,
-		// Throwaway data: skip fsync, it is most of etcd's latency here.
-		"--unsafe-no-fsync",
-	}, nil)
+	cfg, kcPath, kcBytes, version := cp.cfg, cp.kubeconfigPath, cp.kubeconfig, cp.version
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	if err := waitHTTP(ctx, etcd, etcdURL+"/health", `"health":"true"`, nil, time.Minute); err != nil {
-		return nil, err
-	}
-	logf(l.o.Log, "etcd ready at %s (pid %d, %s)", etcdURL, etcd.PID, since(start))
-
-	apiserver, err := l.procs.Start("kube-apiserver", b.KubeAPIServer, []string{
-		"--etcd-servers=" + etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(apiPort),
-		"--tls-cert-file=" + pki.ServingCert, "--tls-private-key-file=" + pki.ServingKey,
-		"--client-ca-file=" + pki.CACert, "--token-auth-file=" + pki.TokenFile,
-		"--authorization-mode=RBAC",
-		"--service-account-key-file=" + pki.SAPublicKey,
-		"--service-account-signing-key-file=" + pki.SAPrivateKey,
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-cluster-ip-range=10.0.0.0/24",
-		"--allow-privileged=true",
-		"--cert-dir=" + filepath.Join(dir, "apiserver-certs"),
-		// No controller-manager creates each namespace's "default"
-		// ServiceAccount, so the ServiceAccount admission plugin would
-		// reject every Pod; nothing here depends on it.
-		"--disable-admission-plugins=ServiceAccount",
-		"--endpoint-reconciler-type=none",
-		"--profiling=false",
-	}, nil)
-	if err != nil {
-		return nil, err
-	}
-	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
-	cfg := &rest.Config{Host: host, BearerToken: pki.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAData: pki.CAPEM}, QPS: 100, Burst: 200}
-	if err := waitAPIServer(ctx, apiserver, cfg); err != nil {
-		return nil, err
-	}
-	kc := kubeconfig(host, pki)
-	kcBytes, err := clientcmd.Write(*kc)
-	if err != nil {
-		return nil, err
-	}
-	kcPath := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kcPath, kcBytes, 0o600); err != nil {
-		return nil, err
-	}
-	version, err := serverVersion(cfg)
-	if err != nil {
-		return nil, err
-	}
-	logf(l.o.Log, "kube-apiserver %s ready at %s (pid %d, %s)", version, host, apiserver.PID, since(start))
+	webhookPort, crMetrics := ports[0], ports[1]
 
 	if err := applyManifest(ctx, cfg, l.o.KyvernoManifest); err != nil {
 		return nil, fmt.Errorf("install Kyverno resources: %w", err)
@@ -299,3 +232,104 @@ func copyFile(src, dst string) error {
 }
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
+
+// controlPlane is a running etcd + kube-apiserver.
+type controlPlane struct {
+	cfg            *rest.Config
+	kubeconfig     []byte
+	kubeconfigPath string
+	version        string
+}
+
+// startControlPlane starts etcd and kube-apiserver in a new temporary folder
+// and returns once the API server is ready.
+func (l *local) startControlPlane(ctx context.Context) (*controlPlane, error) {
+	b := l.o.Binaries
+	for name, path := range map[string]string{"etcd": b.Etcd, "kube-apiserver": b.KubeAPIServer} {
+		if path == "" {
+			return nil, fmt.Errorf("local provider: no %s given", name)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("local provider: %s: %w", name, err)
+		}
+	}
+	dir, err := os.MkdirTemp(l.o.WorkDir, "imagectx-e2e-local-")
+	if err != nil {
+		return nil, fmt.Errorf("local provider: temp dir: %w", err)
+	}
+	l.dir = dir
+	l.procs = NewProcesses(filepath.Join(dir, "logs"), l.o.PIDFile)
+	start := time.Now()
+
+	pki, err := writeAPIServerPKI(filepath.Join(dir, "pki"))
+	if err != nil {
+		return nil, fmt.Errorf("local provider: certificates: %w", err)
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	etcdClient, etcdPeer, apiPort := ports[0], ports[1], ports[2]
+
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
+	etcd, err := l.procs.Start("etcd", b.Etcd, []string{
+		"--name=e2e", "--data-dir=" + filepath.Join(dir, "etcd"),
+		"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
+		"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
+		"--initial-cluster=e2e=" + peerURL,
+		// Throwaway data: skip fsync, it is most of etcd's latency here.
+		"--unsafe-no-fsync",
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, etcd, etcdURL+"/health", `"health":"true"`, nil, time.Minute); err != nil {
+		return nil, err
+	}
+	logf(l.o.Log, "etcd ready at %s (pid %d, %s)", etcdURL, etcd.PID, since(start))
+
+	apiserver, err := l.procs.Start("kube-apiserver", b.KubeAPIServer, []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(apiPort),
+		"--tls-cert-file=" + pki.ServingCert, "--tls-private-key-file=" + pki.ServingKey,
+		"--client-ca-file=" + pki.CACert, "--token-auth-file=" + pki.TokenFile,
+		"--authorization-mode=RBAC",
+		"--service-account-key-file=" + pki.SAPublicKey,
+		"--service-account-signing-key-file=" + pki.SAPrivateKey,
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-cluster-ip-range=10.0.0.0/24",
+		"--allow-privileged=true",
+		"--cert-dir=" + filepath.Join(dir, "apiserver-certs"),
+		// No controller-manager creates each namespace's "default"
+		// ServiceAccount, so the ServiceAccount admission plugin would
+		// reject every Pod; nothing here depends on it.
+		"--disable-admission-plugins=ServiceAccount",
+		"--endpoint-reconciler-type=none",
+		"--profiling=false",
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	cfg := &rest.Config{Host: host, BearerToken: pki.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAData: pki.CAPEM}, QPS: 100, Burst: 200}
+	if err := waitAPIServer(ctx, apiserver, cfg); err != nil {
+		return nil, err
+	}
+	kc := kubeconfig(host, pki)
+	kcBytes, err := clientcmd.Write(*kc)
+	if err != nil {
+		return nil, err
+	}
+	kcPath := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kcPath, kcBytes, 0o600); err != nil {
+		return nil, err
+	}
+	version, err := serverVersion(cfg)
+	if err != nil {
+		return nil, err
+	}
+	logf(l.o.Log, "kube-apiserver %s ready at %s (pid %d, %s)", version, host, apiserver.PID, since(start))
+	return &controlPlane{cfg: cfg, kubeconfig: kcBytes, kubeconfigPath: kcPath, version: version}, nil
+}
