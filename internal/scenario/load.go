@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,6 +133,13 @@ func at(n *yaml.Node, path ...any) *yaml.Node {
 	return n
 }
 
+func orNode(n, fallback *yaml.Node) *yaml.Node {
+	if n == nil {
+		return fallback
+	}
+	return n
+}
+
 func keyNode(n *yaml.Node, key string) *yaml.Node {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
@@ -169,10 +178,10 @@ func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
 
 func (f *File) check(d *decoder, root *yaml.Node) error {
 	if f.APIVersion != APIVersion {
-		return d.errf(at(root, "apiVersion"), "apiVersion", "want %q, got %q", APIVersion, f.APIVersion)
+		return d.errf(orNode(at(root, "apiVersion"), root), "apiVersion", "want %q, got %q", APIVersion, f.APIVersion)
 	}
 	if f.Kind != Kind {
-		return d.errf(at(root, "kind"), "kind", "want %q, got %q", Kind, f.Kind)
+		return d.errf(orNode(at(root, "kind"), root), "kind", "want %q, got %q", Kind, f.Kind)
 	}
 	if err := checkLabels(d, at(root, "metadata", "labels"), "metadata.labels", f.Metadata.Labels); err != nil {
 		return err
@@ -196,11 +205,11 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		known[k] = true
 	}
 	checkVarsIn := func(n *yaml.Node, field string) error {
-		used := map[string]int{}
+		used := map[string]*yaml.Node{}
 		usedVars(n, used)
-		for name, line := range used {
+		for _, name := range sortedKeys(used) {
 			if !known[name] {
-				return &LoadError{File: d.file, Line: line, Field: field, Msg: fmt.Sprintf("unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(known), ", "))}
+				return d.errf(used[name], field, "unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(known), ", "))
 			}
 		}
 		return nil
@@ -323,10 +332,13 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	if f.Registry.TrustCA && !f.Registry.TLS {
 		return d.errf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
 	}
-	for i, img := range f.Registry.Images {
-		if img.Ref == "" {
-			return d.errf(at(rn, "images", i), fmt.Sprintf("registry.images[%d].ref", i), "want a ref such as team/app:v1")
+	if err := f.Registry.Config.Validate(); err != nil {
+		// Report the fake registry's first complaint at its line.
+		var fe *fakeregistry.FieldError
+		if errors.As(err, &fe) {
+			return d.errf(nodeAtPath(rn, fe.Path), "registry."+fe.Path, "%s", fe.Msg)
 		}
+		return d.errf(rn, "registry", "%v", err)
 	}
 
 	// Results.
@@ -405,6 +417,28 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 	}
 	return nil
+}
+
+var pathPart = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
+
+// nodeAtPath finds "images[0].fault.delay" under n, or the deepest node
+// on the way, for error lines.
+func nodeAtPath(n *yaml.Node, path string) *yaml.Node {
+	best := n
+	for _, m := range pathPart.FindAllStringSubmatch(path, -1) {
+		var next *yaml.Node
+		if m[2] != "" {
+			i, _ := strconv.Atoi(m[2])
+			next = at(best, i)
+		} else {
+			next = child(best, m[1])
+		}
+		if next == nil {
+			break
+		}
+		best = next
+	}
+	return best
 }
 
 // AppliesTo reports whether the row holds for the binding.

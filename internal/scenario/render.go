@@ -194,14 +194,14 @@ func expandVars(n *yaml.Node, vars Vars) {
 }
 
 // usedVars collects ${NAME} references in n's scalars.
-func usedVars(n *yaml.Node, out map[string]int) {
+func usedVars(n *yaml.Node, out map[string]*yaml.Node) {
 	if n == nil {
 		return
 	}
 	if n.Kind == yaml.ScalarNode {
 		for _, m := range varPattern.FindAllStringSubmatch(n.Value, -1) {
 			if _, ok := out[m[1]]; !ok {
-				out[m[1]] = n.Line
+				out[m[1]] = n
 			}
 		}
 	}

@@ -1,0 +1,226 @@
+package scenario
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// valid is a small correct scenario; the error cases below each break one
+// thing in it.
+const valid = `apiVersion: conformance.imagectx.io/v1alpha1
+kind: Test
+metadata:
+  name: t
+  labels: {fault: missing}
+vars:
+  IMAGE: "${REGISTRY}/team/app:gone"
+bindings:
+- name: catch-absent
+- name: catch-true
+  catchError: true
+policies:
+- apiVersion: kyverno.io/v1
+  kind: ClusterPolicy
+  metadata: {name: p}
+  spec:
+    rules:
+    - name: r
+      context:
+      - name: imageData
+        imageRegistry:
+          reference: "{{ request.object.spec.containers[0].image }}"
+resources:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: app, namespace: default}
+  spec:
+    containers:
+    - {name: app, image: "${IMAGE}"}
+registry:
+  images:
+  - ref: team/app:v1
+  deadline: 2s
+results:
+- policy: p
+  rule: r
+  resources: [default/app]
+  result: error
+  message: {contains: MANIFEST_UNKNOWN}
+  labels: {site: deny}
+`
+
+func TestParseValid(t *testing.T) {
+	f, err := Parse("t.yaml", "t", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := Specs([]*File{f})
+	if len(specs) != 2 {
+		t.Fatalf("got %d specs, want 2", len(specs))
+	}
+	if specs[0].Name != "t/catch-absent/p/r/app" || specs[1].Name != "t/catch-true/p/r/app" {
+		t.Errorf("names %q, %q", specs[0].Name, specs[1].Name)
+	}
+	if got := strings.Join(specs[1].Labels, ","); got != "catch:on,fault:missing,site:deny" {
+		t.Errorf("labels %s", got)
+	}
+	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,fault:missing,site:deny" {
+		t.Errorf("labels %s", got)
+	}
+	if len(specs[0].Requires) != 0 || strings.Join(specs[1].Requires, ",") != CapCatchError {
+		t.Errorf("requires %v / %v", specs[0].Requires, specs[1].Requires)
+	}
+	if f.Deadline().String() != "2s" {
+		t.Errorf("deadline %s", f.Deadline())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, old, new string
+		want           []string // substrings of the error
+	}{
+		{"unknown top-level field", "kind: Test\n", "kind: Test\nfoo: 1\n",
+			[]string{"t.yaml:3:1: foo: unknown field; want one of: apiVersion, bindings"}},
+		{"wrong kind", "kind: Test\n", "kind: Suite\n", []string{"t.yaml:2:7: kind: want \"Test\", got \"Suite\""}},
+		{"wrong type", "  catchError: true\n", "  catchError: yes-please\n",
+			[]string{"t.yaml:11:15: bindings[1].catchError: want true or false, got \"yes-please\""}},
+		{"unknown result field", "  result: error\n", "  result: error\n  reslt: pass\n",
+			[]string{"results[0].reslt: unknown field; want one of:"}},
+		{"bad result value", "  result: error\n", "  result: failed\n",
+			[]string{"t.yaml:38:11: results[0].result: want one of pass, fail, warn, skip, error, none, got \"failed\""}},
+		{"unknown policy", "- policy: p\n", "- policy: q\n",
+			[]string{"results[0].policy: want one of the file's policies (p), got \"q\""}},
+		{"unknown rule", "  rule: r\n", "  rule: x\n", []string{"results[0].rule: want a rule of policy p (r), got \"x\""}},
+		{"unknown resource", "  resources: [default/app]\n", "  resources: [default/nope]\n",
+			[]string{"results[0].resources[0]: want one of the file's resources (app), got \"default/nope\""}},
+		{"wrong namespace", "  resources: [default/app]\n", "  resources: [other/app]\n",
+			[]string{"resource app is in namespace \"default\", not \"other\""}},
+		{"unknown binding in row", "  labels: {site: deny}\n", "  labels: {site: deny}\n  bindings: [nope]\n",
+			[]string{"results[0].bindings[0]: want one of the file's bindings (catch-absent, catch-true), got \"nope\""}},
+		{"bad matcher", "message: {contains: MANIFEST_UNKNOWN}", "message: {startsWith: x}",
+			[]string{"results[0].message.startsWith: unknown matcher; want one of exact, contains, regex"}},
+		{"bad regex", "message: {contains: MANIFEST_UNKNOWN}", "message: {regex: '(['}",
+			[]string{"results[0].message.regex: want a Go regular expression"}},
+		{"unknown variable", "image: \"${IMAGE}\"", "image: \"${IMAGES}\"",
+			[]string{"t.yaml:29:26: resources[0]: unknown variable ${IMAGES}; want one of IMAGE, REFUSED, REGISTRY"}},
+		{"shadowed built-in", "  IMAGE: ", "  REGISTRY: x\n  IMAGE: ", []string{"vars.REGISTRY: REGISTRY is built in"}},
+		{"bad duration", "deadline: 2s", "deadline: soon", []string{"registry.deadline: want a duration such as \"2s\""}},
+		{"registry model refused", "  - ref: team/app:v1\n", "  - ref: Team/App:v1\n", []string{"t.yaml:32:10: registry.images[0].ref: want a repository name"}},
+		{"unknown registry field", "  deadline: 2s\n", "  deadline: 2s\n  trusted: true\n",
+			[]string{"registry.trusted: unknown field; want one of: credentials, deadline, images, ping, repositories, secrets, tls, trustCA"}},
+		{"trustCA without tls", "  deadline: 2s\n", "  deadline: 2s\n  trustCA: true\n", []string{"registry.trustCA: only makes sense with tls: true"}},
+		{"unknown capability", "  result: error\n", "  result: error\n  requires: [teleport]\n",
+			[]string{"results[0].requires[0]: unknown capability \"teleport\"; want one of catchError, context, admission"}},
+		{"bad label", "labels: {site: deny}", "labels: {site: \"a b\"}", []string{"results[0].labels.site: want a label key and value"}},
+		{"duplicate binding", "- name: catch-true\n", "- name: catch-absent\n", []string{"bindings[1].name: binding \"catch-absent\" is given twice"}},
+		{"placeholder without binding", "      - name: imageData\n", "      - name: ($entry)\n",
+			[]string{"placeholder ($entry) is set by no binding"}},
+		{"binding value without placeholder", "  catchError: true\n", "  catchError: true\n  values: {mode: Audit}\n",
+			[]string{"bindings[1].values.mode: no policy or resource has the placeholder ($mode)"}},
+		{"policy kind", "  kind: ClusterPolicy\n", "  kind: ValidatingPolicy\n", []string{"policies[0]: t.yaml:13: want kind ClusterPolicy or Policy, got \"ValidatingPolicy\""}},
+		{"duplicate spec", "  labels: {site: deny}\n", "  labels: {site: deny}\n- policy: p\n  rule: r\n  resources: [app]\n  result: pass\n",
+			[]string{"results[1]: spec t/catch-absent/p/r/app is already expected by results[0]"}},
+		{"none with message", "  result: error\n", "  result: none\n", []string{"result none (no result at all) cannot have a message or context"}},
+		{"context check", "  labels: {site: deny}\n", "  labels: {site: deny}\n  context:\n    imageData.failed: {absent: false}\n",
+			[]string{"results[0].context.imageData.failed.absent: want true"}},
+		{"not yaml", "kind: Test\n", "kind: [Test\n", []string{"t.yaml: not valid YAML"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(valid, tc.old) {
+				t.Fatalf("test bug: %q not in the valid scenario", tc.old)
+			}
+			src := strings.Replace(valid, tc.old, tc.new, 1)
+			_, err := Parse("t.yaml", "t", []byte(src))
+			if err == nil {
+				t.Fatalf("no error; want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderBindings(t *testing.T) {
+	src := strings.Replace(valid, "bindings:\n- name: catch-absent\n- name: catch-true\n  catchError: true\n",
+		"bindings:\n- name: catch-absent\n- name: audit\n  values: {action: Audit}\n", 1)
+	src = strings.Replace(src, "    - name: r\n", "    - name: r\n      validate:\n        failureAction: ($action)\n", 1)
+	f, err := Parse("t.yaml", "t", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := Vars{VarRegistry: "127.0.0.1:5000", VarRefused: "127.0.0.1:1", "IMAGE": "${REGISTRY}/team/app:gone"}
+	pol, res, err := f.Render(&f.Bindings[0], vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(pol[0].Data), "failureAction") {
+		t.Errorf("absent binding kept the key:\n%s", pol[0].Data)
+	}
+	if !strings.Contains(string(res[0].Data), `image: "127.0.0.1:5000/team/app:gone"`) {
+		t.Errorf("vars not expanded:\n%s", res[0].Data)
+	}
+	pol, _, err = f.Render(&f.Bindings[1], vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(pol[0].Data), "failureAction: Audit") {
+		t.Errorf("placeholder not set:\n%s", pol[0].Data)
+	}
+
+	// catchError is written into every imageRegistry entry, also in foreach.
+	g, err := Parse("t.yaml", "t", []byte(strings.Replace(valid, "    - name: r\n",
+		"    - name: r\n      validate:\n        foreach:\n        - context:\n          - name: x\n            imageRegistry: {reference: a}\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, _, err = g.Render(&g.Bindings[1], vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(pol[0].Data), "catchError: true"); n != 2 {
+		t.Errorf("catchError set %d times, want 2:\n%s", n, pol[0].Data)
+	}
+	if !g.UsesCatchError(&g.Bindings[1]) || g.UsesCatchError(&g.Bindings[0]) {
+		t.Error("UsesCatchError wrong")
+	}
+}
+
+func TestLoadDirsFiles(t *testing.T) {
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "a", DataDir), 0o755))
+	pol := "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n"
+	must(os.WriteFile(filepath.Join(dir, "a", DataDir, "p.yaml"), []byte(pol), 0o644))
+	src := strings.Replace(valid, "policies:\n- apiVersion: kyverno.io/v1\n  kind: ClusterPolicy\n  metadata: {name: p}\n  spec:\n    rules:\n    - name: r\n      context:\n      - name: imageData\n        imageRegistry:\n          reference: \"{{ request.object.spec.containers[0].image }}\"\n",
+		"policies:\n- files/p.yaml\n", 1)
+	src = strings.Replace(src, "- name: catch-true\n  catchError: true\n", "", 1)
+	must(os.WriteFile(filepath.Join(dir, "a", "case.yaml"), []byte(src), 0o644))
+	files, err := LoadDirs(dir)
+	must(err)
+	if len(files) != 1 || files[0].Name != "a/case" {
+		t.Fatalf("loaded %d files (%v), want a/case only (files/ is data)", len(files), files)
+	}
+	if files[0].Policies[0].Docs[0].Name != "p" {
+		t.Errorf("policy from file not loaded")
+	}
+
+	// A bad file in a second folder is reported with its path.
+	other := t.TempDir()
+	must(os.WriteFile(filepath.Join(other, "bad.yaml"), []byte("kind: Test\n"), 0o644))
+	_, err = LoadDirs(dir, other)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(other, "bad.yaml")+":1:1: apiVersion: want") {
+		t.Errorf("error %v", err)
+	}
+}
