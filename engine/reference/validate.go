@@ -327,8 +327,9 @@ func (v *validator) validateElements(fe *ForEachValidation, elements []any) (*re
 		lvl := ec.level()
 		ec.set(lvl, "element", data)
 		ec.set(lvl, fmt.Sprintf("element%d", v.nesting), data)
-		ec.set(lvl, "elementIndex", float64(index))
-		ec.set(lvl, fmt.Sprintf("elementIndex%d", v.nesting), float64(index))
+		// Kyverno adds the index as int64 without a JSON round trip.
+		ec.set(lvl, "elementIndex", int64(index))
+		ec.set(lvl, fmt.Sprintf("elementIndex%d", v.nesting), int64(index))
 		m, isMap := data.(map[string]any)
 		scoped := isMap
 		if fe.ElementScope != nil {
