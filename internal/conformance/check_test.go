@@ -1,0 +1,159 @@
+package conformance
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+const file = `apiVersion: conformance.imagectx.io/v1alpha1
+kind: Test
+metadata: {name: t, labels: {fault: missing}}
+bindings:
+- name: off
+- name: on
+  catchError: true
+policies:
+- apiVersion: kyverno.io/v1
+  kind: ClusterPolicy
+  metadata: {name: p}
+  spec:
+    rules:
+    - name: r
+      context:
+      - name: imageData
+        imageRegistry: {reference: "${REGISTRY}/team/app:gone"}
+resources:
+- {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: default}}
+results:
+- policy: p
+  rule: r
+  resources: [app]
+  bindings: [off]
+  result: error
+  message:
+    regex: "^failed: GET http://${REGISTRY}/v2/team/app/manifests/gone: MANIFEST_UNKNOWN"
+  requests: {never: [unreferenced/app], seen: [team/app]}
+  labels: {site: deny}
+- policy: p
+  rule: r
+  resources: [app]
+  bindings: [on]
+  result: skip
+  message: preconditions not met
+  context:
+    imageData.failed: true
+    imageData.errorMessage: {contains: MANIFEST_UNKNOWN}
+    imageData.resolvedImage: {absent: true}
+    imageData: {keys: [failed, errorMessage]}
+  labels: {site: deny}
+`
+
+func specs(t *testing.T) (off, on *scenario.Spec) {
+	t.Helper()
+	f, err := scenario.Parse("t.yaml", "t", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := scenario.Specs([]*scenario.File{f})
+	return ss[0], ss[1]
+}
+
+func TestCheck(t *testing.T) {
+	off, on := specs(t)
+	vars := scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}
+	full := engine.Capabilities{CatchError: true, Context: true}
+	pod := engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}
+	res := func(st engine.Status, msg string, ctx map[string]any) []engine.Result {
+		return []engine.Result{{Policy: "p", Rule: "r", Resource: pod, Status: st, Message: msg, Context: ctx}}
+	}
+	errMap := map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "x MANIFEST_UNKNOWN y"}}
+	seen := map[string]bool{"team/app": true, "unreferenced/app": false}
+	cases := []struct {
+		name    string
+		spec    *scenario.Spec
+		ev      *Evaluation
+		caps    engine.Capabilities
+		opts    Options
+		outcome string
+		reason  string
+	}{
+		{"pass regex with registry quoted", off, &Evaluation{Vars: vars, Requested: seen,
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN: x", nil)}, full, Options{}, OutcomePass, ""},
+		{"regex does not match a look-alike address", off, &Evaluation{Vars: vars, Requested: seen,
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000x/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomeFail, "want error with message matching"},
+		{"status differs", off, &Evaluation{Vars: vars, Requested: seen, Results: res(engine.StatusSkip, "preconditions not met", nil)}, full, Options{},
+			OutcomeFail, "want error, got skip: preconditions not met"},
+		{"no result", off, &Evaluation{Vars: vars, Requested: seen}, full, Options{}, OutcomeFail, "want error, got no result"},
+		{"batch failed", off, &Evaluation{Vars: vars, Err: errors.New("boom")}, full, Options{}, OutcomeFail, "want error, got no evaluation: boom"},
+		{"requested what must not be", off, &Evaluation{Vars: vars, Requested: map[string]bool{"team/app": true, "unreferenced/app": true},
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomeFail, "want unreferenced/app never requested"},
+		{"context pass", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", errMap)}, full, Options{}, OutcomePass, ""},
+		{"context key present that must be absent", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met",
+			map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "MANIFEST_UNKNOWN", "resolvedImage": ""}})}, full, Options{}, OutcomeFail,
+			`imageData.resolvedImage: want absent, got ""; imageData: want keys [errorMessage failed], got keys [errorMessage failed resolvedImage]`},
+		{"context not checked without the capability", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", nil)},
+			engine.Capabilities{CatchError: true}, Options{}, OutcomePass, ""},
+		{"unsupported catchError", on, &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[string]string{"catchError": "v1.19.1 drops the policy"}}, Options{},
+			OutcomeUnsupported, "catchError: v1.19.1 drops the policy"},
+		{"REQUIRE_CATCHERROR makes it fail", on, &Evaluation{Vars: vars}, engine.Capabilities{}, Options{RequireCatchError: true},
+			OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: engine e does not support catchError"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := Check(tc.spec, tc.ev, tc.caps, "e", tc.opts)
+			if out.Outcome != tc.outcome || !strings.Contains(out.Reason, tc.reason) {
+				t.Errorf("got %s %q, want %s containing %q", out.Outcome, out.Reason, tc.outcome, tc.reason)
+			}
+		})
+	}
+}
+
+func TestRecordMasksSecretsAndTemplates(t *testing.T) {
+	off, _ := specs(t)
+	off.File.Registry.Credentials = []scenario.Credential{{Username: "u", Password: "hunter22"}}
+	ev := &Evaluation{Vars: scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}}
+	got := engine.Result{Status: engine.StatusError, Message: "GET http://127.0.0.1:5000/v2/: bad password hunter22"}
+	rec := Record(off, ev, Outcome{Outcome: OutcomeFail, Reason: "hunter22 leaked", Got: &got})
+	if strings.Contains(rec.Reason+rec.Got.Message, "hunter22") {
+		t.Errorf("secret in record: %+v", rec)
+	}
+	if rec.Got.MessageTemplate != "GET http://${REGISTRY}/v2/: bad password ***" {
+		t.Errorf("template %q", rec.Got.MessageTemplate)
+	}
+}
+
+func TestMatrixAndCatalogue(t *testing.T) {
+	off, on := specs(t)
+	recs := []*SpecRecord{
+		Record(off, &Evaluation{}, Outcome{Outcome: OutcomePass}),
+		Record(on, &Evaluation{}, Outcome{Outcome: OutcomeUnsupported, Reason: "catchError: not in v1.19.1"}),
+	}
+	rf := NewResultsFile("kyverno", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs)
+	if rf.Summary != (Summary{Pass: 1, Unsupported: 1}) {
+		t.Errorf("summary %+v", rf.Summary)
+	}
+	var b bytes.Buffer
+	if err := WriteMatrix(&b, []*ResultsFile{rf}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| kyverno | v1.19.1 | 2 | 1 | 0 | 1 |", "| t / off | pass (1) |", "| t / on | unsupported: catchError: not in v1.19.1 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("matrix lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := WriteCatalogue(&b, []*scenario.File{off.File}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## fault: missing", "| t | deny | p/r | off | error | regex | `^failed: GET http://${REGISTRY}/v2/team/app/manifests/gone: MANIFEST_UNKNOWN` |",
+		"| t | deny | p/r | on | skip | exact | `preconditions not met` |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("catalogue lacks %q:\n%s", want, b.String())
+		}
+	}
+}
