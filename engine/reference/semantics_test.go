@@ -596,3 +596,21 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Section 1.4 (derived from the adapter's code, not observed): a manifest
+// that is not JSON fails after the descriptor fetch, so the chain has the
+// loader prefix once and the adapter's "failed to fetch config" text; with
+// catchError it is caught like any fetch error.
+func TestMalformedManifest(t *testing.T) {
+	cfg := standardImages()
+	cfg.Images = append(cfg.Images, fakeregistry.Image{Ref: "bad/json:v1", Malformed: "json"})
+	reg := startRegistry(t, cfg)
+	ref := reg.Addr() + "/bad/json:v1"
+	want := "failed to fetch image descriptor: " + ref + ", error: failed to fetch config for image reference: " + ref + ", error: unexpected EOF"
+	expect(t, one(t, evaluate(t, New(), issue(), podYAML(ref), evalOpts{})), engine.StatusError, precondPrefix+want)
+	got := one(t, evaluate(t, New(), issue(catchOn), podYAML(ref), evalOpts{}))
+	expect(t, got, engine.StatusSkip, "preconditions not met")
+	if m := got.Context["imageData"]; !reflect.DeepEqual(m, map[string]any{"failed": true, "errorMessage": want}) {
+		t.Errorf("imageData %#v", m)
+	}
+}
