@@ -150,8 +150,8 @@ func TestMatrixAndCatalogue(t *testing.T) {
 	if err := WriteCatalogue(&b, []*scenario.File{off.File}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## fault: missing", "| t | deny | p/r | off | error | regex | `^failed: GET http://${REGISTRY}/v2/team/app/manifests/gone: MANIFEST_UNKNOWN` |",
-		"| t | deny | p/r | on | skip | exact | `preconditions not met` |"} {
+	for _, want := range []string{"## fault: missing", "| t | deny | p/r | app | off | error | regex | `^failed: GET http://${REGISTRY}/v2/team/app/manifests/gone: MANIFEST_UNKNOWN` |",
+		"| t | deny | p/r | app | on | skip | exact | `preconditions not met` |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("catalogue lacks %q:\n%s", want, b.String())
 		}

@@ -130,15 +130,16 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 	p("contract (catchError true); see `scenarios/README.md` for the decisions.\n\n")
 
 	type row struct {
-		site, rule, result, kind, text, file string
-		bindings                             []string
+		site, rule, resources, result, kind, file string
+		texts                                     []string
+		bindings                                  []string
 	}
 	byFault := map[string][]*row{}
 	var faults []string
 	for _, f := range files {
-		fault := f.Metadata.Labels["fault"]
-		if fault == "" {
-			fault = "(no fault label)"
+		fault := "fault: " + f.Metadata.Labels["fault"]
+		if f.Metadata.Labels["fault"] == "" {
+			fault = "area: " + f.Metadata.Labels["area"]
 		}
 		if _, ok := byFault[fault]; !ok {
 			faults = append(faults, fault)
@@ -157,19 +158,22 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 			if site == "" {
 				site = "-"
 			}
-			kind, text := "", ""
+			kind, texts := "", []string(nil)
 			if r.Message != nil {
-				kind, text = r.Message.Describe()
-				text = vars.Expand(text)
+				kind, texts = r.Message.Parts()
+				for i := range texts {
+					texts[i] = vars.Expand(texts[i])
+				}
 			}
+			resources := strings.Join(r.Resources, ", ")
 			for _, b := range f.Bindings {
 				if !r.AppliesTo(b.Name) {
 					continue
 				}
-				key := strings.Join([]string{site, r.Policy + "/" + r.Rule, r.Result, kind, text}, "\x00")
+				key := strings.Join(append([]string{site, r.Policy + "/" + r.Rule, resources, r.Result, kind}, texts...), "\x00")
 				x := index[key]
 				if x == nil {
-					x = &row{site: site, rule: r.Policy + "/" + r.Rule, result: r.Result, kind: kind, text: text, file: f.Name}
+					x = &row{site: site, rule: r.Policy + "/" + r.Rule, resources: resources, result: r.Result, kind: kind, texts: texts, file: f.Name}
 					index[key] = x
 					byFault[fault] = append(byFault[fault], x)
 				}
@@ -188,20 +192,25 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 			}
 			return rows[i].site < rows[j].site
 		})
-		p("## fault: %s\n\n", fault)
-		p("| scenario | site | policy/rule | bindings | result | match | message |\n|---|---|---|---|---|---|---|\n")
+		p("## %s\n\n", fault)
+		p("| scenario | site | policy/rule | resources | bindings | result | match | message |\n|---|---|---|---|---|---|---|---|\n")
 		for _, r := range rows {
 			msg := "(not checked)"
 			if r.kind != "" {
-				msg = code(cell(r.text))
-				if r.text == "" {
-					msg = "(empty)"
+				var parts []string
+				for _, t := range r.texts {
+					if t == "" {
+						parts = append(parts, "(empty)")
+					} else {
+						parts = append(parts, code(cell(t)))
+					}
 				}
+				msg = strings.Join(parts, " and ")
 			}
 			if r.result == "none" {
 				msg = "(no result)"
 			}
-			p("| %s | %s | %s | %s | %s | %s | %s |\n", r.file, r.site, r.rule, strings.Join(r.bindings, ", "), r.result, cell(r.kind), msg)
+			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.file, r.site, r.rule, r.resources, strings.Join(r.bindings, ", "), r.result, cell(r.kind), msg)
 		}
 		p("\n")
 	}

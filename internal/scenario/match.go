@@ -116,6 +116,18 @@ func (m *Matcher) Describe() (kind, text string) {
 	}
 }
 
+// Parts returns the matcher's kind and its strings, placeholders unexpanded.
+func (m *Matcher) Parts() (kind string, texts []string) {
+	switch {
+	case m.Exact != nil:
+		return "exact", []string{*m.Exact}
+	case m.Regex != nil:
+		return "regex", []string{*m.Regex}
+	default:
+		return "contains", append([]string(nil), m.Contains...)
+	}
+}
+
 // ContextCheck is one dotted key of the expected context and its matcher.
 type ContextCheck struct {
 	Key   string
