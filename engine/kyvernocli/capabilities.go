@@ -185,6 +185,11 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 }
 
 func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
+	ctx, release, err := e.slot(ctx)
+	if err != nil {
+		return engine.Capabilities{}, fmt.Errorf("kyvernocli: waiting for a process slot: %w", err)
+	}
+	defer release()
 	wd, err := newWorkdir(e.tmpDir)
 	if err != nil {
 		return engine.Capabilities{}, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,9 +23,11 @@ const Name = "kyverno"
 // Engine runs one kubectl-kyverno binary. It is safe for concurrent use:
 // every Evaluate has its own temporary directory and process.
 type Engine struct {
-	bin    string
-	env    map[string]string
-	tmpDir string
+	bin      string
+	env      map[string]string
+	tmpDir   string
+	maxProcs int
+	slots    chan struct{} // one token per running CLI process
 
 	capMu    sync.Mutex
 	capKey   string // binary identity the cached capabilities belong to
@@ -51,12 +54,20 @@ func WithEnv(key, value string) Option {
 // system temporary directory).
 func WithTempDir(dir string) Option { return func(e *Engine) { e.tmpDir = dir } }
 
+// WithMaxProcesses caps how many CLI processes run at once (default: the
+// number of CPUs). Waiting for a slot does not use up a caller's deadline.
+func WithMaxProcesses(n int) Option { return func(e *Engine) { e.maxProcs = n } }
+
 // New returns an engine for an existing binary; it does not build one.
 func New(opts ...Option) (*Engine, error) {
-	e := &Engine{env: map[string]string{}}
+	e := &Engine{env: map[string]string{}, maxProcs: runtime.NumCPU()}
 	for _, o := range opts {
 		o(e)
 	}
+	if e.maxProcs < 1 {
+		return nil, fmt.Errorf("kyvernocli: WithMaxProcesses(%d): want at least 1", e.maxProcs)
+	}
+	e.slots = make(chan struct{}, e.maxProcs)
 	if e.bin == "" {
 		bin, err := DefaultBinary(context.Background())
 		if err != nil {
@@ -99,6 +110,11 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, err
 	}
+	ctx, release, err := e.slot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kyvernocli: waiting for a process slot: %w", err)
+	}
+	defer release()
 	wd, err := newWorkdir(e.tmpDir)
 	if err != nil {
 		return nil, err
