@@ -5,9 +5,12 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -152,8 +155,11 @@ func (e *Evaluations) start(f *scenario.File, b *scenario.Binding) *call {
 }
 
 // Prefetch starts the evaluations in the background, at most limit at a
-// time (0: no limit).
+// time (0: no limit), the ones that wait longest (largest deadline share:
+// retries, stalls) first, so their waiting overlaps the quick ones.
 func (e *Evaluations) Prefetch(pairs []Pair, limit int) {
+	pairs = slices.Clone(pairs)
+	slices.SortStableFunc(pairs, func(a, b Pair) int { return cmp.Compare(waitRank(b.File), waitRank(a.File)) })
 	if limit <= 0 {
 		for _, p := range pairs {
 			e.start(p.File, p.Binding)
@@ -168,6 +174,94 @@ func (e *Evaluations) Prefetch(pairs []Pair, limit int) {
 			go func() { <-c.done; <-sem }()
 		}
 	}()
+}
+
+// waitRank orders evaluations by how long they are expected to wait on the
+// registry: faults that make the client retry or stall first.
+func waitRank(f *scenario.File) int {
+	rank := 0
+	faults := []*fakeregistry.Fault{f.Registry.Ping}
+	for _, r := range f.Registry.Repositories {
+		faults = append(faults, r.Fault)
+	}
+	for _, img := range f.Registry.Images {
+		faults = append(faults, img.Fault)
+	}
+	for _, ft := range faults {
+		if ft == nil {
+			continue
+		}
+		if ft.Status >= 429 {
+			rank = max(rank, 3)
+		}
+		if ft.Delay > 0 {
+			rank = max(rank, 2)
+		}
+	}
+	if f.Registry.TLS {
+		rank = max(rank, 1) // certificate generation
+	}
+	return rank
+}
+
+// All waits for the evaluations of pairs (starting the missing ones) and
+// returns them by key.
+func (e *Evaluations) All(ctx context.Context, pairs []Pair) (map[string]*Evaluation, error) {
+	out := map[string]*Evaluation{}
+	for _, p := range pairs {
+		ev, err := e.Get(ctx, p.File, p.Binding)
+		if err != nil {
+			return nil, err
+		}
+		out[ev.Key] = ev
+	}
+	return out, nil
+}
+
+// Preload records evaluations done elsewhere (another parallel process), so
+// Get returns them without evaluating again.
+func (e *Evaluations) Preload(evs map[string]*Evaluation) {
+	for key, ev := range evs {
+		c := e.call(key)
+		c.once.Do(func() {
+			c.ev = ev
+			close(c.done)
+		})
+	}
+}
+
+// evaluationWire is an Evaluation as JSON, for handing evaluations from
+// the first parallel process to the others.
+type evaluationWire struct {
+	Key        string                 `json:"key"`
+	Results    []engine.Result        `json:"results"`
+	Err        string                 `json:"err,omitempty"`
+	Requests   []fakeregistry.Request `json:"requests"`
+	Requested  map[string]bool        `json:"requested"`
+	Vars       scenario.Vars          `json:"vars"`
+	DurationNS int64                  `json:"durationNs"`
+}
+
+// MarshalJSON keeps the error as text.
+func (ev *Evaluation) MarshalJSON() ([]byte, error) {
+	w := evaluationWire{Key: ev.Key, Results: ev.Results, Requests: ev.Requests, Requested: ev.Requested, Vars: ev.Vars, DurationNS: int64(ev.Duration)}
+	if ev.Err != nil {
+		w.Err = ev.Err.Error()
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON restores an evaluation written by MarshalJSON.
+func (ev *Evaluation) UnmarshalJSON(b []byte) error {
+	var w evaluationWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*ev = Evaluation{Key: w.Key, Results: w.Results, Requests: w.Requests, Requested: w.Requested, Vars: w.Vars, Duration: time.Duration(w.DurationNS)}
+	if w.Err != "" {
+		ev.Err = errors.New(w.Err)
+	}
+	return nil
 }
 
 // Pair is one evaluation to run.

@@ -159,10 +159,22 @@ func selected(cfg types.SuiteConfig, specs []*scenario.Spec) []conformance.Pair 
 func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, specs []*scenario.Spec, early []conformance.Pair) {
 	evals := conformance.NewEvaluations(eng)
 
-	BeforeSuite(func() {
-		// Start the selected evaluations together so slow ones (retries,
-		// deadlines) overlap; specs then wait for their own.
+	// The first parallel process runs every selected evaluation once (each
+	// with its own fake registry, concurrently, so retries and deadlines
+	// overlap) and hands the results to the other processes; specs only
+	// check. An evaluation nobody prefetched still runs, once per process,
+	// when its first spec asks for it.
+	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		evals.Prefetch(early, set.evalLimit)
+		all, err := evals.All(ctx, early)
+		Expect(err).NotTo(HaveOccurred())
+		b, err := json.Marshal(all)
+		Expect(err).NotTo(HaveOccurred())
+		return b
+	}, func(b []byte) {
+		var all map[string]*conformance.Evaluation
+		Expect(json.Unmarshal(b, &all)).To(Succeed())
+		evals.Preload(all)
 	})
 
 	ReportAfterSuite("results file", func(r Report) {
