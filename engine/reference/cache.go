@@ -46,6 +46,9 @@ func (e *Engine) policies(file string, data []byte) ([]*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range ps {
+		p.invalid = validatePolicy(p, e.queries.jp)
+	}
 	e.decoded.put(key, ps)
 	return ps, nil
 }

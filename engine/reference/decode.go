@@ -134,6 +134,24 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 
 var nodeDecoderType = reflect.TypeOf((*nodeDecoder)(nil)).Elem()
 
+// yaml11Bools are the plain scalars YAML 1.1 reads as booleans. Kubernetes
+// and Kyverno read YAML with sigs.k8s.io/yaml (YAML 1.1), so `name: n` is
+// false there, while YAML 1.2 (yaml.v3) reads a string.
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+}
+
+// yaml11Bool reports whether n is a plain scalar that YAML 1.1 reads as a
+// boolean, and which.
+func yaml11Bool(n *yaml.Node) (value, ok bool) {
+	if n.Kind != yaml.ScalarNode || n.Style != 0 || n.Tag != "!!str" {
+		return false, false
+	}
+	value, ok = yaml11Bools[n.Value]
+	return value, ok
+}
+
 // decode fills v (addressable) from n.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 	n = resolveAlias(n)
@@ -201,12 +219,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		v.Set(m)
 		return nil
 	case reflect.String:
+		if b, ok := yaml11Bool(n); ok {
+			return d.errorf(n, path, "expected a string, got a boolean (YAML 1.1, as Kubernetes reads it, makes %s %v; quote it)", n.Value, b)
+		}
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 			return d.errorf(n, path, "expected a string, got %s", kindName(n))
 		}
 		v.SetString(n.Value)
 		return nil
 	case reflect.Bool:
+		if b, ok := yaml11Bool(n); ok {
+			v.SetBool(b)
+			return nil
+		}
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
 			return d.errorf(n, path, "expected a boolean, got %s", kindName(n))
 		}
@@ -329,6 +354,9 @@ func (d *decoder) toValue(n *yaml.Node, path string) (any, error) {
 			}
 			return f, nil
 		case "!!str", "!!timestamp", "!!binary":
+			if b, ok := yaml11Bool(n); ok {
+				return b, nil
+			}
 			return n.Value, nil
 		}
 		return nil, d.errorf(n, path, "unsupported YAML tag %s", n.Tag)

@@ -38,11 +38,11 @@ func TestDecodePolicyErrors(t *testing.T) {
 		{"bad apiVersion", strings.Replace(minimalPolicy, "kyverno.io/v1", "kyverno.io/v2beta1", 1), `p.yaml:1: apiVersion: expected kyverno.io/v1, got "kyverno.io/v2beta1"`},
 		{"bad kind", strings.Replace(minimalPolicy, "ClusterPolicy", "Pod", 1), `p.yaml:2: kind: expected ClusterPolicy or Policy, got "Pod"`},
 		{"missing rule name", strings.Replace(minimalPolicy, "  - name: r\n    match:", "  - match:", 1), "p.yaml:7: spec.rules[0].name: required"},
-		{"empty reference", strings.Replace(minimalPolicy, "    validate:", "    context:\n    - name: d\n      imageRegistry:\n        reference: \"\"\n    validate:", 1), "p.yaml:15: spec.rules[0].context[0].imageRegistry.reference: a ref is required for imageRegistry context entry"},
 		{"unknown operator", strings.Replace(minimalPolicy, "      deny: {}", "      deny:\n        conditions:\n          any:\n          - key: a\n            operator: Equalz\n            value: a", 1),
 			`p.yaml:17: spec.rules[0].validate.deny.conditions.any[0].operator: unsupported operator "Equalz"; expected one of AllIn, AllNotIn, AnyIn, AnyNotIn, DurationGreaterThan, DurationGreaterThanOrEquals, DurationLessThan, DurationLessThanOrEquals, Equals, GreaterThan, GreaterThanOrEquals, In, LessThan, LessThanOrEquals, NotEquals, NotIn`},
 		{"second document", minimalPolicy + "---\n" + strings.Replace(minimalPolicy, "  name: p", "  name: q\n  labelz: {}", 1), "p.yaml:19: metadata.labelz: unknown field"},
 		{"bad failure action", strings.Replace(minimalPolicy, "  rules:", "  validationFailureAction: Block\n  rules:", 1), `p.yaml:6: spec.validationFailureAction: expected Audit or Enforce, got "Block"`},
+		{"YAML 1.1 boolean", strings.Replace(minimalPolicy, "  - name: r", "  - name: n", 1), "p.yaml:7: spec.rules[0].name: expected a string, got a boolean (YAML 1.1, as Kubernetes reads it, makes n false; quote it)"},
 		{"invalid yaml", "a: [", "p.yaml: invalid YAML: yaml: line 1: did not find expected node content"},
 	}
 	for _, tc := range cases {
@@ -112,7 +112,7 @@ spec:
 }
 
 func TestDecodeResources(t *testing.T) {
-	y := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: x\n  labels: {app: web}\nspec:\n  replicas: 3\n---\n" +
+	y := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: x\n  labels: {app: web}\nspec:\n  replicas: 3\n  enabled: yes\n  quoted: \"yes\"\n---\n" +
 		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: team\n"
 	rs, err := decodeResources("r.yaml", []byte(y))
 	if err != nil {
@@ -123,6 +123,9 @@ func TestDecodeResources(t *testing.T) {
 	}
 	if n := rs[0].object["spec"].(map[string]any)["replicas"]; n != int64(3) {
 		t.Errorf("integers must be int64 as in unstructured objects, got %T", n)
+	}
+	if spec := rs[0].object["spec"].(map[string]any); spec["enabled"] != true || spec["quoted"] != "yes" {
+		t.Errorf("YAML 1.1 booleans: %#v", spec)
 	}
 	for _, tc := range []struct{ y, want string }{
 		{"kind: Pod\nmetadata: {name: a}\n", "r.yaml:1: apiVersion: required (a string)"},

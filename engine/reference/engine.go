@@ -197,6 +197,11 @@ func (e *Engine) evaluatePair(ctx context.Context, reg *registrySession, p *Poli
 		request["object"] = object
 	}
 	for i := range p.Spec.Rules {
+		if p.invalid != nil {
+			// Kyverno refuses the policy; reported like the CLI driver does.
+			out[i] = ruleOutcome{present: true, status: engine.StatusError, message: p.invalid.Error()}
+			continue
+		}
 		rule := &p.Spec.Rules[i]
 		ok, err := ruleMatches(rule, policyNS, r, operation)
 		if err != nil {

@@ -26,6 +26,10 @@ type Policy struct {
 
 	file string
 	line int
+	// raw is the document as JSON-like values, for checks that walk it.
+	raw map[string]any
+	// invalid is set when Kyverno's policy validation refuses the policy.
+	invalid error
 }
 
 // Namespaced reports whether this is a namespaced Policy.
@@ -321,6 +325,11 @@ func decodePolicies(file string, data []byte) ([]*Policy, error) {
 		if err := p.check(d, doc); err != nil {
 			return nil, err
 		}
+		raw, err := d.toValue(doc, "")
+		if err != nil {
+			return nil, err
+		}
+		p.raw = raw.(map[string]any)
 		out = append(out, p)
 	}
 	return out, nil
@@ -405,15 +414,11 @@ func checkContext(entries []ContextEntry, path string, fail func(string, string,
 		if e.Name == "" {
 			return fail(p+".name", "required")
 		}
-		if (e.ImageRegistry == nil) == (e.Variable == nil) {
-			return fail(p, "exactly one of imageRegistry or variable is required")
+		if e.ImageRegistry == nil && e.Variable == nil {
+			return fail(p, "exactly one of configMap or apiCall or imageRegistry or variable is required for context entries")
 		}
-		if e.ImageRegistry != nil {
-			// Kyverno's policy validation: "a ref is required for
-			// imageRegistry context entry".
-			if e.ImageRegistry.Reference == "" {
-				return fail(p+".imageRegistry.reference", "a ref is required for imageRegistry context entry")
-			}
+		if e.ImageRegistry != nil && e.Variable != nil {
+			return fail(p, "exactly one of configMap or apiCall or imageRegistry or variable is required for context entries")
 		}
 	}
 	return nil

@@ -438,7 +438,6 @@ spec:
       - resources:
           kinds: [Pod]
     validate:
-      message: "image {{ element.image }} runs as root"
       foreach:
       - list: request.object.spec.containers
         context:
@@ -451,6 +450,7 @@ spec:
             - key: "{{ imageData.configData.config.User || 'root' }}"
               operator: Equals
               value: root
+              message: "image {{ element.image }} runs as root"
 `
 
 // Section 3.2 (message only) and implication 23: a failure referenced only

@@ -1,0 +1,109 @@
+package reference
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/kyvernocli"
+	"github.com/imagectx/conformance/fakeregistry"
+)
+
+// TestAgainstKyvernoCLI runs the cases of this package that do not need
+// catchError through a real Kyverno v1.19.1 CLI and the reference engine,
+// and requires identical statuses and messages. It needs the CLI
+// (KYVERNO_CLI or `make kyverno-cli`) and is opt-in: KYVERNO_DIFF=1.
+func TestAgainstKyvernoCLI(t *testing.T) {
+	if os.Getenv("KYVERNO_DIFF") != "1" {
+		t.Skip("set KYVERNO_DIFF=1 (and build the CLI with make kyverno-cli) to compare with Kyverno")
+	}
+	cli, err := kyvernocli.New()
+	if err != nil {
+		t.Skipf("no Kyverno CLI: %v", err)
+	}
+	cfg := faultRegistry()
+	cfg.Images = append(cfg.Images, fakeregistry.Image{Ref: "bad/json:v1", Malformed: "json"})
+	reg := startRegistry(t, cfg)
+	R := reg.Addr()
+	noAutogen := func(p string) string {
+		return strings.Replace(p, "metadata:\n  name: ", "metadata:\n  annotations:\n    pod-policies.kyverno.io/autogen-controllers: none\n  name: ", 1)
+	}
+	type diffCase struct {
+		name, policy, resource string
+	}
+	cases := []diffCase{
+		{"issue present", issue(), podYAML(R + "/test/app:v1")},
+		{"issue root", issue(), podYAML(R + "/test/rootapp:v1")},
+		{"issue index", issue(), podYAML(R + "/test/multi:v1")},
+		{"issue tag missing", issue(), podYAML(R + "/test/app:gone")},
+		{"issue repo missing", issue(), podYAML(R + "/nope/app:v1")},
+		{"issue 401", issue(), podYAML(R + "/auth401/app:v1")},
+		{"issue 401 empty", issue(), podYAML(R + "/auth401empty/app:v1")},
+		{"issue 403", issue(), podYAML(R + "/forbidden/app:v1")},
+		{"issue malformed", issue(), podYAML(R + "/bad/json:v1")},
+		{"issue invalid ref", issue(), podYAML("nginx:::bad")},
+		{"issue empty ref", issue(), podYAML("")},
+		{"issue empty containers", issue(), podYAML()},
+		{"failed key absent", strings.Replace(issue(), "{{ imageData.resolvedImage || '' }}", "{{ imageData.failed }}", 1), podYAML(R + "/test/app:v1")},
+		{"keys of imageData", strings.Replace(issue("jmesPath: 'keys(@)'"), "{{ imageData.resolvedImage || '' }}", "{{ length(imageData) }}", 1), podYAML(R + "/test/app:v1")},
+		{"deny site", denyRootPolicy, podYAML(R + "/nope/app:v1")},
+		{"pattern site", patternPolicy, podYAML(R + "/nope/app:v1")},
+		{"pattern pass", patternPolicy, strings.Replace(podYAML(R+"/test/app:v1"), "name: test-pod", "name: test/app", 1)},
+		{"foreach site", fill(foreachDenyPolicy, "IR", ""), podYAML(R+"/test/app:v1", R+"/nope/app:v1")},
+		{"foreach pass", fill(foreachDenyPolicy, "IR", ""), podYAML(R+"/test/app:v1", R+"/test/multi:v1")},
+		{"unreferenced", unreferencedPolicy, podYAML(R + "/nope/app:v1")},
+	}
+	for _, tc := range []struct{ name, pre, msg, body string }{
+		{"elementIndex", "", "container {{ elementIndex }} ({{ element.name }}) uses latest",
+			"      foreach:\n      - list: request.object.spec.containers\n        deny:\n          conditions:\n            all:\n            - key: \"{{ element.image }}\"\n              operator: Equals\n              value: \"*:latest\"\n"},
+		{"foreach pattern", "", "no latest", "      foreach:\n      - list: request.object.spec.containers\n        pattern:\n          image: \"!*:latest\"\n"},
+		{"nested foreach", "", "port {{ element1.containerPort }} of {{ element0.name }}",
+			"      foreach:\n      - list: request.object.spec.containers\n        foreach:\n        - list: element.ports\n          deny:\n            conditions:\n              any:\n              - key: \"{{ element.containerPort }}\"\n                operator: GreaterThan\n                value: 1024\n"},
+		{"missing list", "", "x", "      foreach:\n      - list: request.object.spec.initContainers\n        deny: {}\n"},
+		{"precondition messages", "    preconditions:\n      all:\n      - key: \"{{ request.object.metadata.name }}\"\n        operator: Equals\n        value: other\n        message: not other\n", "x", "      deny: {}\n"},
+		{"deny condition messages", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ request.object.metadata.name }}\"\n            operator: AnyIn\n            value: [web, db]\n            message: name is reserved\n"},
+		{"rule and condition messages", "", "denied {{ request.object.metadata.name }}",
+			"      deny:\n        conditions:\n          all:\n          - key: \"{{ length(request.object.spec.containers) }}\"\n            operator: GreaterThanOrEquals\n            value: 2\n            message: too many\n"},
+		{"pattern with message", "", "latest is not allowed", "      pattern:\n        spec:\n          containers:\n          - image: \"!*:latest\"\n"},
+		{"anyPattern", "", "", "      anyPattern:\n      - spec:\n          containers:\n          - image: \"!*:latest\"\n      - metadata:\n          name: \"allowed-*\"\n"},
+		{"variable entry", "    context:\n    - name: nm\n      variable:\n        value: \"{{ request.object.spec.containers[].name }}\"\n        jmesPath: \"join(',', @)\"\n", "names {{ nm }}",
+			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: \"a,*\"\n"},
+		{"variable default", "    context:\n    - name: nm\n      variable:\n        jmesPath: request.object.metadata.labels.team\n        default: none\n", "team {{ nm }}",
+			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: none\n"},
+		{"variable nil", "    context:\n    - name: nm\n      variable:\n        jmesPath: request.object.metadata.labels.team\n", "x",
+			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: none\n"},
+	} {
+		cases = append(cases, diffCase{"flow " + tc.name, fill(foreachBase, "PRE", tc.pre, "MSG", tc.msg, "BODY", tc.body), twoContainers})
+	}
+
+	ref := New()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := engine.Request{
+				Policies:  []engine.Document{{File: "policy.yaml", Data: []byte(noAutogen(tc.policy))}},
+				Resources: []engine.Document{{File: "resource.yaml", Data: []byte(tc.resource)}},
+			}
+			want, err := cli.Evaluate(ctx, req)
+			if err != nil {
+				t.Fatalf("kyverno: %v", err)
+			}
+			got, err := ref.Evaluate(ctx, req)
+			if err != nil {
+				t.Fatalf("reference: %v", err)
+			}
+			if len(want) != len(got) {
+				t.Fatalf("kyverno gave %d results, reference %d\nkyverno:   %v\nreference: %v", len(want), len(got), want, got)
+			}
+			for i := range want {
+				if want[i].Status != got[i].Status || want[i].Message != got[i].Message {
+					t.Errorf("\nkyverno:   %s: %s\nreference: %s: %s", want[i].Status, want[i].Message, got[i].Status, got[i].Message)
+				}
+			}
+		})
+	}
+}
