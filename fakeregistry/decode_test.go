@@ -27,7 +27,7 @@ const issueExampleYAML = `images:
   fault: {status: 500, times: 2}
 `
 
-func TestParseConfigIssueExample(t *testing.T) {
+func TestParseConfigIssueSample(t *testing.T) {
 	got, err := ParseConfig("example.yaml", []byte(issueExampleYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +73,8 @@ func TestParseConfigErrors(t *testing.T) {
 			`cfg.yaml:3:8: images[1].ref: duplicate of images[0].ref "a/b:v1"`},
 		{"bad platform", "images:\n- ref: a/b:v1\n  platforms: [linux]\n",
 			`cfg.yaml:3:15: images[0].platforms[0]: want "os/architecture[/variant]" such as linux/arm64, got "linux"`},
+		{"malformed index", "images:\n- ref: a/b:v1\n  platforms: [linux/amd64]\n  malformed: json\n",
+			`cfg.yaml:4:14: images[0].malformed: a malformed manifest is a single-platform image; remove platforms`},
 		{"tls not a bool", "tls: maybe\n",
 			`cfg.yaml:1:6: tls: want true or false, got "maybe"`},
 		{"not YAML", "images: [\n", "cfg.yaml: yaml: line 1: did not find expected node content"},
@@ -115,6 +117,7 @@ images:
   fault: {status: 500, body: boom, delay: 10ms, on: blobs}
 - ref: team/app:idx
   platforms: [linux/amd64, linux/arm64/v8]
+- ref: team/app:bad
   malformed: mediatype
 - ref: team/app:gone
   missing: true
@@ -126,7 +129,7 @@ images:
 	}
 	if !cfg.TLS || time.Duration(cfg.Ping.Delay) != 100*time.Millisecond || cfg.Repositories[0].Auth.TokenTTL != Duration(time.Minute) ||
 		cfg.Images[0].Config.Architecture != "arm64" || cfg.Images[0].Layers[1] != 200 || cfg.Images[0].Fault.Body != "boom" ||
-		cfg.Images[1].Platforms[1] != "linux/arm64/v8" || !cfg.Images[2].Missing || cfg.Images[0].Config.Volumes[0] != "/data" {
+		cfg.Images[1].Platforms[1] != "linux/arm64/v8" || !cfg.Images[3].Missing || cfg.Images[0].Config.Volumes[0] != "/data" {
 		t.Errorf("decoded %+v", cfg)
 	}
 }

@@ -67,7 +67,7 @@ func TestTLS(t *testing.T) {
 	})
 }
 
-func TestMultiPlatformIndex(t *testing.T) {
+func TestMultiPlatformImages(t *testing.T) {
 	s := start(t, Config{Images: []Image{{Ref: "multi/app:v1", Platforms: []string{"linux/amd64", "linux/arm64"},
 		Config: ImageConfig{User: "65532"}, Annotations: map[string]string{"team": "a"}}}})
 	ctx := ctxFor(t, 10*time.Second)

@@ -76,7 +76,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.inflight.Done()
 
-	start := time.Now()
+	start := time.Since(s.epoch) // one monotonic clock read; time.Now reads two clocks
 	rw := &statusWriter{ResponseWriter: w}
 	rt := parseRoute(r.URL.Path)
 	rec := Request{
@@ -89,7 +89,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		rec.Status = rw.status
-		rec.Duration = time.Since(start)
+		rec.Duration = time.Since(s.epoch) - start
 		s.log.add(rec)
 		if s.opts.hook != nil {
 			s.opts.hook(rec)

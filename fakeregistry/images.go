@@ -149,9 +149,6 @@ func buildImage(i int, img Image) (*builtImage, error) {
 		return nil, fmt.Errorf("encode index %s: %w", img.Ref, err)
 	}
 	b.top = newBlob(mediaTypeIndex, data)
-	if img.Malformed != "" {
-		b.top = malform(img.Malformed, b.top)
-	}
 	return b, nil
 }
 
@@ -194,7 +191,7 @@ func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
 		return blob{}, blob{}, fmt.Errorf("encode manifest %s: %w", img.Ref, err)
 	}
 	m := newBlob(mediaTypeManifest, manData)
-	if img.Malformed != "" && len(img.Platforms) == 0 {
+	if img.Malformed != "" {
 		m = malform(img.Malformed, m)
 	}
 	return cfg, m, nil

@@ -63,6 +63,7 @@ type Server struct {
 	tokens   *tokenStore
 	log      requestLog
 	caPEM    []byte
+	epoch    time.Time // request durations are measured from here
 
 	baseCancel context.CancelFunc
 	serveDone  chan struct{}
@@ -95,6 +96,7 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 		state:     st,
 		tokens:    newTokenStore(o.now),
 		serveDone: make(chan struct{}),
+		epoch:     time.Now(),
 	}
 	s.registry = registry.New(
 		registry.Logger(log.New(io.Discard, "", 0)),

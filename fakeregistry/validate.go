@@ -124,7 +124,11 @@ func (v *validator) image(p string, img Image) {
 		v.add(p+".config", "os/architecture come from platforms for an index; remove config.os and config.architecture")
 	}
 	switch img.Malformed {
-	case "", MalformedJSON, MalformedMediaType:
+	case "":
+	case MalformedJSON, MalformedMediaType:
+		if len(img.Platforms) > 0 {
+			v.add(p+".malformed", "a malformed manifest is a single-platform image; remove platforms")
+		}
 	default:
 		v.add(p+".malformed", "want %q or %q, got %q", MalformedJSON, MalformedMediaType, img.Malformed)
 	}
