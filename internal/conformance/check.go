@@ -49,6 +49,10 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 			has = caps.Context
 		case scenario.CapAdmission:
 			has = caps.Admission
+		default:
+			// Capabilities without a flag in engine.Capabilities are
+			// present unless the engine gives a reason they are not.
+			has = caps.Unsupported[c] == ""
 		}
 		if has {
 			continue

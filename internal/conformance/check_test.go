@@ -102,6 +102,10 @@ func TestCheck(t *testing.T) {
 			OutcomeUnsupported, "catchError: v1.19.1 drops the policy"},
 		{"REQUIRE_CATCHERROR makes it fail", on, &Evaluation{Vars: vars}, engine.Capabilities{}, Options{RequireCatchError: true},
 			OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: engine e does not support catchError"},
+		{"capability without a flag, engine gives a reason", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[string]string{"clientDeadline": "no timeout"}}, Options{},
+			OutcomeUnsupported, "clientDeadline: no timeout"},
+		{"capability without a flag, no reason: supported", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars, Requested: seen,
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomePass, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,6 +115,12 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withRequires(s *scenario.Spec, caps ...string) *scenario.Spec {
+	c := *s
+	c.Requires = caps
+	return &c
 }
 
 func TestRecordMasksSecretsAndTemplates(t *testing.T) {

@@ -13,9 +13,15 @@ const (
 	CapCatchError = "catchError"
 	CapContext    = "context"
 	CapAdmission  = "admission"
+	// CapClientDeadline: the engine bounds registry requests by the
+	// evaluation's context, so a stalled registry ends in "context deadline
+	// exceeded" (an engine lacking it says so in Capabilities.Unsupported).
+	CapClientDeadline = "clientDeadline"
+	// CapSecrets: the engine resolves imageRegistryCredentials.secrets.
+	CapSecrets = "secrets"
 )
 
-var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission}
+var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets}
 
 // Result values a row may expect. "none" means the engine reports no result
 // for that rule and resource (Kyverno's foreach skips every element).
