@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/imagectx/conformance/engine"
 )
@@ -110,11 +111,13 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, err
 	}
+	queued := time.Now()
 	ctx, release, err := e.slot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kyvernocli: waiting for a process slot: %w", err)
 	}
 	defer release()
+	wait := time.Since(queued)
 	wd, err := newWorkdir(e.tmpDir)
 	if err != nil {
 		return nil, err
@@ -153,7 +156,11 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	}
 	run, err := runCLI(ctx, e.bin, args, env, wd.path("tmp"))
 	if err != nil {
-		return nil, fmt.Errorf("kyvernocli: %w", err)
+		budget := "none"
+		if dl, ok := ctx.Deadline(); ok {
+			budget = dl.Sub(queued.Add(wait)).Round(time.Millisecond).String()
+		}
+		return nil, fmt.Errorf("kyvernocli: %w (deadline budget %s after %s waiting for a process slot)", err, budget, wait.Round(time.Millisecond))
 	}
 	return interpretApply(run, pols, ress)
 }
