@@ -1,0 +1,102 @@
+package conformance
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/reference"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// One real evaluation: a fake registry with a stalled repository, the
+// reference engine, a 300 ms deadline. The evaluation must cost the
+// deadline (not the 30 s stall), record the request log, and report which
+// refs were requested.
+const slowFile = `apiVersion: conformance.imagectx.io/v1alpha1
+kind: Test
+metadata: {name: slow}
+policies:
+- apiVersion: kyverno.io/v1
+  kind: ClusterPolicy
+  metadata: {name: p}
+  spec:
+    rules:
+    - name: r
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      context:
+      - name: imageData
+        imageRegistry: {reference: "{{ request.object.spec.containers[0].image }}"}
+      - name: unused
+        imageRegistry: {reference: "${REGISTRY}/unreferenced/app:v1"}
+      validate:
+        deny:
+          conditions:
+            any:
+            - {key: "{{ imageData.registry }}", operator: Equals, value: x}
+resources:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: app, namespace: default}
+  spec: {containers: [{name: app, image: "${REGISTRY}/team/app:v1"}]}
+registry:
+  images: [{ref: team/app:v1}]
+  repositories: [{name: team/app, fault: {delay: 30s}}]
+  deadline: 300ms
+results:
+- policy: p
+  rule: r
+  resources: [app]
+  result: error
+  message: {contains: context deadline exceeded}
+  requests: {never: [unreferenced/app], seen: [team/app]}
+`
+
+func TestEvaluateCostsTheDeadline(t *testing.T) {
+	f, err := scenario.Parse("slow.yaml", "slow", []byte(slowFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ev := Evaluate(context.Background(), reference.New(), f, &f.Bindings[0])
+	took := time.Since(start)
+	if ev.Err != nil {
+		t.Fatal(ev.Err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("evaluation took %s; a 300 ms deadline must end a 30 s stall", took)
+	}
+	if !ev.Requested["team/app"] || ev.Requested["unreferenced/app"] {
+		t.Errorf("requested = %v", ev.Requested)
+	}
+	if len(ev.Requests) == 0 || !strings.HasPrefix(ev.Vars[scenario.VarRegistry], "127.0.0.1:") {
+		t.Errorf("requests %d, vars %v", len(ev.Requests), ev.Vars)
+	}
+	spec := scenario.Specs([]*scenario.File{f})[0]
+	out := Check(spec, ev, mustCaps(t), "reference", Options{})
+	if out.Outcome != OutcomePass {
+		t.Errorf("outcome %s: %s", out.Outcome, out.Reason)
+	}
+
+	// Memoized: a second Get returns the same evaluation without running it.
+	evs := NewEvaluations(reference.New())
+	a, err := evs.Get(context.Background(), f, &f.Bindings[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := evs.Get(context.Background(), f, &f.Bindings[0])
+	if err != nil || a != b {
+		t.Errorf("second Get ran again or failed: %v", err)
+	}
+}
+
+func mustCaps(t *testing.T) engine.Capabilities {
+	t.Helper()
+	caps, err := reference.New().Capabilities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caps
+}
