@@ -2,7 +2,8 @@ package fakeregistry
 
 // This file is the declarative model shared by the Go API, the
 // cmd/fakeregistry YAML config and the scenario files. Field names are the
-// YAML names; keep them stable, scenarios depend on them.
+// YAML names (decode.go reads the json tags); keep them stable, scenarios
+// depend on them. README.md documents every field.
 
 // Config is the whole registry state.
 type Config struct {
@@ -23,23 +24,26 @@ type Image struct {
 	// Ref is "repository:tag", e.g. "team/app:v1".
 	Ref string `json:"ref"`
 	// Missing declares the tag as absent while its repository exists, so the
-	// client sees MANIFEST_UNKNOWN (documentation for readers of a config).
+	// client sees MANIFEST_UNKNOWN even when no other tag of the repository
+	// is served. A missing tag has no content but may have Auth or Fault.
 	Missing bool `json:"missing,omitempty"`
 	// Config is the image config (the fields Kyverno policies read).
 	Config ImageConfig `json:"config,omitempty"`
 	// Annotations go on the manifest.
 	Annotations map[string]string `json:"annotations,omitempty"`
-	// Layers are declared layer sizes in bytes; blobs need not be served.
+	// Layers are declared layer sizes in bytes. Their digests derive from
+	// the declaration and their blobs are not served (the config blob is).
 	Layers []int64 `json:"layers,omitempty"`
 	// Platforms, when set, make the ref an index with one image per
 	// platform ("linux/amd64", "linux/arm64").
 	Platforms []string `json:"platforms,omitempty"`
-	// Auth protects this image.
+	// Auth protects this image (by tag and by digest); it overrides the
+	// repository's auth.
 	Auth *Auth `json:"auth,omitempty"`
 	// Fault makes requests for this image fail or stall.
 	Fault *Fault `json:"fault,omitempty"`
 	// Malformed serves a broken manifest: "json" (not valid JSON) or
-	// "mediatype" (a wrong media type).
+	// "mediatype" (a wrong media type). Single-platform images only.
 	Malformed string `json:"malformed,omitempty"`
 }
 

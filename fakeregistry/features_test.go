@@ -349,3 +349,30 @@ func TestRefusedAddr(t *testing.T) {
 		t.Errorf("GET on the refused address: %v", err)
 	}
 }
+
+func TestAuthAndFaultsApplyByDigest(t *testing.T) {
+	s := start(t, Config{Images: []Image{
+		{Ref: "private/app:v1", Auth: basic, Config: ImageConfig{User: "1"}},
+		{Ref: "denied/app:v1", Fault: &Fault{Status: 403}, Platforms: []string{"linux/amd64", "linux/arm64"}},
+	}})
+	ctx := ctxFor(t, 10*time.Second)
+	d, err := s.Digest("private/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pull(ctx, s.Addr()+"/private/app@"+d)
+	if want := "GET http://" + s.Addr() + "/v2/private/app/manifests/" + d + ": UNAUTHORIZED: authentication required"; err == nil || err.Error() != want {
+		t.Errorf("anonymous by digest: %v, want %s", err, want)
+	}
+	if _, err := pull(ctx, s.Addr()+"/private/app@"+d, remote.WithAuth(alice)); err != nil {
+		t.Errorf("login by digest: %v", err)
+	}
+	d, err = s.Digest("denied/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pull(ctx, s.Addr()+"/denied/app@"+d)
+	if want := "GET http://" + s.Addr() + "/v2/denied/app/manifests/" + d + ": DENIED: requested access to the resource is denied"; err == nil || err.Error() != want {
+		t.Errorf("denied index by digest: %v, want %s", err, want)
+	}
+}
