@@ -55,6 +55,12 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 		{"foreach site", fill(foreachDenyPolicy, "IR", ""), podYAML(R+"/test/app:v1", R+"/nope/app:v1")},
 		{"foreach pass", fill(foreachDenyPolicy, "IR", ""), podYAML(R+"/test/app:v1", R+"/test/multi:v1")},
 		{"unreferenced", unreferencedPolicy, podYAML(R + "/nope/app:v1")},
+		{"connection refused", issue(), podYAML(refused(t, reg) + "/test/app:v1")},
+		{"message only", strings.Replace(strings.Replace(unreferencedPolicy, "value: forbidden-name", "value: test-pod", 1), `message: "bad name"`, `message: "registry {{ imageData.registry }}"`, 1), podYAML(R + "/nope/app:v1")},
+		{"digest missing", issue(), podYAML(R + "/test/app@" + zeroDigest)},
+		{"namespaced policy", strings.Replace(strings.Replace(issue(), "kind: ClusterPolicy", "kind: Policy", 1), "  name: verify-image\n", "  name: verify-image\n  namespace: default\n", 1), podYAML(R + "/test/app:v1")},
+		{"namespaced policy elsewhere", strings.Replace(strings.Replace(issue(), "kind: ClusterPolicy", "kind: Policy", 1), "  name: verify-image\n", "  name: verify-image\n  namespace: other\n", 1), podYAML(R + "/test/app:v1")},
+		{"splice JSON", strings.Replace(denyRootPolicy, `"image {{ request.object.spec.containers[0].image }} runs as root"`, `"config {{ imageData.configData.config }} labels {{ request.object.metadata.labels }} n={{ length(imageData.manifest.layers) }}"`, 1), podYAML(R + "/test/rootapp:v1")},
 	}
 	for _, tc := range []struct{ name, pre, msg, body string }{
 		{"elementIndex", "", "container {{ elementIndex }} ({{ element.name }}) uses latest",
@@ -80,9 +86,34 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 	}
 
 	ref := New()
+	eagerCLI, err := kyvernocli.New(kyvernocli.WithEnv("FLAG_ENABLE_DEFERRED_LOADING", "false"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eager := New(WithDeferredLoading(false))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	type pair struct {
+		name string
+		cli  engine.Engine
+		ref  *Engine
+	}
+	var runs []diffCase
+	engines := map[string]pair{}
 	for _, tc := range cases {
+		runs = append(runs, tc)
+		engines[tc.name] = pair{"deferred", cli, ref}
+	}
+	for _, tc := range []diffCase{
+		{"eager unreferenced", unreferencedPolicy, podYAML(R + "/nope/app:v1")},
+		{"eager issue", issue(), podYAML(R + "/test/app:gone")},
+		{"eager present", issue(), podYAML(R + "/test/app:v1")},
+	} {
+		runs = append(runs, tc)
+		engines[tc.name] = pair{"eager", eagerCLI, eager}
+	}
+	for _, tc := range runs {
+		cli, ref := engines[tc.name].cli, engines[tc.name].ref
 		t.Run(tc.name, func(t *testing.T) {
 			req := engine.Request{
 				Policies:  []engine.Document{{File: "policy.yaml", Data: []byte(noAutogen(tc.policy))}},
