@@ -1,9 +1,6 @@
 package pattern
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // AnchorType is the modifier in front of an anchored key: "" for (key),
 // "<" for <(key), "X", "+", "=" and "^".
@@ -19,8 +16,6 @@ const (
 	ExistenceAnchor       AnchorType = "^"
 )
 
-var anchorRegex = regexp.MustCompile(`^([+<=X^])?\((.+)\)$`)
-
 // Anchor is a parsed anchored pattern key.
 type Anchor struct {
 	Type AnchorType
@@ -30,11 +25,24 @@ type Anchor struct {
 // ParseAnchor parses an anchored key such as "=(image)"; ok is false for a
 // plain key. Surrounding spaces are ignored.
 func ParseAnchor(s string) (Anchor, bool) {
-	m := anchorRegex.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil || m[2] == "" {
+	// Hand-written form of Kyverno's ^([+<=X^])?\((.+)\)$ (no newline in
+	// the key, as "." excludes it); this runs for every pattern key.
+	s = strings.TrimSpace(s)
+	if len(s) < 3 || s[len(s)-1] != ')' {
 		return Anchor{}, false
 	}
-	return Anchor{Type: AnchorType(m[1]), Key: m[2]}, true
+	var t AnchorType
+	if strings.IndexByte("+<=X^", s[0]) >= 0 {
+		t, s = AnchorType(s[:1]), s[1:]
+	}
+	if len(s) < 3 || s[0] != '(' {
+		return Anchor{}, false
+	}
+	key := s[1 : len(s)-1]
+	if strings.IndexByte(key, '\n') >= 0 {
+		return Anchor{}, false
+	}
+	return Anchor{Type: t, Key: key}, true
 }
 
 func (a Anchor) String() string { return string(a.Type) + "(" + a.Key + ")" }

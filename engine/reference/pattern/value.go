@@ -46,6 +46,9 @@ func OperatorOf(pattern string) Operator {
 			return op
 		}
 	}
+	if !strings.Contains(pattern, "-") {
+		return Equal // fast path: both range forms contain '-'
+	}
 	if notInRangeRegex.MatchString(pattern) {
 		return NotInRange
 	}
