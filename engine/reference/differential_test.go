@@ -34,6 +34,7 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 	type diffCase struct {
 		name, policy, resource string
 	}
+	registries := map[string]engine.RegistryConfig{}
 	cases := []diffCase{
 		{"issue present", issue(), podYAML(R + "/test/app:v1")},
 		{"issue root", issue(), podYAML(R + "/test/rootapp:v1")},
@@ -85,6 +86,18 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 		cases = append(cases, diffCase{"flow " + tc.name, fill(foreachBase, "PRE", tc.pre, "MSG", tc.msg, "BODY", tc.body), twoContainers})
 	}
 
+	for _, typ := range []string{"basic", "bearer"} {
+		ar := authRegistry(t, typ)
+		right := engine.RegistryConfig{Credentials: []engine.Credential{{Registry: ar.Addr(), Username: "robot", Password: "s3cret-for-tests"}}}
+		wrong := engine.RegistryConfig{Credentials: []engine.Credential{{Registry: ar.Addr(), Username: "robot", Password: "wrong-password"}}}
+		cases = append(cases,
+			diffCase{typ + " anonymous", issue(), podYAML(ar.Addr() + "/test/app:v1")},
+			diffCase{typ + " right credentials", issue(), podYAML(ar.Addr() + "/test/app:v1")},
+			diffCase{typ + " wrong credentials", issue(), podYAML(ar.Addr() + "/test/app:v1")},
+		)
+		registries[typ+" right credentials"] = right
+		registries[typ+" wrong credentials"] = wrong
+	}
 	ref := New()
 	eagerCLI, err := kyvernocli.New(kyvernocli.WithEnv("FLAG_ENABLE_DEFERRED_LOADING", "false"))
 	if err != nil {
@@ -118,6 +131,7 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 			req := engine.Request{
 				Policies:  []engine.Document{{File: "policy.yaml", Data: []byte(noAutogen(tc.policy))}},
 				Resources: []engine.Document{{File: "resource.yaml", Data: []byte(tc.resource)}},
+				Registry:  registries[tc.name],
 			}
 			want, err := cli.Evaluate(ctx, req)
 			if err != nil {
