@@ -138,6 +138,18 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				defer func() {
+					// A bug must not take the caller's process down: every
+					// rule of the pair becomes an error result saying so.
+					if v := recover(); v != nil {
+						out := make([]ruleOutcome, len(p.Spec.Rules))
+						for i := range out {
+							out[i] = ruleOutcome{present: true, status: engine.StatusError,
+								message: fmt.Sprintf("internal error in the reference engine: %v", v)}
+						}
+						results[pi][ri] = out
+					}
+				}()
 				results[pi][ri] = e.evaluatePair(ctx, reg, p, r, operation)
 			}()
 		}
