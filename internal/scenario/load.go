@@ -26,8 +26,9 @@ const (
 )
 
 // DefaultDeadline bounds an evaluation when the file sets none; it leaves
-// room for go-containerregistry's retries (about 4-5 s for a 5xx).
-const DefaultDeadline = 15 * time.Second
+// room for go-containerregistry's retries (about 4-5 s for a 5xx) on a
+// loaded machine (-race, parallel builds). Only a hung engine waits for it.
+const DefaultDeadline = 30 * time.Second
 
 // DataDir is the folder name skipped when loading a directory: policy and
 // resource files shared by scenarios live there.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func readSettings() (settings, error) {
 	if s.engine == "" {
 		s.engine = engines.Default
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := repoRoot()
 	if err != nil {
 		return s, err
 	}
@@ -83,6 +84,16 @@ func readSettings() (settings, error) {
 		s.evalLimit = n
 	}
 	return s, nil
+}
+
+// repoRoot is two folders above this file, wherever the test binary runs
+// (ginkgo may run a precompiled binary from another folder).
+func repoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return filepath.Abs(filepath.Join("..", ".."))
+	}
+	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
 func TestConformance(t *testing.T) {
