@@ -2,6 +2,7 @@ package fakeregistry
 
 import (
 	"context"
+	"flag"
 	"net"
 	"testing"
 	"time"
@@ -9,8 +10,19 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package if any test leaves a goroutine behind.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the package if any test leaves a goroutine behind. It also
+// lets the parallel subtests (5xx and 429 cases that mostly wait about 4 s
+// for ggcr's retry backoff) all run at once: -parallel defaults to
+// GOMAXPROCS, which on a 2-core machine would run them two by two.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "32")
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestCloseFreesPortAndGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())

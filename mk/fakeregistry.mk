@@ -1,7 +1,7 @@
 # fakeregistry: the in-process OCI registry with a fault layer. Included by the
 # top-level Makefile (-include mk/*.mk); see fakeregistry/README.md.
 #
-#   make fakeregistry-test                  race tests (about 25 s; retry cases in parallel)
+#   make fakeregistry-test                  race tests (about 15 s; retry cases in parallel)
 #   make fakeregistry-bench                 fault layer vs go-containerregistry's bare handler
 #   make fakeregistry-serve                 serve FAKEREGISTRY_CONFIG until Ctrl-C
 #   make fakeregistry-serve FAKEREGISTRY_CONFIG=my.yaml FAKEREGISTRY_LISTEN=0.0.0.0:5000
