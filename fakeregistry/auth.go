@@ -78,6 +78,17 @@ func (s *Server) authorized(r *http.Request, repository string, a *Auth) bool {
 	return false
 }
 
+// authorizedAny passes a request that any of auths lets through (a nil
+// auth is open); when it fails it returns the first auth, whose 401 to send.
+func (s *Server) authorizedAny(r *http.Request, repository string, auths []*Auth) (*Auth, bool) {
+	for _, a := range auths {
+		if a == nil || s.authorized(r, repository, a) {
+			return nil, true
+		}
+	}
+	return auths[0], false
+}
+
 // unauthorized sends 401 UNAUTHORIZED with the challenge of the registry's
 // auth mode. scope names the repository for a Bearer challenge.
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, repository string, emptyBody bool, bearerErr string) {

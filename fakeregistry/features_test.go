@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -374,5 +375,34 @@ func TestAuthAndFaultsApplyByDigest(t *testing.T) {
 	_, err = pull(ctx, s.Addr()+"/denied/app@"+d)
 	if want := "GET http://" + s.Addr() + "/v2/denied/app/manifests/" + d + ": DENIED: requested access to the resource is denied"; err == nil || err.Error() != want {
 		t.Errorf("denied index by digest: %v, want %s", err, want)
+	}
+}
+
+func TestSharedContent(t *testing.T) {
+	// Both tags have the same (empty) config, so they share the config blob;
+	// v1 is protected, v2 is open. The shared blob must not lock v2 out.
+	s := start(t, Config{Images: []Image{
+		{Ref: "team/app:v1", Auth: basic},
+		{Ref: "team/app:v2", Annotations: map[string]string{"tag": "v2"}},
+		{Ref: "team/other:v1", Auth: basic},
+		{Ref: "team/other:v2", Auth: &Auth{Type: AuthBasic, Username: "bob", Password: "hunter2"}},
+	}})
+	ctx := ctxFor(t, 10*time.Second)
+	if _, err := pull(ctx, s.Addr()+"/team/app:v2"); err != nil {
+		t.Errorf("open image sharing a config blob with a protected one: %v", err)
+	}
+	if s.Requested("team/app:v1") {
+		t.Error("Requested(team/app:v1) after pulling only team/app:v2")
+	}
+	// Identical manifests: a login for either image opens the shared digest.
+	bob := authn.FromConfig(authn.AuthConfig{Username: "bob", Password: "hunter2"})
+	d, _ := s.Digest("team/other:v2")
+	for _, login := range []authn.Authenticator{alice, bob} {
+		if _, err := pull(ctx, s.Addr()+"/team/other@"+d, remote.WithAuth(login)); err != nil {
+			t.Errorf("shared digest: %v", err)
+		}
+	}
+	if _, err := pull(ctx, s.Addr()+"/team/other@"+d); err == nil {
+		t.Error("anonymous pull of a digest only protected images have succeeded")
 	}
 }

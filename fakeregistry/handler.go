@@ -138,19 +138,20 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 		s.registry.ServeHTTP(w, r)
 		return
 	}
-	var im *imageState
-	switch rt.kind {
-	case KindManifest:
-		if im = rs.byTag[rt.reference]; im == nil {
-			im = rs.byDigest[rt.reference]
+	ims := rs.resolve(rt)
+	if len(ims) == 1 {
+		rec.Image = ims[0].ref
+	}
+	// The repository's fault, then the image's. A digest shared by several
+	// images gets the first of their faults that applies.
+	faults := []*faultState{rs.fault}
+	for _, im := range ims {
+		if im.fault != nil && faultApplies(im.fault.f.On, rt.kind) {
+			faults = append(faults, im.fault)
+			break
 		}
-	case KindBlob:
-		im = rs.byDigest[rt.reference]
 	}
-	if im != nil {
-		rec.Image = im.ref
-	}
-	for _, fs := range []*faultState{rs.fault, im.faultState()} {
+	for _, fs := range faults {
 		if fs == nil || !faultApplies(fs.f.On, rt.kind) || !fs.take() {
 			continue
 		}
@@ -158,18 +159,11 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 			return
 		}
 	}
-	if a := rs.authFor(im); a != nil && !s.authorized(r, rs.name, a) {
+	if a, ok := s.authorizedAny(r, rs.name, rs.authsFor(ims)); !ok {
 		s.unauthorized(w, r, rs.name, a.EmptyBody, bearerError(s.tokens, r))
 		return
 	}
 	s.registry.ServeHTTP(w, r)
-}
-
-func (im *imageState) faultState() *faultState {
-	if im == nil {
-		return nil
-	}
-	return im.fault
 }
 
 func faultApplies(on, kind string) bool {

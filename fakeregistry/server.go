@@ -189,8 +189,8 @@ func (s *Server) Requested(ref string) bool {
 	if rs := s.state.repos[repo]; rs != nil && ident != "" {
 		if im := rs.byTag[ident]; im != nil {
 			imageRef = im.ref
-		} else if im := rs.byDigest[ident]; im != nil {
-			imageRef = im.ref
+		} else if ims := rs.byDigest[ident]; len(ims) == 1 {
+			imageRef = ims[0].ref
 		}
 	}
 	return s.log.requested(repo, ident, imageRef)

@@ -30,7 +30,9 @@ type repoState struct {
 	fault    *faultState
 	images   []*imageState
 	byTag    map[string]*imageState
-	byDigest map[string]*imageState
+	// byDigest lists the images a digest belongs to: several when images
+	// share content (the same config blob, or identical manifests).
+	byDigest map[string][]*imageState
 }
 
 type imageState struct {
@@ -86,7 +88,7 @@ func newState(cfg Config) (*state, error) {
 	repo := func(name string) *repoState {
 		rs := st.repos[name]
 		if rs == nil {
-			rs = &repoState{name: name, byTag: map[string]*imageState{}, byDigest: map[string]*imageState{}}
+			rs = &repoState{name: name, byTag: map[string]*imageState{}, byDigest: map[string][]*imageState{}}
 			st.repos[name] = rs
 			st.order = append(st.order, name)
 		}
@@ -107,10 +109,8 @@ func newState(cfg Config) (*state, error) {
 				return nil, err
 			}
 			im.built = b
-			for _, d := range b.digests() {
-				if _, taken := rs.byDigest[d]; !taken { // identical images share digests; the first wins
-					rs.byDigest[d] = im
-				}
+			for _, d := range uniq(b.digests()) {
+				rs.byDigest[d] = append(rs.byDigest[d], im)
 			}
 			for _, c := range b.configs {
 				st.blobs.add(name, c)
@@ -131,6 +131,46 @@ func (st *state) noteAuth(a *Auth) {
 	case st.mode == authNone:
 		st.mode = authModeBasic
 	}
+}
+
+func uniq(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// resolve resolves a request to the configured images it is for: by tag, or
+// every image that owns the digest.
+func (rs *repoState) resolve(rt route) []*imageState {
+	switch rt.kind {
+	case KindManifest:
+		if im := rs.byTag[rt.reference]; im != nil {
+			return []*imageState{im}
+		}
+		return rs.byDigest[rt.reference]
+	case KindBlob:
+		return rs.byDigest[rt.reference]
+	}
+	return nil
+}
+
+// authsFor lists what guards a request for these images; a nil entry means
+// one of them is open, and content shared with an open image is open.
+func (rs *repoState) authsFor(ims []*imageState) []*Auth {
+	if len(ims) == 0 {
+		return []*Auth{rs.auth}
+	}
+	out := make([]*Auth, 0, len(ims))
+	for _, im := range ims {
+		out = append(out, rs.authFor(im))
+	}
+	return out
 }
 
 // authFor is the auth that guards an image (its own, else its repository's).
