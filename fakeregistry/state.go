@@ -25,11 +25,11 @@ type state struct {
 }
 
 type repoState struct {
-	name     string
-	auth     *Auth
-	fault    *faultState
-	images   []*imageState
-	byTag    map[string]*imageState
+	name   string
+	auth   *Auth
+	fault  *faultState
+	images []*imageState
+	byTag  map[string]*imageState
 	// byDigest lists the images a digest belongs to: several when images
 	// share content (the same config blob, or identical manifests).
 	byDigest map[string][]*imageState
