@@ -55,13 +55,15 @@ func WithEnv(key, value string) Option {
 // system temporary directory).
 func WithTempDir(dir string) Option { return func(e *Engine) { e.tmpDir = dir } }
 
-// WithMaxProcesses caps how many CLI processes run at once (default: the
-// number of CPUs). Waiting for a slot does not use up a caller's deadline.
+// WithMaxProcesses caps how many CLI processes run at once (default: twice
+// the number of CPUs: a start costs about 0.5 s of CPU, but a run against a
+// slow or retrying registry mostly waits). Waiting for a slot does not use
+// up a caller's deadline.
 func WithMaxProcesses(n int) Option { return func(e *Engine) { e.maxProcs = n } }
 
 // New returns an engine for an existing binary; it does not build one.
 func New(opts ...Option) (*Engine, error) {
-	e := &Engine{env: map[string]string{}, maxProcs: runtime.NumCPU()}
+	e := &Engine{env: map[string]string{}, maxProcs: 2 * runtime.NumCPU()}
 	for _, o := range opts {
 		o(e)
 	}

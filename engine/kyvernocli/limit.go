@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// slot waits for one of the engine's process slots. The CLI is CPU-bound
-// (about 0.5 s of CPU per start), so running more at once than there are
-// cores only makes every run slower and every deadline tighter.
+// slot waits for one of the engine's process slots. A CLI start is
+// CPU-bound (about 0.5 s of CPU), so running many more at once than there
+// are cores only makes every run slower and every deadline tighter.
 //
 // A caller's deadline is a registry client deadline: it should bound the
 // CLI's work, not the wait for a slot. The returned context therefore has
