@@ -80,6 +80,8 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: \"a,*\"\n"},
 		{"variable default", "    context:\n    - name: nm\n      variable:\n        jmesPath: request.object.metadata.labels.team\n        default: none\n", "team {{ nm }}",
 			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: none\n"},
+		{"images", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ images }}\"\n            operator: Equals\n            value: x\n            message: \"{{ images }}\"\n"},
+		{"images registries", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ images.containers.*.registry }}\"\n            operator: AnyIn\n            value: [docker.io]\n            message: \"{{ images.containers.b.referenceWithTag }} {{ images.initContainers || 'none' }}\"\n"},
 		{"variable nil", "    context:\n    - name: nm\n      variable:\n        jmesPath: request.object.metadata.labels.team\n", "x",
 			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: none\n"},
 	} {
@@ -98,6 +100,13 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 		registries[typ+" right credentials"] = right
 		registries[typ+" wrong credentials"] = wrong
 	}
+	badImage := strings.Replace(twoContainers, "busybox:latest", "nginx:::bad", 1)
+	imagesPolicy := fill(foreachBase, "PRE", "", "MSG", "", "BODY", "      deny:\n        conditions:\n          any:\n          - key: \"{{ images.containers.a.name }}\"\n            operator: Equals\n            value: nginx\n            message: \"{{ images.containers.b }}\"\n")
+	cases = append(cases,
+		diffCase{"images bad image", imagesPolicy, badImage},
+		diffCase{"images digest and port", imagesPolicy, strings.Replace(twoContainers, "busybox:latest", "localhost:5000/team/app@"+zeroDigest, 1)},
+		diffCase{"images tag and digest", imagesPolicy, strings.Replace(twoContainers, "busybox:latest", "ghcr.io/team/sub/app:v1@"+zeroDigest, 1)},
+	)
 	ref := New()
 	eagerCLI, err := kyvernocli.New(kyvernocli.WithEnv("FLAG_ENABLE_DEFERRED_LOADING", "false"))
 	if err != nil {

@@ -120,6 +120,16 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	default:
 		return nil, fmt.Errorf("operation %q: expected CREATE, UPDATE, DELETE or CONNECT", req.Operation)
 	}
+	if !e.deferred {
+		// Without deferred loading Kyverno extracts the images variable
+		// when it creates the policy context, and the Kyverno CLI gives up
+		// on the whole batch when an image does not parse.
+		for _, r := range resources {
+			if _, err := extractImages(r.kind, r.object); err != nil {
+				return nil, fmt.Errorf("failed to apply policies on resource %s (failed to create policy context (%v))", r.name, err)
+			}
+		}
+	}
 	reg, err := newRegistrySession(req.Registry, e.fetcher)
 	if err != nil {
 		return nil, err
@@ -229,6 +239,10 @@ func (e *Engine) evaluatePair(ctx context.Context, reg *registrySession, p *Poli
 			continue
 		}
 		ec := newEvalContext(ctx, e, reg, request, operation)
+		if err := ec.registerImages(r.kind, object); err != nil {
+			out[i] = ruleOutcome{present: true, status: engine.StatusError, message: err.Error()}
+			continue
+		}
 		resp := e.validateRule(ec, p, rule, r, object)
 		if resp == nil {
 			continue

@@ -221,3 +221,26 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// Kyverno's built-in images variable; without deferred loading an image
+// that does not parse fails the whole batch, as the Kyverno CLI does.
+func TestImagesVariable(t *testing.T) {
+	policy := strings.Replace(minimalPolicy, "      deny: {}", `      deny:
+        conditions:
+          any:
+          - key: "{{ images.containers.c0.registry }}/{{ images.containers.c0.path }}:{{ images.containers.c0.tag }}"
+            operator: Equals
+            value: docker.io/nginx:latest
+            message: "{{ images.containers.c0.referenceWithTag }}"`, 1)
+	expect(t, one(t, evaluate(t, New(), policy, podYAML("nginx"), evalOpts{})), engine.StatusFail, "docker.io/nginx:latest")
+	got := one(t, evaluate(t, New(), policy, podYAML("nginx:::bad"), evalOpts{}))
+	want := "failed to check deny conditions: failed to substitute variables in condition key: failed to resolve images.containers.c0.registry at path : invalid image 'nginx:::bad' (bad image: docker.io/nginx:::bad, defaultRegistry: docker.io, enableDefaultRegistryMutation: true: invalid reference format)"
+	expect(t, got, engine.StatusError, want)
+	_, err := New(WithDeferredLoading(false)).Evaluate(t.Context(), engine.Request{
+		Policies:  []engine.Document{{File: "p.yaml", Data: []byte(minimalPolicy)}},
+		Resources: []engine.Document{{File: "r.yaml", Data: []byte(podYAML("nginx:::bad"))}},
+	})
+	if err == nil || err.Error() != "failed to apply policies on resource test-pod (failed to create policy context (invalid image 'nginx:::bad' (bad image: docker.io/nginx:::bad, defaultRegistry: docker.io, enableDefaultRegistryMutation: true: invalid reference format)))" {
+		t.Errorf("eager bad image: %v", err)
+	}
+}

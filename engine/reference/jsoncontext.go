@@ -35,7 +35,11 @@ func (c *queryCache) compile(expr string) (*jmespath.Query, error) {
 // lazyEntry is one context entry registered with the context, loaded on
 // the first query whose text mentions its name (Kyverno's deferred loader).
 type lazyEntry struct {
-	entry   *ContextEntry
+	entry *ContextEntry
+	// builtin loads a built-in variable (images) instead of an entry; a
+	// nil value means there is nothing to add.
+	builtin func() (any, error)
+	name    string
 	level   int
 	matcher *regexp.Regexp
 	loaded  bool
@@ -136,7 +140,7 @@ func (c *evalContext) register(entries []ContextEntry) error {
 		if err != nil {
 			return fmt.Errorf("failed to create deferred loader for context entry %s", e.Name)
 		}
-		le := &lazyEntry{entry: e, level: c.level(), matcher: m}
+		le := &lazyEntry{entry: e, name: e.Name, level: c.level(), matcher: m}
 		c.all = append(c.all, le)
 		if c.eng.deferred {
 			c.entries = append(c.entries, le)
@@ -149,12 +153,36 @@ func (c *evalContext) register(entries []ContextEntry) error {
 	return nil
 }
 
+// registerImages adds Kyverno's built-in images variable, which loads on
+// first use like an entry (and, without deferred loading, at once).
+func (c *evalContext) registerImages(kind string, object map[string]any) error {
+	le := &lazyEntry{
+		name:    "images",
+		matcher: regexp.MustCompile(`(?:\A|\z|\s|[^.0-9A-Za-z])images\b`),
+		builtin: func() (any, error) { return extractImages(kind, object) },
+	}
+	if c.eng.deferred {
+		c.entries = append(c.entries, le)
+		return nil
+	}
+	return c.load(le)
+}
+
 // load runs an entry's loader and stores the value at the entry's level.
 func (c *evalContext) load(le *lazyEntry) error {
 	var (
 		v   any
 		err error
 	)
+	if le.builtin != nil {
+		v, err := le.builtin()
+		if err != nil || v == nil {
+			return err
+		}
+		le.loaded, le.value = true, v
+		c.set(le.level, le.name, v)
+		return nil
+	}
 	switch {
 	case le.entry.ImageRegistry != nil:
 		v, err = c.loadImageData(le.entry)
