@@ -34,6 +34,10 @@
 //   - Metadata label/annotation wildcard keys resolve against the resource's
 //     keys in sorted order (Kyverno iterates a Go map, so when a wildcard
 //     matches several keys its choice is random).
+//   - When a pattern map holds "metadata" both plain and anchored (or
+//     "labels"/"annotations" several times), Kyverno expands wildcards in
+//     whichever its map iteration meets first; this package takes the plain
+//     key, then anchored forms in sorted order (one of Kyverno's outcomes).
 //   - The caller's pattern is never modified (Kyverno rewrites metadata
 //     wildcard keys in place).
 package pattern

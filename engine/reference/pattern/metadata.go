@@ -50,11 +50,14 @@ func expandMetadataWildcards(patternMap, resourceMap map[string]any) map[string]
 }
 
 // lookupMaybeAnchored finds tag or an anchored form of it, e.g. "=(labels)".
+// When a map has both (or several anchored forms), Kyverno takes whichever
+// its map iteration yields first; this prefers the plain key, then the
+// anchored forms in sorted order.
 func lookupMaybeAnchored(tag string, m map[string]any) (string, any) {
+	if v, ok := m[tag]; ok {
+		return tag, v
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if k == tag {
-			return k, m[k]
-		}
 		if a, ok := ParseAnchor(k); ok && a.Key == tag {
 			return k, m[k]
 		}
