@@ -226,9 +226,9 @@ func TestMessageSubstitutedOnlyOnFailure(t *testing.T) {
 
 func TestMetadataWildcardPrefersPlainKey(t *testing.T) {
 	resource := mustJSON(t, pod)
-	// Both "metadata" and "+(metadata)": the plain one is expanded, so
+	// Both "metadata" and "=(metadata)": the plain one is expanded, so
 	// "team-*" becomes "team-a" and its value is checked.
-	pattern := mustJSON(t, `{"+(metadata)": "x", "metadata": {"labels": {"team-*": "y"}}}`)
+	pattern := mustJSON(t, `{"=(metadata)": {"name": "p"}, "metadata": {"labels": {"team-*": "y"}}}`)
 	var got *Error
 	if !errors.As(Validate(resource, pattern), &got) || got.Path != "/metadata/labels/team-a/" {
 		t.Fatalf("Validate = %#v, want a failure at /metadata/labels/team-a/", got)
