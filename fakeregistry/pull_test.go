@@ -131,18 +131,18 @@ func TestPullFaults(t *testing.T) {
 		{name: "forbidden, custom body", cfg: Config{Images: []Image{{Ref: "denied/app:v1", Fault: &Fault{Status: 403, Body: `{"errors":[{"code":"DENIED","message":"no pull for you"}]}`}}}}, ref: "denied/app:v1",
 			want: "GET http://${REGISTRY}/v2/denied/app/manifests/v1: DENIED: no pull for you"},
 
-		{name: "slow manifest, caller deadline", cfg: Config{Images: []Image{{Ref: "slow/app:v1", Fault: &Fault{Delay: Duration(time.Minute)}}}}, ref: "slow/app:v1", timeout: 200 * time.Millisecond,
+		{name: "slow manifest, caller deadline", cfg: Config{Images: []Image{{Ref: "slow/app:v1", Fault: &Fault{Delay: Duration(time.Minute)}}}}, ref: "slow/app:v1", timeout: 500 * time.Millisecond,
 			want:  `Get "http://${REGISTRY}/v2/slow/app/manifests/v1": context deadline exceeded`,
 			check: func(t *testing.T, s *Server, _ pullResult) { handlerGaveUp(t, s, "slow/app") }},
-		{name: "slow manifest (issue example), caller deadline", cfg: issueExample, ref: "slow/app:v1", timeout: 200 * time.Millisecond,
+		{name: "slow manifest (issue example), caller deadline", cfg: issueExample, ref: "slow/app:v1", timeout: 500 * time.Millisecond,
 			want: `Get "http://${REGISTRY}/v2/slow/app/manifests/v1": context deadline exceeded`},
 		{name: "slow manifest within the deadline", cfg: Config{Images: []Image{{Ref: "slow/app:v1", Fault: &Fault{Delay: Duration(50 * time.Millisecond)}}}}, ref: "slow/app:v1", timeout: 5 * time.Second},
-		{name: "slow blobs, caller deadline", cfg: Config{Images: []Image{{Ref: "slow/app:v1", Fault: &Fault{Delay: Duration(10 * time.Second), On: OnBlobs}}}}, ref: "slow/app:v1", timeout: 200 * time.Millisecond,
+		{name: "slow blobs, caller deadline", cfg: Config{Images: []Image{{Ref: "slow/app:v1", Fault: &Fault{Delay: Duration(10 * time.Second), On: OnBlobs}}}}, ref: "slow/app:v1", timeout: 500 * time.Millisecond,
 			want: `Get "http://${REGISTRY}/v2/slow/app/blobs/${CONFIG}": context deadline exceeded`},
 		{name: "slow ping, caller deadline", cfg: Config{Images: []Image{img("team/app:v1")}, Ping: &Fault{Delay: Duration(10 * time.Second)}}, ref: "team/app:v1", timeout: 500 * time.Millisecond,
 			want:  `Get "https://${REGISTRY}/v2/": http: server gave HTTP response to HTTPS client; Get "http://${REGISTRY}/v2/": context deadline exceeded`,
 			check: func(t *testing.T, s *Server, _ pullResult) { handlerGaveUp(t, s, "") }},
-		{name: "slow repository (every tag)", cfg: Config{Repositories: []Repository{{Name: "slow/app", Fault: &Fault{Delay: Duration(10 * time.Second)}}}, Images: []Image{img("slow/app:v1")}}, ref: "slow/app:v7", timeout: 200 * time.Millisecond,
+		{name: "slow repository (every tag)", cfg: Config{Repositories: []Repository{{Name: "slow/app", Fault: &Fault{Delay: Duration(10 * time.Second)}}}, Images: []Image{img("slow/app:v1")}}, ref: "slow/app:v7", timeout: 500 * time.Millisecond,
 			want: `Get "http://${REGISTRY}/v2/slow/app/manifests/v7": context deadline exceeded`},
 
 		{name: "500 twice then healthy", cfg: issueExample, ref: "flaky/app:v1", slow: true, check: func(t *testing.T, s *Server, _ pullResult) {
