@@ -88,6 +88,11 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	if ev.Err != nil {
 		ev.Err = fmt.Errorf("%s: engine %s: %w", ev.Key, eng.Name(), ev.Err)
 	}
+	// Close first: it ends stalled handlers and waits for them, so requests
+	// the client gave up on are in the log too.
+	if err := srv.Close(); err != nil && ev.Err == nil {
+		ev.Err = fmt.Errorf("%s: %w", ev.Key, err)
+	}
 	ev.Requests = srv.Requests()
 	ev.Requested = map[string]bool{}
 	for _, r := range f.Results {
