@@ -44,7 +44,7 @@ compare: ## Behaviour-change report between two engines or CLI builds: make comp
 		rm -rf "$$dir"; mkdir -p "$$dir"; \
 		echo "==> compare $$label: ENGINE=$$engine$${cli:+ KYVERNO_CLI=$$cli} (results in $$dir)"; \
 		local status=0; \
-		ENGINE=$$engine ARTIFACTS=$$dir $${cli:+KYVERNO_CLI=$$cli} \
+		env ENGINE=$$engine ARTIFACTS=$$dir $${cli:+KYVERNO_CLI=$$cli} \
 			$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITES) \
 			> "$$dir/suite.log" 2>&1 || status=$$?; \
 		if [ ! -f "$$dir/results-$$engine.json" ]; then \
