@@ -16,8 +16,9 @@ func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
 // queryCache holds compiled JMESPath expressions; expressions repeat across
 // rules, resources and evaluations, and compiling dominates a short query.
 type queryCache struct {
-	jp    *jmespath.JMESPath
-	cache sync.Map // string -> *jmespath.Query
+	jp       *jmespath.JMESPath
+	cache    sync.Map // string -> *jmespath.Query
+	matchers sync.Map // entry name -> *regexp.Regexp
 }
 
 func (c *queryCache) compile(expr string) (*jmespath.Query, error) {
@@ -135,8 +136,7 @@ func (c *evalContext) document() map[string]any {
 func (c *evalContext) register(entries []ContextEntry) error {
 	for i := range entries {
 		e := &entries[i]
-		// As Kyverno, the name is put into the pattern unquoted.
-		m, err := regexp.Compile(`(?:\A|\z|\s|[^.0-9A-Za-z])` + e.Name + `\b`)
+		m, err := c.eng.queries.matcher(e.Name)
 		if err != nil {
 			return fmt.Errorf("failed to create deferred loader for context entry %s", e.Name)
 		}
@@ -153,12 +153,28 @@ func (c *evalContext) register(entries []ContextEntry) error {
 	return nil
 }
 
+var imagesMatcher = regexp.MustCompile(`(?:\A|\z|\s|[^.0-9A-Za-z])images\b`)
+
+// matcher compiles (once per name) the deferred loader pattern of an entry.
+// As Kyverno, the name is put into the pattern unquoted.
+func (c *queryCache) matcher(name string) (*regexp.Regexp, error) {
+	if m, ok := c.matchers.Load(name); ok {
+		return m.(*regexp.Regexp), nil
+	}
+	m, err := regexp.Compile(`(?:\A|\z|\s|[^.0-9A-Za-z])` + name + `\b`)
+	if err != nil {
+		return nil, err
+	}
+	c.matchers.Store(name, m)
+	return m, nil
+}
+
 // registerImages adds Kyverno's built-in images variable, which loads on
 // first use like an entry (and, without deferred loading, at once).
 func (c *evalContext) registerImages(kind string, object map[string]any) error {
 	le := &lazyEntry{
 		name:    "images",
-		matcher: regexp.MustCompile(`(?:\A|\z|\s|[^.0-9A-Za-z])images\b`),
+		matcher: imagesMatcher,
 		builtin: func() (any, error) { return extractImages(kind, object) },
 	}
 	if c.eng.deferred {
