@@ -122,14 +122,17 @@ func TestConformance(t *testing.T) {
 		reporterConfig.JUnitReport = filepath.Join(set.artifacts, "junit-"+eng.Name()+".xml")
 	}
 	specs := scenario.Specs(files)
-	declareSpecs(eng, caps, set, specs, selected(suiteConfig, specs))
+	declareSpecs(eng, caps, set, specs, selected(suiteConfig, specs, func(s *scenario.Spec) bool {
+		why, fatal := conformance.Unsupported(s, caps, eng.Name(), set.opts)
+		return why == "" || fatal
+	}))
 	RunSpecs(t, "imageRegistry conformance on "+eng.Name(), suiteConfig, reporterConfig)
 }
 
 // selected approximates Ginkgo's filters (labels, focus, skip) to know which
-// evaluations to start early; an evaluation not started here still runs
-// when its first spec asks for it.
-func selected(cfg types.SuiteConfig, specs []*scenario.Spec) []conformance.Pair {
+// evaluations to start early, leaving out specs the engine cannot run; an
+// evaluation not started here still runs when its first spec asks for it.
+func selected(cfg types.SuiteConfig, specs []*scenario.Spec, runnable func(*scenario.Spec) bool) []conformance.Pair {
 	match := func([]string) bool { return true }
 	if cfg.LabelFilter != "" {
 		f, err := types.ParseLabelFilter(cfg.LabelFilter)
@@ -158,7 +161,7 @@ func selected(cfg types.SuiteConfig, specs []*scenario.Spec) []conformance.Pair 
 	seen := map[string]bool{}
 	var out []conformance.Pair
 	for _, s := range specs {
-		if !match(s.Labels) || (len(focus) > 0 && !any(focus, s.Name)) || any(skip, s.Name) || seen[s.EvalKey()] {
+		if !runnable(s) || !match(s.Labels) || (len(focus) > 0 && !any(focus, s.Name)) || any(skip, s.Name) || seen[s.EvalKey()] {
 			continue
 		}
 		seen[s.EvalKey()] = true
