@@ -7,4 +7,4 @@ test-reference: ## Reference engine unit and semantics tests (race)
 
 .PHONY: bench-reference
 bench-reference: ## Reference engine benchmark (issue-14302 policy, engine vs loopback round trip)
-	nice -n 10 $(GO) test ./engine/reference -run XXX -bench Issue14302 -benchtime 2000x -count 3
+	nice -n 10 $(GO) test ./engine/reference -run XXX -bench Issue14302 -benchtime 3000x -count 5
