@@ -79,7 +79,7 @@ var _ = Describe("Pod admission with a context[].imageRegistry policy", Label("a
 	var entries []TableEntry
 	for _, f := range admissionCases.Faults {
 		for _, m := range cases.Modes() {
-			entries = append(entries, Entry(fmt.Sprintf("%s, %s", f.Name, m), modeLabels(f, m), f, m))
+			entries = append(entries, Entry(fmt.Sprintf("%s, %s", f.Name, m), modeLabels(f, m), SpecTimeout(4*time.Minute), f, m))
 		}
 	}
 	DescribeTable("allows or denies with the exact texts, and reports the rule result",
@@ -120,7 +120,6 @@ var _ = Describe("Pod admission with a context[].imageRegistry policy", Label("a
 			}
 		},
 		entries,
-		SpecTimeout(4*time.Minute),
 	)
 })
 
@@ -132,7 +131,7 @@ var _ = Describe("Background scan of an existing Pod", Label("area:background"),
 		}
 		for _, catch := range []bool{false, true} {
 			m := cases.Mode{Action: "Audit", FailurePolicy: "Ignore", CatchError: catch}
-			entries = append(entries, Entry(fmt.Sprintf("%s, catchError=%t", f.Name, catch), modeLabels(f, m), f, m))
+			entries = append(entries, Entry(fmt.Sprintf("%s, catchError=%t", f.Name, catch), modeLabels(f, m), SpecTimeout(4*time.Minute), f, m))
 		}
 	}
 	DescribeTable("reports the rule result with process background scan",
@@ -151,6 +150,5 @@ var _ = Describe("Background scan of an existing Pod", Label("area:background"),
 			env.expectReport(ctx, ns, want, "background scan", 3*time.Minute)
 		},
 		entries,
-		SpecTimeout(4*time.Minute),
 	)
 })

@@ -50,6 +50,9 @@ func newTestEnv(c *cluster.Cluster) (*testEnv, error) {
 		return nil, err
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	// Warnings of setup calls (e.g. "Policy is deprecated") go to the
+	// spec's output; createPod records its own.
+	cfg.WarningHandlerWithContext = ginkgoWarnings{}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -168,6 +171,12 @@ func (w *warningRecorder) HandleWarningHeaderWithContext(_ context.Context, _ in
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.msgs = append(w.msgs, text)
+}
+
+type ginkgoWarnings struct{}
+
+func (ginkgoWarnings) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, text string) {
+	fmt.Fprintf(GinkgoWriter, "API server warning: %s\n", text)
 }
 
 // createPod creates Pod "app" running image and records the warnings.

@@ -50,11 +50,11 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 		return nil, err
 	}
 	cfg, kcPath, kcBytes, version := cp.cfg, cp.kubeconfigPath, cp.kubeconfig, cp.version
-	ports, err := freePorts(2)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
-	webhookPort, crMetrics := ports[0], ports[1]
+	webhookPort, crMetrics, admissionMetrics, reportsMetrics := ports[0], ports[1], ports[2], ports[3]
 
 	if err := applyManifest(ctx, cfg, l.o.KyvernoManifest); err != nil {
 		return nil, fmt.Errorf("install Kyverno resources: %w", err)
@@ -69,8 +69,13 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 			"KYVERNO_SVC=kyverno-svc",
 		}
 	}
-	common := []string{"--kubeconfig=" + kcPath, "--disableMetrics=true", "--loggingFormat=text", "--v=2", "--enableDeferredLoading=true"}
-	admission, err := l.procs.Start("kyverno", b.Kyverno, append(common,
+	// The metrics server starts even with --disableMetrics, on all
+	// interfaces by default: bind it to loopback on a free port.
+	common := func(metricsPort int) []string {
+		return []string{"--kubeconfig=" + kcPath, "--disableMetrics=true", "--metricsHost=127.0.0.1", "--metricsPort=" + strconv.Itoa(metricsPort),
+			"--loggingFormat=text", "--disableLogColor=true", "--v=2", "--enableDeferredLoading=true"}
+	}
+	admission, err := l.procs.Start("kyverno", b.Kyverno, append(common(admissionMetrics),
 		fmt.Sprintf("--serverIP=127.0.0.1:%d", webhookPort),
 		"--webhookServerHost=127.0.0.1", "--webhookServerPort="+strconv.Itoa(webhookPort),
 		"--webhookTimeout="+strconv.Itoa(l.o.WebhookTimeoutSeconds),
@@ -85,7 +90,7 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	reports, err := l.procs.Start("reports-controller", b.ReportsController, append(common,
+	reports, err := l.procs.Start("reports-controller", b.ReportsController, append(common(reportsMetrics),
 		"--admissionReports=true", "--aggregateReports=true", "--policyReports=true",
 		"--backgroundScan=true", "--backgroundScanWorkers=2",
 		"--omitEvents=PolicyApplied,PolicySkipped",
