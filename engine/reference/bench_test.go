@@ -52,12 +52,14 @@ func BenchmarkIssue14302(b *testing.B) {
 		{"missing", R + "/test/app:gone", issue()},
 		{"missing-catchError", R + "/test/app:gone", issue(catchOn)},
 	}
-	for _, mode := range []string{"engine", "roundtrip"} {
+	for _, mode := range []string{"engine", "engine-nocache", "roundtrip"} {
 		for _, tc := range cases {
 			b.Run(mode+"/"+tc.name, func(b *testing.B) {
 				var e *Engine
-				if mode == "engine" {
+				if mode != "roundtrip" {
 					e = New(withFetcher(&replayFetcher{real: &remoteFetcher{transport: transport}, seen: map[string]replayed{}}))
+					// engine-nocache parses the policy and Pod YAML every time.
+					e.decoded.disabled = mode == "engine-nocache"
 				} else {
 					e = New()
 				}
