@@ -124,6 +124,16 @@ func TestDecodeResources(t *testing.T) {
 	if n := rs[0].object["spec"].(map[string]any)["replicas"]; n != int64(3) {
 		t.Errorf("integers must be int64 as in unstructured objects, got %T", n)
 	}
+	if rs[1].namespace != "" {
+		t.Errorf("a Namespace is cluster-scoped, got namespace %q", rs[1].namespace)
+	}
+	noNS, err := decodeResources("r.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\ndata:\n"))
+	if err != nil || noNS[0].namespace != "default" || noNS[0].object["metadata"].(map[string]any)["namespace"] != "default" {
+		t.Errorf("a namespaced object without namespace is in default (as the Kyverno CLI reads it): %+v %v", noNS, err)
+	}
+	if d, ok := noNS[0].object["data"].(map[string]any); !ok || len(d) != 0 {
+		t.Errorf("null data must become an empty map: %#v", noNS[0].object["data"])
+	}
 	if spec := rs[0].object["spec"].(map[string]any); spec["enabled"] != true || spec["quoted"] != "yes" {
 		t.Errorf("YAML 1.1 booleans: %#v", spec)
 	}

@@ -61,6 +61,9 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 		{"digest missing", issue(), podYAML(R + "/test/app@" + zeroDigest)},
 		{"namespaced policy", strings.Replace(strings.Replace(issue(), "kind: ClusterPolicy", "kind: Policy", 1), "  name: verify-image\n", "  name: verify-image\n  namespace: default\n", 1), podYAML(R + "/test/app:v1")},
 		{"namespaced policy elsewhere", strings.Replace(strings.Replace(issue(), "kind: ClusterPolicy", "kind: Policy", 1), "  name: verify-image\n", "  name: verify-image\n  namespace: other\n", 1), podYAML(R + "/test/app:v1")},
+		{"policy without namespace", strings.Replace(issue(), "kind: ClusterPolicy", "kind: Policy", 1), podYAML(R + "/test/app:v1")},
+		{"policy without namespace, pod elsewhere", strings.Replace(issue(), "kind: ClusterPolicy", "kind: Policy", 1), strings.Replace(podYAML(R+"/test/app:v1"), "namespace: default", "namespace: other", 1)},
+		{"pod without namespace", strings.Replace(unreferencedPolicy, `message: "bad name"`, `message: "ns={{ request.namespace }} op={{ request.operation }}"`, 1), strings.Replace(strings.Replace(podYAML(R+"/test/app:v1"), "  namespace: default\n", "", 1), "name: test-pod", "name: forbidden-name", 1)},
 		{"splice JSON", strings.Replace(denyRootPolicy, `"image {{ request.object.spec.containers[0].image }} runs as root"`, `"config {{ imageData.configData.config }} labels {{ request.object.metadata.labels }} n={{ length(imageData.manifest.layers) }}"`, 1), podYAML(R + "/test/rootapp:v1")},
 	}
 	for _, tc := range []struct{ name, pre, msg, body string }{

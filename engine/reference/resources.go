@@ -74,6 +74,14 @@ func newResource(d *decoder, n *yaml.Node, obj map[string]any, path string) (*re
 		return nil, d.errorf(n, joinPath(path, "metadata.name"), "required (a string)")
 	}
 	r.namespace, _ = meta["namespace"].(string)
+	// As the Kyverno CLI reads resources: a namespaced object without a
+	// namespace is in "default", and null label/annotation/data maps are
+	// empty maps.
+	if r.namespace == "" && !clusterScoped(r.group(), r.kind) {
+		r.namespace = "default"
+		meta["namespace"] = "default"
+	}
+	normalizeNilMaps(obj)
 	r.labels = stringMap(meta["labels"])
 	r.annots = stringMap(meta["annotations"])
 	return r, nil
@@ -91,4 +99,54 @@ func stringMap(v any) map[string]string {
 		}
 	}
 	return out
+}
+
+// clusterScopedKinds are the built-in Kubernetes kinds without a namespace,
+// by API group ("" is the core group).
+var clusterScopedKinds = map[string][]string{
+	"":                             {"Namespace", "Node", "PersistentVolume", "ComponentStatus"},
+	"rbac.authorization.k8s.io":    {"ClusterRole", "ClusterRoleBinding"},
+	"storage.k8s.io":               {"StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass"},
+	"apiextensions.k8s.io":         {"CustomResourceDefinition"},
+	"admissionregistration.k8s.io": {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"},
+	"scheduling.k8s.io":            {"PriorityClass"},
+	"node.k8s.io":                  {"RuntimeClass"},
+	"apiregistration.k8s.io":       {"APIService"},
+	"certificates.k8s.io":          {"CertificateSigningRequest", "ClusterTrustBundle"},
+	"networking.k8s.io":            {"IngressClass", "IPAddress", "ServiceCIDR"},
+	"flowcontrol.apiserver.k8s.io": {"FlowSchema", "PriorityLevelConfiguration"},
+	"resource.k8s.io":              {"DeviceClass"},
+	"authentication.k8s.io":        {"TokenReview", "SelfSubjectReview"},
+	"authorization.k8s.io":         {"SubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview"},
+}
+
+func clusterScoped(group, kind string) bool {
+	for _, k := range clusterScopedKinds[group] {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeNilMaps turns null values of well-known map fields into empty
+// maps, everywhere in the object.
+func normalizeNilMaps(obj map[string]any) {
+	for k, v := range obj {
+		switch t := v.(type) {
+		case nil:
+			switch k {
+			case "annotations", "labels", "matchLabels", "nodeSelector", "data", "stringData":
+				obj[k] = map[string]any{}
+			}
+		case map[string]any:
+			normalizeNilMaps(t)
+		case []any:
+			for _, item := range t {
+				if m, ok := item.(map[string]any); ok {
+					normalizeNilMaps(m)
+				}
+			}
+		}
+	}
 }
