@@ -158,6 +158,9 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 			if site == "" {
 				site = "-"
 			}
+			if g := r.Labels["guard"]; g != "" {
+				site += " (" + g + ")"
+			}
 			kind, texts := "", []string(nil)
 			if r.Message != nil {
 				kind, texts = r.Message.Parts()
