@@ -141,11 +141,15 @@ func judgeCatchError(version string, s applySummary, stdout []byte, dropReason s
 	case s.Rules == 0:
 		return false, fmt.Sprintf("kubectl-kyverno %s applied 0 policy rule(s): it does not load even a policy without catchError", version)
 	case s.Rules == 1:
-		reason := fmt.Sprintf("kubectl-kyverno %s does not know imageRegistry.catchError: it drops a policy that sets it (Applying 1 policy rule(s) for 2 policies, exit 0)", version)
+		reason := fmt.Sprintf("kubectl-kyverno %s does not know imageRegistry.catchError: it silently drops a policy that sets it (exit 0, 1 of 2 probe rules applied", version)
 		if dropReason != "" {
-			reason += ": " + dropReason
+			// Keep the loader's verdict, without the probe's file name.
+			if i := strings.Index(dropReason, "failed to parse document ("); i >= 0 && strings.HasSuffix(dropReason, ")") {
+				dropReason = dropReason[i+len("failed to parse document (") : len(dropReason)-1]
+			}
+			reason += "; -v 3 logs: " + dropReason
 		}
-		return false, reason
+		return false, reason + ")"
 	case s.Fail == 1 && strings.Contains(string(stdout), probeCaughtMessage):
 		return true, ""
 	default:

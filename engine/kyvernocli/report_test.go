@@ -173,7 +173,7 @@ func TestCapabilityParsing(t *testing.T) {
 		wantCatch    bool
 		wantReason   string
 	}{
-		{"dropped", dropped, false, "kubectl-kyverno vX does not know imageRegistry.catchError: it drops a policy that sets it (Applying 1 policy rule(s) for 2 policies, exit 0): why"},
+		{"dropped", dropped, false, "kubectl-kyverno vX does not know imageRegistry.catchError: it silently drops a policy that sets it (exit 0, 1 of 2 probe rules applied; -v 3 logs: why)"},
 		{"caught", caught, true, ""},
 		{"uncaught", uncaught, false, "kubectl-kyverno vX loads imageRegistry.catchError but does not catch a failed lookup (pass 0, fail 0, error 2"},
 		{"nothing", "Applying 0 policy rule(s) to 1 resource(s)...\npass: 0, fail: 0, warn: 0, error: 0, skip: 0\n", false, "applied 0 policy rule(s)"},
