@@ -83,6 +83,7 @@ func TestCompare(t *testing.T) {
 		"| missing.yaml/catch-on / check/Pod/default/app | **pass**<br>`skip: preconditions not met` | **unsupported**<br>unsupported: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
 		`want error, got pass: validation rule \| 'check' passed.`,
 		"| only-a.yaml/x / r/Pod/default/p | **pass** | *(not in this run)* |",
+		"## Why cases are unsupported\n\n| run | cases | reason |\n|---|---:|---|\n| kyverno | 1 | unsupported: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)

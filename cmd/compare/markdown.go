@@ -39,7 +39,17 @@ func writeMarkdown(w io.Writer, a, b Run, changes []Change) error {
 	fmt.Fprintf(&sb, "# Behaviour change: %s → %s\n\n", a.Name, b.Name)
 	fmt.Fprintf(&sb, "What does **%s** change compared with **%s**? Every case whose state, failure text or "+
 		"actual rule result differs, side by side. Loopback ports are shown as `PORT`.\n\n", b.Name, a.Name)
-	fmt.Fprintf(&sb, "- A: %s (`%s`)\n- B: %s (`%s`)\n\n", a.Name, a.File, b.Name, b.File)
+	for _, r := range []struct {
+		label string
+		run   Run
+	}{{"A", a}, {"B", b}} {
+		fmt.Fprintf(&sb, "- %s: %s", r.label, r.run.Name)
+		if r.run.Version != "" {
+			fmt.Fprintf(&sb, ", engine %s", r.run.Version)
+		}
+		fmt.Fprintf(&sb, " (`%s`)\n", r.run.File)
+	}
+	sb.WriteString("\n")
 
 	ta, tb := totals(a), totals(b)
 	states := append([]string{}, stateOrder...)
@@ -89,6 +99,7 @@ func writeMarkdown(w io.Writer, a, b Run, changes []Change) error {
 		}
 		sb.WriteString("\n")
 	}
+	writeUnsupportedReasons(&sb, a, b, changes)
 	if len(changes) > 0 {
 		sb.WriteString("## Cases that differ\n\n| case | " + escape(a.Name) + " | " + escape(b.Name) + " |\n|---|---|---|\n")
 		for _, c := range changes {
@@ -108,4 +119,39 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// writeUnsupportedReasons groups the changed cases one run cannot run by
+// reason, so a long reason repeated in many rows is read once.
+func writeUnsupportedReasons(sb *strings.Builder, a, b Run, changes []Change) {
+	type key struct{ run, reason string }
+	counts := map[key]int{}
+	for _, c := range changes {
+		for _, side := range []struct {
+			run string
+			o   *Outcome
+		}{{a.Name, c.A}, {b.Name, c.B}} {
+			if side.o != nil && side.o.State == "unsupported" {
+				counts[key{side.run, side.o.Detail}]++
+			}
+		}
+	}
+	if len(counts) == 0 {
+		return
+	}
+	keys := make([]key, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i].run+keys[i].reason < keys[j].run+keys[j].reason
+	})
+	sb.WriteString("## Why cases are unsupported\n\n| run | cases | reason |\n|---|---:|---|\n")
+	for _, k := range keys {
+		fmt.Fprintf(sb, "| %s | %d | %s |\n", escape(k.run), counts[k], escape(k.reason))
+	}
+	sb.WriteString("\n")
 }

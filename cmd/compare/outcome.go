@@ -30,6 +30,7 @@ type Outcome struct {
 type Run struct {
 	Name     string
 	File     string
+	Version  string // the engine's version, when the results file says it
 	Outcomes map[string]Outcome
 }
 
@@ -56,6 +57,7 @@ func loadRun(name, path string) (Run, error) {
 		if err != nil {
 			return Run{}, err
 		}
+		run.Version = rf.Engine + " " + rf.Version
 		for _, rec := range rf.Specs {
 			o := outcomeOfRecord(rec)
 			if _, dup := run.Outcomes[o.ID]; dup {
