@@ -85,6 +85,10 @@ func TestAgainstKyvernoCLI(t *testing.T) {
 			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: none\n"},
 		{"images", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ images }}\"\n            operator: Equals\n            value: x\n            message: \"{{ images }}\"\n"},
 		{"images registries", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ images.containers.*.registry }}\"\n            operator: AnyIn\n            value: [docker.io]\n            message: \"{{ images.containers.b.referenceWithTag }} {{ images.initContainers || 'none' }}\"\n"},
+		{"undefined variable", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ imageDta.x }}\"\n            operator: Equals\n            value: x\n"},
+		{"invalid jmespath in variable", "", "", "      deny:\n        conditions:\n          any:\n          - key: \"{{ request.object.[ }}\"\n            operator: Equals\n            value: x\n"},
+		{"user info in background", "", "{{ request.userInfo.username }}", "      deny: {}\n"},
+		{"variable in match", "", "", "      deny: {}\n    exclude:\n      any:\n      - resources:\n          names: [\"{{ request.object.metadata.name }}\"]\n"},
 		{"variable nil", "    context:\n    - name: nm\n      variable:\n        jmesPath: request.object.metadata.labels.team\n", "x",
 			"      deny:\n        conditions:\n          any:\n          - key: \"{{ nm }}\"\n            operator: Equals\n            value: none\n"},
 	} {

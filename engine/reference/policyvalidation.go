@@ -1,11 +1,14 @@
 package reference
 
 import (
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
+	wildcard "github.com/IGLOU-EU/go-wildcard"
 	"github.com/distribution/reference"
 
 	"github.com/imagectx/conformance/engine/reference/jmespath"
@@ -18,6 +21,9 @@ import (
 // rejects it); the engine reports the text as an error result of every rule
 // for every resource, as the CLI driver does.
 func validatePolicy(p *Policy, jp *jmespath.JMESPath) error {
+	if err := validateVariables(p, jp); err != nil {
+		return err
+	}
 	rules, _ := p.raw["spec"].(map[string]any)["rules"].([]any)
 	for i := range p.Spec.Rules {
 		rule := &p.Spec.Rules[i]
@@ -28,6 +34,98 @@ func validatePolicy(p *Policy, jp *jmespath.JMESPath) error {
 		}
 		if err := validateRuleContext(rule, jp); err != nil {
 			return fmt.Errorf("path: spec.rules[%d]: %v", i, err)
+		}
+	}
+	return nil
+}
+
+// Variables Kyverno allows without a context entry defining them, by
+// background mode (spec.background, default true).
+var (
+	allowedVariablesBackground = regexp.MustCompile(`request\.|element|elementIndex|@|images|images\.|image\.|([a-z_0-9]+\()[^{}]`)
+	allowedVariables           = regexp.MustCompile(`request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\()[^{}]`)
+	forbiddenUserVariables     = []*regexp.Regexp{
+		regexp.MustCompile(`[^\.](serviceAccountName)\b`),
+		regexp.MustCompile(`[^\.](serviceAccountNamespace)\b`),
+		regexp.MustCompile(`[^\.](request.userInfo)\b`),
+		regexp.MustCompile(`[^\.](request.roles)\b`),
+		regexp.MustCompile(`[^\.](request.clusterRoles)\b`),
+	}
+)
+
+// validateVariables is Kyverno's ValidateVariables: in background mode no
+// user-information variable; no variable in match or exclude; and every
+// variable of a rule must be a valid JMESPath query that reads something
+// that can exist (request..., element, images, a function call, or a
+// context entry of the rule or of its top-level foreach).
+func validateVariables(p *Policy, jp *jmespath.JMESPath) error {
+	background := p.Spec.Background == nil || *p.Spec.Background
+	if background {
+		doc, err := json.Marshal(p.raw)
+		if err != nil {
+			return err
+		}
+		for _, m := range variableRE.FindAllStringSubmatch(string(doc), -1) {
+			for _, banned := range forbiddenUserVariables {
+				if banned.MatchString(m[2]) {
+					// Kyverno's text ends with a space, which the CLI's
+					// "Policies Skipped" listing (and so the CLI driver)
+					// does not keep.
+					return fmt.Errorf("only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: variable %s is not allowed", m[2])
+				}
+			}
+		}
+	}
+	re := allowedVariables
+	if background {
+		re = allowedVariablesBackground
+	}
+	rules, _ := p.raw["spec"].(map[string]any)["rules"].([]any)
+	for i, r := range rules {
+		raw, _ := r.(map[string]any)
+		rule := &p.Spec.Rules[i]
+		for _, section := range []string{"exclude", "match"} {
+			b, err := json.Marshal(raw[section])
+			if err != nil {
+				return err
+			}
+			if variableRE.Match(b) {
+				return fmt.Errorf("policy contains invalid variables: rule \"%s\" should not have variables in %s section", rule.Name, section)
+			}
+		}
+		var patterns []string
+		addEntries := func(entries []ContextEntry) {
+			for _, e := range entries {
+				patterns = append(patterns, e.Name+"*")
+			}
+		}
+		addEntries(rule.Context)
+		if rule.Validation != nil {
+			for _, fe := range rule.Validation.ForEach {
+				addEntries(fe.Context)
+			}
+		}
+		mock := func(query string) (any, error) {
+			query = strings.TrimSpace(query)
+			if query == "" {
+				return nil, fmt.Errorf("invalid query (nil)")
+			}
+			if _, err := jp.Compile(query); err != nil {
+				return nil, fmt.Errorf("invalid JMESPath query %s: %v", query, err)
+			}
+			query = strings.ReplaceAll(query, "\"", "")
+			if re.MatchString(query) {
+				return nil, nil
+			}
+			for _, pat := range patterns {
+				if wildcard.Match(pat, query) {
+					return nil, nil
+				}
+			}
+			return nil, &invalidVariableError{fmt.Sprintf("variable %s must match regex \"%s\" or patterns %v", query, re.String(), patterns)}
+		}
+		if _, err := (substituter{resolve: mock}).doc(raw, ""); err != nil {
+			return fmt.Errorf("policy contains invalid variables: variable substitution failed for rule %s: %s", rule.Name, err.Error())
 		}
 	}
 	return nil

@@ -27,9 +27,31 @@ const maxNestedRounds = 64
 // order so that the first error is deterministic (Kyverno's order is Go's
 // random map order).
 func (c *evalContext) substitute(doc any, path string) (any, error) {
+	return substituter{resolve: c.query, deleteOp: c.deleteOp}.doc(doc, path)
+}
+
+func (c *evalContext) substituteString(value, path string) (any, error) {
+	return substituter{resolve: c.query, deleteOp: c.deleteOp}.str(value, path)
+}
+
+// substituter walks documents and resolves variables with resolve: the
+// rule's JSON context at evaluation time, or Kyverno's policy validation
+// mock that only checks which variables are allowed.
+type substituter struct {
+	resolve  func(variable string) (any, error)
+	deleteOp bool
+}
+
+// invalidVariableError is Kyverno's InvalidVariableError: passed through
+// unwrapped.
+type invalidVariableError struct{ msg string }
+
+func (e *invalidVariableError) Error() string { return e.msg }
+
+func (c substituter) doc(doc any, path string) (any, error) {
 	switch t := doc.(type) {
 	case string:
-		return c.substituteString(t, path)
+		return c.str(t, path)
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
@@ -40,7 +62,7 @@ func (c *evalContext) substitute(doc any, path string) (any, error) {
 		for _, k := range keys {
 			newKey := k
 			if strings.Contains(k, "{{") {
-				nk, err := c.substituteString(k, path)
+				nk, err := c.str(k, path)
 				if err != nil {
 					return nil, err
 				}
@@ -52,7 +74,7 @@ func (c *evalContext) substitute(doc any, path string) (any, error) {
 					return nil, fmt.Errorf("expected string after substituting variables in key \"%s\"", k)
 				}
 			}
-			v, err := c.substitute(t[k], path+"/"+strings.ReplaceAll(k, "/", `\/`))
+			v, err := c.doc(t[k], path+"/"+strings.ReplaceAll(k, "/", `\/`))
 			if err != nil {
 				return nil, err
 			}
@@ -62,7 +84,7 @@ func (c *evalContext) substitute(doc any, path string) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			v, err := c.substitute(e, path+"/"+strconv.Itoa(i))
+			v, err := c.doc(e, path+"/"+strconv.Itoa(i))
 			if err != nil {
 				return nil, err
 			}
@@ -76,7 +98,7 @@ func (c *evalContext) substitute(doc any, path string) (any, error) {
 // substituteString resolves the variables of one string. A string that is
 // exactly one variable becomes the variable's value (any type); otherwise
 // values are spliced in as text (JSON for non-strings).
-func (c *evalContext) substituteString(value, path string) (any, error) {
+func (c substituter) str(value, path string) (any, error) {
 	if !strings.Contains(value, "{{") {
 		return value, nil
 	}
@@ -101,8 +123,11 @@ func (c *evalContext) substituteString(value, path string) (any, error) {
 			if c.deleteOp {
 				variable = strings.ReplaceAll(variable, "request.object", "request.oldObject")
 			}
-			resolved, err := c.query(variable)
+			resolved, err := c.resolve(variable)
 			if err != nil {
+				if _, ok := err.(*invalidVariableError); ok {
+					return nil, err
+				}
 				return nil, fmt.Errorf("failed to resolve %v at path %s: %v", variable, path, err)
 			}
 			if original == v {
