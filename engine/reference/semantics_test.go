@@ -614,3 +614,16 @@ func TestMalformedManifest(t *testing.T) {
 		t.Errorf("imageData %#v", m)
 	}
 }
+
+// feasibility.md 2.1 row e': a registry that stalls on the ping, with a
+// caller deadline: the https attempt fails at once, the http one hits the
+// deadline, and both are joined.
+func TestSlowPingDeadline(t *testing.T) {
+	cfg := standardImages()
+	cfg.Ping = &fakeregistry.Fault{Delay: fakeregistry.Duration(30 * time.Second)}
+	reg := startRegistry(t, cfg)
+	R := reg.Addr()
+	ref := R + "/test/app:v1"
+	got := one(t, evaluate(t, New(), issue(), podYAML(ref), evalOpts{timeout: time.Second}))
+	expect(t, got, engine.StatusError, precondPrefix+chain(ref, `Get "https://`+R+`/v2/": http: server gave HTTP response to HTTPS client; Get "http://`+R+`/v2/": context deadline exceeded`))
+}
