@@ -43,6 +43,8 @@ func TestDecodePolicyErrors(t *testing.T) {
 		{"second document", minimalPolicy + "---\n" + strings.Replace(minimalPolicy, "  name: p", "  name: q\n  labelz: {}", 1), "p.yaml:19: metadata.labelz: unknown field"},
 		{"bad failure action", strings.Replace(minimalPolicy, "  rules:", "  validationFailureAction: Block\n  rules:", 1), `p.yaml:6: spec.validationFailureAction: expected Audit or Enforce, got "Block"`},
 		{"YAML 1.1 boolean", strings.Replace(minimalPolicy, "  - name: r", "  - name: n", 1), "p.yaml:7: spec.rules[0].name: expected a string, got a boolean (YAML 1.1, as Kubernetes reads it, makes n false; quote it)"},
+		{"unknown provider", strings.Replace(minimalPolicy, "    validate:", "    context:\n    - name: d\n      imageRegistry:\n        reference: \"{{ request.object.spec.containers[0].image }}\"\n        imageRegistryCredentials:\n          providers: [default, quay]\n    validate:", 1),
+			`p.yaml:17: spec.rules[0].context[0].imageRegistry.imageRegistryCredentials.providers[1]: unsupported value "quay": expected one of default, google, azure, amazon, github`},
 		{"invalid yaml", "a: [", "p.yaml: invalid YAML: yaml: line 1: did not find expected node content"},
 	}
 	for _, tc := range cases {

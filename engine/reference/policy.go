@@ -420,6 +420,15 @@ func checkContext(entries []ContextEntry, path string, fail func(string, string,
 		if e.ImageRegistry != nil && e.Variable != nil {
 			return fail(p, "exactly one of configMap or apiCall or imageRegistry or variable is required for context entries")
 		}
+		if e.ImageRegistry != nil && e.ImageRegistry.ImageRegistryCredentials != nil {
+			for j, pr := range e.ImageRegistry.ImageRegistryCredentials.Providers {
+				switch pr {
+				case "default", "google", "azure", "amazon", "github":
+				default:
+					return fail(indexPath(p+".imageRegistry.imageRegistryCredentials.providers", j), "unsupported value %q: expected one of default, google, azure, amazon, github", pr)
+				}
+			}
+		}
 	}
 	return nil
 }
