@@ -110,8 +110,14 @@ func (e *testEnv) createPolicy(ctx context.Context, template string, vars map[st
 	Expect(err).NotTo(HaveOccurred())
 	obj := &unstructured.Unstructured{}
 	Expect(yaml.Unmarshal([]byte(cases.Expand(string(raw), vars)), &obj.Object)).To(Succeed(), template)
+	return e.createPolicyObject(ctx, obj, vars["FAILURE_POLICY"])
+}
+
+// createPolicyObject is createPolicy for a decoded Policy; failurePolicy
+// ("Fail" or "Ignore") names the webhook to wait for.
+func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unstructured, failurePolicy string) error {
 	ns := obj.GetNamespace()
-	_, err = e.dyn.Resource(policyGVR).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"})
+	_, err := e.dyn.Resource(policyGVR).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"})
 	if err != nil {
 		return err
 	}
@@ -121,7 +127,7 @@ func (e *testEnv) createPolicy(ctx context.Context, template string, vars map[st
 			Expect(err).NotTo(HaveOccurred())
 		}
 	}, NodeTimeout(time.Minute))
-	webhook := "validate.kyverno.svc-" + strings.ToLower(vars["FAILURE_POLICY"])
+	webhook := "validate.kyverno.svc-" + strings.ToLower(failurePolicy)
 	Eventually(func(g Gomega) {
 		p, err := e.dyn.Resource(policyGVR).Namespace(ns).Get(ctx, obj.GetName(), metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
@@ -206,6 +212,13 @@ type reportResult struct {
 // podResult returns the check-image result in the PolicyReport whose scope
 // is Pod "app" in ns, or nil when there is none yet.
 func (e *testEnv) podResult(ctx context.Context, ns string) (*reportResult, error) {
+	return e.result(ctx, ns, "Pod", "app", "check-image", "check-image")
+}
+
+// result returns the result for policy/rule in the PolicyReport whose scope
+// is kind/name in ns, or nil when there is none yet. A namespaced Policy is
+// reported as "<namespace>/<name>".
+func (e *testEnv) result(ctx context.Context, ns, scopeKind, scopeName, policyName, ruleName string) (*reportResult, error) {
 	list, err := e.dyn.Resource(reportGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -213,7 +226,7 @@ func (e *testEnv) podResult(ctx context.Context, ns string) (*reportResult, erro
 	for _, r := range list.Items {
 		kind, _, _ := unstructured.NestedString(r.Object, "scope", "kind")
 		name, _, _ := unstructured.NestedString(r.Object, "scope", "name")
-		if kind != "Pod" || name != "app" {
+		if kind != scopeKind || name != scopeName {
 			continue
 		}
 		results, _, _ := unstructured.NestedSlice(r.Object, "results")
@@ -221,7 +234,7 @@ func (e *testEnv) podResult(ctx context.Context, ns string) (*reportResult, erro
 			m, _ := x.(map[string]any)
 			policy, _ := m["policy"].(string)
 			rule, _ := m["rule"].(string)
-			if (policy != "check-image" && policy != ns+"/check-image") || rule != "check-image" {
+			if (policy != policyName && policy != ns+"/"+policyName) || rule != ruleName {
 				continue
 			}
 			res := &reportResult{Policy: policy, Rule: rule}
