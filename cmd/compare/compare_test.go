@@ -55,6 +55,7 @@ func TestCompare(t *testing.T) {
 		{"missing.yaml/catch-on", "check/Pod/default/app", types.SpecStatePassed, "", "skip: preconditions not met"},
 		{"auth.yaml/catch-absent", "check/Pod/default/app", types.SpecStatePassed, "", "error: UNAUTHORIZED"},
 		{"only-a.yaml/x", "r/Pod/default/p", types.SpecStatePassed, "", ""},
+		{"both.yaml/catch-on", "check/Pod/default/app", types.SpecStateSkipped, "unsupported: build A lacks catchError", ""},
 	})
 	b := writeReport(t, "b", []specFixture{
 		// Same behaviour, another port: not a change.
@@ -62,6 +63,8 @@ func TestCompare(t *testing.T) {
 		{"missing.yaml/catch-on", "check/Pod/default/app", types.SpecStateSkipped, "unsupported: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError", ""},
 		{"auth.yaml/catch-absent", "check/Pod/default/app", types.SpecStateFailed, "want error, got pass: validation rule | 'check' passed.", "pass: validation rule 'check' passed."},
 		{"only-b.yaml/x", "r/Pod/default/p", types.SpecStatePassed, "", ""},
+		// Unsupported in both, for reasons naming different builds: not a change.
+		{"both.yaml/catch-on", "check/Pod/default/app", types.SpecStateSkipped, "unsupported: build B lacks catchError", ""},
 	})
 	out := filepath.Join(t.TempDir(), "compare.md")
 	if err := run([]string{"-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}); err != nil {
@@ -75,9 +78,9 @@ func TestCompare(t *testing.T) {
 	for _, want := range []string{
 		"# Behaviour change: reference → kyverno",
 		"| pass | 4 | 2 |",
+		"| unsupported | 1 | 2 |",
 		"| fail | 0 | 1 |",
-		"| unsupported | 0 | 1 |",
-		"**4 case(s) differ** (2 changed, 1 only in reference, 1 only in kyverno).",
+		"**4 case(s) differ** (2 changed, 1 only in reference, 1 only in kyverno). 1 case(s) are unsupported in both runs and not compared.",
 		"| pass → fail | 1 |",
 		"| pass → unsupported | 1 |",
 		"| missing.yaml/catch-on / check/Pod/default/app | **pass**<br>`skip: preconditions not met` | **unsupported**<br>unsupported: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
@@ -91,6 +94,9 @@ func TestCompare(t *testing.T) {
 	}
 	if strings.Contains(text, "missing.yaml/catch-absent") {
 		t.Errorf("a case that differs only in its port is reported:\n%s", text)
+	}
+	if strings.Contains(text, "both.yaml") {
+		t.Errorf("a case unsupported in both runs is reported:\n%s", text)
 	}
 }
 

@@ -86,7 +86,11 @@ func writeMarkdown(w io.Writer, a, b Run, changes []Change) error {
 			transitions[c.A.State+" → "+c.B.State]++
 		}
 	}
-	fmt.Fprintf(&sb, "**%d case(s) differ** (%d changed, %d only in %s, %d only in %s).\n\n", len(changes), changed, onlyA, a.Name, onlyB, b.Name)
+	fmt.Fprintf(&sb, "**%d case(s) differ** (%d changed, %d only in %s, %d only in %s).", len(changes), changed, onlyA, a.Name, onlyB, b.Name)
+	if n := bothUnsupported(a, b); n > 0 {
+		fmt.Fprintf(&sb, " %d case(s) are unsupported in both runs and not compared.", n)
+	}
+	sb.WriteString("\n\n")
 	if len(transitions) > 0 {
 		keys := make([]string, 0, len(transitions))
 		for k := range transitions {

@@ -144,7 +144,8 @@ type Change struct {
 }
 
 // diff lists the cases whose state, detail or actual result differ, and
-// the cases only one run has, sorted by ID.
+// the cases only one run has, sorted by ID. Cases neither run can run are
+// not listed (see bothUnsupported).
 func diff(a, b Run) []Change {
 	ids := map[string]bool{}
 	for id := range a.Outcomes {
@@ -159,6 +160,11 @@ func diff(a, b Run) []Change {
 		ob, inB := b.Outcomes[id]
 		switch {
 		case inA && inB:
+			// Unsupported on both sides is no behaviour change, even when
+			// the reasons name different builds.
+			if oa.State == "unsupported" && ob.State == "unsupported" {
+				continue
+			}
 			if oa.State != ob.State || oa.Detail != ob.Detail || (oa.Actual != "" && ob.Actual != "" && oa.Actual != ob.Actual) {
 				out = append(out, Change{ID: id, A: &oa, B: &ob})
 			}
@@ -179,4 +185,15 @@ func totals(r Run) map[string]int {
 		t[o.State]++
 	}
 	return t
+}
+
+// bothUnsupported counts the cases neither run can run.
+func bothUnsupported(a, b Run) int {
+	n := 0
+	for id, oa := range a.Outcomes {
+		if ob, ok := b.Outcomes[id]; ok && oa.State == "unsupported" && ob.State == "unsupported" {
+			n++
+		}
+	}
+	return n
 }
