@@ -15,7 +15,7 @@
 
 E2E_ENGINE   ?= docker
 PROVIDER     ?= $(shell $(E2E_ENGINE) info >/dev/null 2>&1 && echo kind || echo local)
-E2E_PROCS    ?= 4
+E2E_PROCS    ?= 8
 E2E_WEBHOOK_TIMEOUT ?= 5
 E2E_GINKGO_FLAGS ?= --procs=$(E2E_PROCS) --randomize-all --keep-going --poll-progress-after=120s --timeout=50m
 
@@ -33,8 +33,9 @@ e2e-plan: ## Say what make e2e would build for PROVIDER (nothing is built)
 
 e2e-build: e2e-plan ## Build (or find cached) etcd, kube-apiserver and the Kyverno controllers
 	@if [ "$(PROVIDER)" = local ]; then \
-		tools/etcd/build.sh >/dev/null && tools/kube-apiserver/build.sh >/dev/null && \
-		e2e/hack/build-kyverno.sh kyverno >/dev/null && e2e/hack/build-kyverno.sh reports-controller >/dev/null; fi
+		quiet() { "$$@" 2>&1 >/dev/null | { grep -v ': current (' || true; }; return $${PIPESTATUS[0]}; }; \
+		quiet tools/etcd/build.sh && quiet tools/kube-apiserver/build.sh && \
+		quiet e2e/hack/build-kyverno.sh kyverno && quiet e2e/hack/build-kyverno.sh reports-controller; fi
 
 e2e: e2e-build ## Admission and report specs against a real API server and Kyverno (PROVIDER=local|kind|existing, LABEL_FILTER, ARTIFACTS)
 	@mkdir -p "$(ARTIFACTS)"; pidfile="$(ARTIFACTS)/e2e-pids"; rm -f "$$pidfile"; \
@@ -46,5 +47,5 @@ e2e: e2e-build ## Admission and report specs against a real API server and Kyver
 	start=$$(date +%s); status=0; \
 	PROVIDER=$(PROVIDER) E2E_PIDFILE="$$pidfile" $(GINKGO) $(E2E_GINKGO_FLAGS) \
 		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') \
-		--junit-report=e2e-junit.xml --output-dir="$(ARTIFACTS)" ./e2e || status=$$?; \
+		--junit-report="$(ARTIFACTS)/e2e-junit.xml" ./e2e || status=$$?; \
 	echo "e2e: PROVIDER=$(PROVIDER) finished in $$(( $$(date +%s) - start ))s (exit $$status); JUnit in $(ARTIFACTS)/e2e-junit.xml"
