@@ -112,7 +112,7 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if provider == nil {
 		return
 	}
-	if _, err := os.Stat(state.FailedMarker); err == nil || CurrentSpecReport().Failed() {
+	if _, err := os.Stat(state.FailedMarker); err == nil {
 		collectLogs(ctx)
 	}
 	stopErr := provider.Stop(ctx)

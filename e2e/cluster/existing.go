@@ -53,7 +53,7 @@ func (e *existing) Start(ctx context.Context) (*Cluster, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	return &Cluster{Provider: "existing", Kubeconfig: flat, ServerVersion: version, RegistryHost: host, WebhookTimeoutSeconds: 10}, nil
+	return &Cluster{Provider: "existing", Kubeconfig: flat, ServerVersion: version, RegistryHost: host, WebhookTimeoutSeconds: e.o.WebhookTimeoutSeconds}, nil
 }
 
 func (e *existing) Stop(context.Context) error                { return nil }
