@@ -126,27 +126,44 @@ func (p *Processes) StopAll(ctx context.Context) error {
 }
 
 func stop(ctx context.Context, proc *Process, grace time.Duration) error {
-	if done, _ := proc.Exited(); done {
-		return killGroup(proc, syscall.SIGKILL) // children of an exited leader
+	if done, _ := proc.Exited(); !done {
+		if err := stopLeader(ctx, proc, grace); err != nil {
+			return err
+		}
 	}
+	// Anything the leader left in its group; wait until it is gone.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		members := groupMembers(proc.PID)
+		if len(members) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stop %s: process group %d still has %v after SIGKILL", proc.Name, proc.PID, members)
+		}
+		_ = killGroup(proc, syscall.SIGKILL)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stopLeader sends SIGTERM to the group, then SIGKILL after grace (or when
+// ctx ends), and waits for the leader to be reaped.
+func stopLeader(ctx context.Context, proc *Process, grace time.Duration) error {
 	_ = killGroup(proc, syscall.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {
 	case <-proc.done:
+		return nil
 	case <-timer.C:
-		_ = killGroup(proc, syscall.SIGKILL)
-		select {
-		case <-proc.done:
-		case <-time.After(5 * time.Second):
-			return fmt.Errorf("stop %s (pid %d): still running after SIGKILL", proc.Name, proc.PID)
-		}
 	case <-ctx.Done():
-		_ = killGroup(proc, syscall.SIGKILL)
-		<-proc.done
 	}
-	_ = killGroup(proc, syscall.SIGKILL) // anything the leader left in its group
-	return nil
+	_ = killGroup(proc, syscall.SIGKILL)
+	select {
+	case <-proc.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("stop %s (pid %d): still running after SIGKILL", proc.Name, proc.PID)
+	}
 }
 
 func killGroup(proc *Process, sig syscall.Signal) error {
@@ -158,7 +175,7 @@ func killGroup(proc *Process, sig syscall.Signal) error {
 }
 
 // Alive lists the recorded PIDs in pidFile that still run, as "pid name".
-// A PID is alive when it or its process group answers signal 0; zombies
+// A PID is alive when it or a member of its process group runs; zombies
 // (exited, not yet reaped) do not count.
 func Alive(pidFile string) ([]string, error) {
 	b, err := os.ReadFile(pidFile)
@@ -178,11 +195,45 @@ func Alive(pidFile string) ([]string, error) {
 		if err != nil {
 			return alive, fmt.Errorf("%s:%d: want \"<pid> <name>\", got %q", pidFile, i+1, line)
 		}
-		if running(pid) || syscall.Kill(-pid, 0) == nil {
+		if running(pid) || len(groupMembers(pid)) > 0 {
 			alive = append(alive, line)
 		}
 	}
 	return alive, nil
+}
+
+// groupMembers lists the running (non-zombie) processes of process group
+// pgid, from /proc.
+func groupMembers(pgid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command: state ppid pgrp ...
+		f := strings.Fields(s[i+1:])
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func running(pid int) bool {

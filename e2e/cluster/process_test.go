@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -36,8 +35,8 @@ func TestStopAllKillsGroupAndStubbornProcesses(t *testing.T) {
 		if done, _ := proc.Exited(); !done {
 			t.Errorf("%s (pid %d) still running", proc.Name, proc.PID)
 		}
-		if err := syscall.Kill(-proc.PID, 0); err == nil {
-			t.Errorf("process group %d of %s still has members", proc.PID, proc.Name)
+		if m := groupMembers(proc.PID); len(m) > 0 {
+			t.Errorf("process group %d of %s still has members %v", proc.PID, proc.Name, m)
 		}
 	}
 	if alive, err := Alive(pids); err != nil || len(alive) != 0 {

@@ -6,10 +6,16 @@
 set -uo pipefail
 pidfile=${1:?usage: check-pids.sh PIDFILE}
 [[ -f "$pidfile" ]] || { echo "e2e: no processes were started (no $pidfile)"; exit 0; }
-alive() { # running and not a zombie
-	local state
-	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-	[[ -n "$state" && "$state" != Z ]]
+alive() { # the process or a member of its process group runs (zombies do not count)
+	local f rest
+	for f in /proc/[0-9]*/stat; do
+		rest=$(cat "$f" 2>/dev/null) || continue
+		rest=${rest##*) } # after the command name: state ppid pgrp ...
+		read -r state _ pgrp _ <<<"$rest"
+		[[ "$state" != Z ]] || continue
+		[[ "$f" == "/proc/$1/stat" || "$pgrp" == "$1" ]] && return 0
+	done
+	return 1
 }
 n=0; left=()
 while read -r pid name; do
