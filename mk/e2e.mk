@@ -33,7 +33,7 @@ e2e-plan: ## Say what make e2e would build for PROVIDER (nothing is built)
 
 e2e-build: e2e-plan ## Build (or find cached) etcd, kube-apiserver and the Kyverno controllers
 	@if [ "$(PROVIDER)" = local ]; then \
-		quiet() { "$$@" 2>&1 >/dev/null | { grep -v ': current (' || true; }; return $${PIPESTATUS[0]}; }; \
+		quiet() { "$$@" 2>&1 >/dev/null | { grep --line-buffered -v ': current (' || true; }; return $${PIPESTATUS[0]}; }; \
 		quiet tools/etcd/build.sh && quiet tools/kube-apiserver/build.sh && \
 		quiet e2e/hack/build-kyverno.sh kyverno && quiet e2e/hack/build-kyverno.sh reports-controller; fi
 
