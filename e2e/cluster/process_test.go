@@ -2,11 +2,14 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // A process that ignores SIGTERM and leaves a child in its group: StopAll
@@ -99,5 +102,38 @@ func TestReadManifestNamesDocument(t *testing.T) {
 	_, err := readManifest(p)
 	if err == nil || !strings.Contains(err.Error(), "document 2: want kind and metadata.name") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestInsecureRegistryManifest(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in.yaml")
+	os.WriteFile(src, []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kyverno-admission-controller, namespace: kyverno}
+spec:
+  template:
+    spec:
+      containers:
+      - name: kyverno
+        args: ["--allowInsecureRegistry=false", "--webhookTimeout=10", "--v=2"]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kyverno, namespace: kyverno}
+`), 0o644)
+	out, err := insecureRegistryManifest(src, filepath.Join(dir, "out.yaml"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := readManifest(out)
+	if err != nil || len(objs) != 2 {
+		t.Fatalf("want 2 objects back, got %d (%v)", len(objs), err)
+	}
+	containers, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "template", "spec", "containers")
+	args := containers[0].(map[string]any)["args"]
+	want := []any{"--allowInsecureRegistry=true", "--webhookTimeout=5", "--v=2"}
+	if fmt.Sprint(args) != fmt.Sprint(want) {
+		t.Errorf("args: got %v, want %v", args, want)
 	}
 }
