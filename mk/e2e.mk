@@ -8,7 +8,7 @@
 #   make e2e PROVIDER=existing KUBECONFIG=~/.kube/config E2E_WEBHOOK_TIMEOUT=10
 #   make e2e LABEL_FILTER='fault:missing && catch:off'
 #
-# ARTIFACTS gets e2e-junit.xml, and logs/ (kube-apiserver, etcd, Kyverno)
+# ARTIFACTS gets e2e-junit.xml, e2e.log, and logs/ (kube-apiserver, etcd, Kyverno)
 # when a spec failed. E2E_REQUIRED=1 fails instead of skipping when the
 # provider cannot run here; REQUIRE_CATCHERROR=1 fails the catchError specs
 # on a Kyverno without the field. KYVERNO_SRC=/path/to/checkout runs a fork.
@@ -47,5 +47,7 @@ e2e: e2e-build ## Admission and report specs against a real API server and Kyver
 	start=$$(date +%s); status=0; \
 	PROVIDER=$(PROVIDER) E2E_PIDFILE="$$pidfile" $(GINKGO) $(E2E_GINKGO_FLAGS) \
 		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') \
-		--junit-report="$(ARTIFACTS)/e2e-junit.xml" ./e2e || status=$$?; \
-	echo "e2e: PROVIDER=$(PROVIDER) finished in $$(( $$(date +%s) - start ))s (exit $$status); JUnit in $(ARTIFACTS)/e2e-junit.xml"
+		--junit-report="$(ARTIFACTS)/e2e-junit.xml" ./e2e 2>&1 | tee "$(ARTIFACTS)/e2e.log" || status=$$?; \
+	echo "e2e: PROVIDER=$(PROVIDER) finished in $$(( $$(date +%s) - start ))s (exit $$status); JUnit in $(ARTIFACTS)/e2e-junit.xml"; \
+	sed 's/\x1b\[[0-9;]*m//g' "$(ARTIFACTS)/e2e.log" | \
+		sed -n 's/.*-- \([0-9]*\) Passed | \([0-9]*\) Failed | [0-9]* Pending | \([0-9]*\) Skipped.*/e2e: \1 passed, \2 failed, \3 skipped/p' | tail -1
