@@ -16,7 +16,7 @@ SCENARIOS ?=
 # Ginkgo flags shared by the suite targets.
 GINKGO_FLAGS ?= -p --randomize-all --fail-on-empty --keep-going --poll-progress-after=60s
 SUITES    := ./suites/...
-UNIT_PKGS  = $$($(GO) list ./... | grep -v -e /suites/ -e /e2e)
+UNIT_PKGS  = $$($(GO) list ./... | grep -v -e /suites/ -e '/e2e$$')
 
 export ENGINE ARTIFACTS SCENARIOS
 
