@@ -42,6 +42,8 @@ test: ## Unit tests (race) for all packages, then the suites on the reference en
 conformance: ## The whole scenario suite on ENGINE (default reference), then print the conformance matrix
 	@mkdir -p $(ARTIFACTS)
 	@echo "==> conformance suite on ENGINE=$(ENGINE) (reports in $(ARTIFACTS))"
+	@# A run that cannot load the scenarios must not leave an older results file behind for the matrix.
+	@rm -f $(ARTIFACTS)/results-$(ENGINE).json
 	@status=0; \
 	$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITES) || status=$$?; \
 	$(MAKE) --no-print-directory matrix; \
