@@ -1,7 +1,7 @@
 package reference
 
 // One test per string observed on Kyverno v1.19.1 in
-// /work/shared/research/kyverno-semantics.md (sections 2-3 and "Spec
+// the project research notes, kyverno-semantics.md (sections 2-3 and "Spec
 // implications" 1-24), asserted against the real fake registry. Test names
 // carry the section or implication number.
 
