@@ -6,8 +6,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -229,8 +232,18 @@ func TestRequestHookAndConcurrency(t *testing.T) {
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(hooked) != len(s.Requests()) || len(hooked) < 8*4 {
-		t.Errorf("hook saw %d requests, log has %d", len(hooked), len(s.Requests()))
+	logged := s.Requests()
+	if len(hooked) != len(logged) || len(hooked) < 8*4 {
+		t.Fatalf("hook saw %d requests, log has %d", len(hooked), len(logged))
+	}
+	// The log holds what the hook saw, field for field (the order of
+	// concurrent requests may differ between the two).
+	key := func(r Request) string { return fmt.Sprintf("%#v", r) }
+	sortBy := func(rs []Request) { sort.Slice(rs, func(i, j int) bool { return key(rs[i]) < key(rs[j]) }) }
+	sortBy(hooked)
+	sortBy(logged)
+	if !reflect.DeepEqual(hooked, logged) {
+		t.Errorf("log differs from what the hook saw:\nlog  %+v\nhook %+v", logged, hooked)
 	}
 }
 

@@ -90,7 +90,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		rec.Status = rw.status
 		rec.Duration = time.Since(s.epoch) - start
-		s.log.add(rec)
+		s.log.add(&rec, rt)
 		if s.opts.hook != nil {
 			s.opts.hook(rec)
 		}

@@ -48,8 +48,10 @@ func (r Request) String() string {
 
 // requestLog stores records encoded in byte chunks: pointer-free memory
 // the garbage collector never scans, and no copying to grow. A registry
-// that serves a whole suite (or a benchmark) keeps every record at a cost
-// of about 100 bytes each, without slowing requests down.
+// that serves a whole suite (or a benchmark) keeps every record, so the
+// cost of a request's record is mostly the memory it fills (fresh pages
+// from the kernel): records are kept small (about 50 bytes for a manifest
+// GET) by not storing again what the path already says.
 type requestLog struct {
 	mu     sync.Mutex
 	chunks [][]byte
@@ -57,9 +59,10 @@ type requestLog struct {
 
 const logChunkSize = 64 << 10
 
-func (l *requestLog) add(r Request) {
+// add records r; rt must be parseRoute(r.Path).
+func (l *requestLog) add(r *Request, rt route) {
 	var rec [256]byte
-	b := encodeRequest(rec[:0], r)
+	b := encodeRequest(rec[:0], r, rt)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	last := len(l.chunks) - 1
@@ -84,19 +87,57 @@ func (l *requestLog) all() []Request {
 	return out
 }
 
-func encodeRequest(b []byte, r Request) []byte {
-	for _, s := range [...]string{r.Method, r.Path, r.Kind, r.Repository, r.Reference, r.Image, r.Fault} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	b = binary.AppendUvarint(b, uint64(r.Status))
-	b = binary.AppendVarint(b, int64(r.Duration))
+// Record flags. Kind, Repository and Reference are stored only when they
+// differ from what parseRoute(Path) gives; in practice only a token
+// request's repository does (it comes from the scope, not the path).
+const (
+	recCredentials = 1 << iota
+	recKind
+	recRepository
+	recReference
+)
+
+// encodeRequest appends a record: a flags byte, Method, Path, the route
+// fields the flags name, Image, Fault (uvarint length + bytes each), then
+// Status (uvarint) and Duration (varint).
+func encodeRequest(b []byte, r *Request, rt route) []byte {
+	var flags byte
 	if r.CredentialsPresented {
-		return append(b, 1)
+		flags |= recCredentials
 	}
-	return append(b, 0)
+	if r.Kind != rt.kind {
+		flags |= recKind
+	}
+	if r.Repository != rt.repository {
+		flags |= recRepository
+	}
+	if r.Reference != rt.reference {
+		flags |= recReference
+	}
+	b = append(b, flags)
+	b = appendString(b, r.Method)
+	b = appendString(b, r.Path)
+	if flags&recKind != 0 {
+		b = appendString(b, r.Kind)
+	}
+	if flags&recRepository != 0 {
+		b = appendString(b, r.Repository)
+	}
+	if flags&recReference != 0 {
+		b = appendString(b, r.Reference)
+	}
+	b = appendString(b, r.Image)
+	b = appendString(b, r.Fault)
+	b = binary.AppendUvarint(b, uint64(r.Status))
+	return binary.AppendVarint(b, int64(r.Duration))
 }
 
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decodeRequest reads one record of encodeRequest and returns the rest.
 func decodeRequest(b []byte) (Request, []byte) {
 	str := func() string {
 		n, k := binary.Uvarint(b)
@@ -104,14 +145,28 @@ func decodeRequest(b []byte) (Request, []byte) {
 		b = b[k+int(n):]
 		return s
 	}
+	flags := b[0]
+	b = b[1:]
 	var r Request
-	r.Method, r.Path, r.Kind, r.Repository, r.Reference, r.Image, r.Fault = str(), str(), str(), str(), str(), str(), str()
+	r.CredentialsPresented = flags&recCredentials != 0
+	r.Method, r.Path = str(), str()
+	rt := parseRoute(r.Path)
+	r.Kind, r.Repository, r.Reference = rt.kind, rt.repository, rt.reference
+	if flags&recKind != 0 {
+		r.Kind = str()
+	}
+	if flags&recRepository != 0 {
+		r.Repository = str()
+	}
+	if flags&recReference != 0 {
+		r.Reference = str()
+	}
+	r.Image, r.Fault = str(), str()
 	status, k := binary.Uvarint(b)
 	b = b[k:]
 	d, k := binary.Varint(b)
-	b = b[k:]
-	r.Status, r.Duration, r.CredentialsPresented = int(status), time.Duration(d), b[0] == 1
-	return r, b[1:]
+	r.Status, r.Duration = int(status), time.Duration(d)
+	return r, b[k:]
 }
 
 // requested reports whether a request addressed repo and, when ident is
