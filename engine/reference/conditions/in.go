@@ -157,11 +157,9 @@ func keyStrings(list []any) []string {
 	return keys
 }
 
-// anyIn is AnyIn, or AnyNotIn when not is set.
-func anyIn(key, value any, not bool) bool {
-	if list, ok := key.([]any); ok {
-		return anySetIn(keyStrings(list), value, not)
-	}
+// scalarKeyIn is AnyIn, AllIn, AnyNotIn and AllNotIn for a scalar key: with
+// one key, "any" and "all" mean the same, so only not tells them apart.
+func scalarKeyIn(key, value any, not bool) bool {
 	k, ok := scalarText(key)
 	if !ok {
 		return false
@@ -171,6 +169,24 @@ func anyIn(key, value any, not bool) bool {
 		return false
 	}
 	return found != not
+}
+
+// matchesAny reports whether key matches some item of set, wildcards both ways.
+func matchesAny(key string, set []string) bool {
+	for _, s := range set {
+		if matchEither(key, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyIn is AnyIn, or AnyNotIn when not is set.
+func anyIn(key, value any, not bool) bool {
+	if list, ok := key.([]any); ok {
+		return anySetIn(keyStrings(list), value, not)
+	}
+	return scalarKeyIn(key, value, not)
 }
 
 // anySetIn: AnyIn is "some key matches some value", AnyNotIn "some key
@@ -207,17 +223,7 @@ func anySetIn(keys []string, value any, not bool) bool {
 		return false
 	}
 	for _, k := range keys {
-		matched := false
-		for _, s := range set {
-			if matchEither(k, s) {
-				matched = true
-				break
-			}
-		}
-		if matched && !not {
-			return true
-		}
-		if !matched && not {
+		if matchesAny(k, set) != not {
 			return true
 		}
 	}
@@ -229,15 +235,7 @@ func allIn(key, value any, not bool) bool {
 	if list, ok := key.([]any); ok {
 		return allSetIn(keyStrings(list), value, not)
 	}
-	k, ok := scalarText(key)
-	if !ok {
-		return false
-	}
-	invalid, found := scalarAnyIn(k, value)
-	if invalid {
-		return false
-	}
-	return found != not
+	return scalarKeyIn(key, value, not)
 }
 
 // allSetIn: AllIn is "every key matches some value", AllNotIn "no key
@@ -273,11 +271,8 @@ func allSetIn(keys []string, value any, not bool) bool {
 	}
 	matchedKeys := 0
 	for _, k := range keys {
-		for _, s := range set {
-			if matchEither(k, s) {
-				matchedKeys++
-				break
-			}
+		if matchesAny(k, set) {
+			matchedKeys++
 		}
 	}
 	if not {
