@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -128,9 +129,16 @@ func TestRecordMasksSecretsAndTemplates(t *testing.T) {
 	off.File.Registry.Credentials = []scenario.Credential{{Username: "u", Password: "hunter22"}}
 	ev := &Evaluation{Vars: scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}}
 	got := engine.Result{Status: engine.StatusError, Message: "GET http://127.0.0.1:5000/v2/: bad password hunter22"}
+	got.Context = map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "auth hunter22", "list": []any{"hunter22"}}}
 	rec := Record(off, ev, Outcome{Outcome: OutcomeFail, Reason: "hunter22 leaked", Got: &got})
 	if strings.Contains(rec.Reason+rec.Got.Message, "hunter22") {
 		t.Errorf("secret in record: %+v", rec)
+	}
+	if b, _ := json.Marshal(rec.Got.Context); strings.Contains(string(b), "hunter22") || !strings.Contains(string(b), `"errorMessage":"auth ***"`) {
+		t.Errorf("context not masked: %s", b)
+	}
+	if got.Context["imageData"].(map[string]any)["errorMessage"] != "auth hunter22" {
+		t.Errorf("Record changed the engine's context: %v", got.Context)
 	}
 	if rec.Got.MessageTemplate != "GET http://${REGISTRY}/v2/: bad password ***" {
 		t.Errorf("template %q", rec.Got.MessageTemplate)

@@ -94,7 +94,7 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 		Outcome: out.Outcome, Unchecked: out.Unchecked,
 		Want: Want{Result: s.Row.Result, Message: s.Row.Message},
 	}
-	mask := secretMasker(s.File)
+	mask := SecretMasker(s.File)
 	rec.Reason = mask(out.Reason)
 	if ev != nil {
 		rec.Registry = ev.Vars[scenario.VarRegistry]
@@ -104,7 +104,7 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 		g := &Got{Status: string(out.Got.Status), Message: mask(out.Got.Message)}
 		g.MessageTemplate = Template(g.Message, ev)
 		if out.Outcome == OutcomeFail {
-			g.Context = out.Got.Context
+			g.Context = maskContext(out.Got.Context, mask)
 		}
 		rec.Got = g
 	}
@@ -124,27 +124,32 @@ func Template(msg string, ev *Evaluation) string {
 	return msg
 }
 
-func secretMasker(f *scenario.File) func(string) string {
+// SecretMasker returns a function that replaces the scenario's registry
+// passwords with "***". Passwords shorter than 3 characters are left alone:
+// masking them would mangle ordinary words of a message.
+func SecretMasker(f *scenario.File) func(string) string {
 	var secrets []string
-	add := func(cs []scenario.Credential) {
-		for _, c := range cs {
-			if len(c.Password) >= 3 {
-				secrets = append(secrets, c.Password)
-			}
+	add := func(password string) {
+		if len(password) >= 3 {
+			secrets = append(secrets, password)
 		}
 	}
-	add(f.Registry.Credentials)
+	for _, c := range f.Registry.Credentials {
+		add(c.Password)
+	}
 	for _, cs := range f.Registry.Secrets {
-		add(cs)
+		for _, c := range cs {
+			add(c.Password)
+		}
 	}
 	for _, img := range f.Registry.Images {
-		if img.Auth != nil && len(img.Auth.Password) >= 3 {
-			secrets = append(secrets, img.Auth.Password)
+		if img.Auth != nil {
+			add(img.Auth.Password)
 		}
 	}
 	for _, r := range f.Registry.Repositories {
-		if r.Auth != nil && len(r.Auth.Password) >= 3 {
-			secrets = append(secrets, r.Auth.Password)
+		if r.Auth != nil {
+			add(r.Auth.Password)
 		}
 	}
 	return func(s string) string {
@@ -152,6 +157,36 @@ func secretMasker(f *scenario.File) func(string) string {
 			s = strings.ReplaceAll(s, sec, "***")
 		}
 		return s
+	}
+}
+
+// maskContext copies a rule context with mask applied to every string in
+// it, keys included; the engine's map is left as it was.
+func maskContext(ctx map[string]any, mask func(string) string) map[string]any {
+	if ctx == nil {
+		return nil
+	}
+	return maskValue(ctx, mask).(map[string]any)
+}
+
+func maskValue(v any, mask func(string) string) any {
+	switch v := v.(type) {
+	case string:
+		return mask(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[mask(k)] = maskValue(e, mask)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = maskValue(e, mask)
+		}
+		return out
+	default:
+		return v
 	}
 }
 

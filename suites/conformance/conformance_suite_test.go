@@ -238,7 +238,7 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 		rec := conformance.Record(s, ev, out)
 		addRecord(rec)
 		if out.Outcome == conformance.OutcomeFail {
-			AddReportEntry("actual", actual(rec, out), ReportEntryVisibilityFailureOrVerbose)
+			AddReportEntry("actual", actual(rec, out, conformance.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
 			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
 		}
 	}, entries)
@@ -250,20 +250,21 @@ func addRecord(rec *conformance.SpecRecord) {
 	AddReportEntry(recordEntry, string(b), ReportEntryVisibilityNever)
 }
 
-// actual renders what the engine returned, for the failure report.
-func actual(rec *conformance.SpecRecord, out conformance.Outcome) string {
+// actual renders what the engine returned, for the failure report, with
+// the scenario's passwords masked as in the record.
+func actual(rec *conformance.SpecRecord, out conformance.Outcome, mask func(string) string) string {
 	var b strings.Builder
-	if out.Got == nil {
+	if rec.Got == nil {
 		b.WriteString("no result for this rule and resource\n")
 	} else {
 		fmt.Fprintf(&b, "status: %s\nmessage: %s\n", rec.Got.Status, rec.Got.Message)
-		if out.Got.Context != nil {
-			ctx, _ := json.MarshalIndent(out.Got.Context, "", "  ")
+		if rec.Got.Context != nil {
+			ctx, _ := json.MarshalIndent(rec.Got.Context, "", "  ")
 			fmt.Fprintf(&b, "context: %s\n", ctx)
 		}
 	}
 	for _, o := range out.Others {
-		fmt.Fprintf(&b, "also: %s: %s\n", o.Status, o.Message)
+		fmt.Fprintf(&b, "also: %s: %s\n", o.Status, mask(o.Message))
 	}
 	fmt.Fprintf(&b, "registry: %s\n", rec.Registry)
 	return b.String()
