@@ -11,8 +11,9 @@ import (
 	"github.com/imagectx/conformance/engine"
 )
 
-// Capability names this driver adds to engine.Capabilities.Unsupported,
-// besides "catchError", "context" and "admission".
+// Capability names this driver uses as keys of engine.Capabilities.Unsupported:
+// the three engine.Capabilities names a case can require, and the two the
+// scenarios add ("secrets", "clientDeadline"; see internal/scenario).
 const (
 	CapCatchError = "catchError"
 	CapContext    = "context"
