@@ -37,7 +37,6 @@ type Process struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // valid after done is closed
-	log  *os.File
 }
 
 // NewProcesses keeps logs under logDir (one <name>.log per process) and PIDs
@@ -68,7 +67,7 @@ func (p *Processes) Start(name, bin string, args, env []string) (*Process, error
 		logFile.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
-	proc := &Process{Name: name, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, done: make(chan struct{}), log: logFile}
+	proc := &Process{Name: name, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		proc.err = cmd.Wait()
 		logFile.Close()
@@ -215,21 +214,7 @@ func groupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		// After the command: state ppid pgrp ...
-		f := strings.Fields(s[i+1:])
-		if len(f) < 3 || f[0] == "Z" {
-			continue
-		}
-		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+		if state, pgrp, ok := procStat(pid); ok && state != 'Z' && pgrp == pgid {
 			pids = append(pids, pid)
 		}
 	}
@@ -240,16 +225,33 @@ func running(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
 		return false
 	}
+	state, _, ok := procStat(pid)
+	return !ok || state != 'Z'
+}
+
+// procStat reads a process's state letter and process group from
+// /proc/<pid>/stat; ok is false when the file cannot be read or parsed.
+func procStat(pid int) (state byte, pgrp int, ok bool) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return true
+		return 0, 0, false
 	}
-	// Field 3, after the parenthesised command name, is the state.
+	// After the parenthesised command name (which may hold spaces and
+	// parentheses): state ppid pgrp ...
 	s := string(stat)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, false
 	}
-	return true
+	f := strings.Fields(s[i+1:])
+	if len(f) < 3 || len(f[0]) != 1 {
+		return 0, 0, false
+	}
+	g, err := strconv.Atoi(f[2])
+	if err != nil {
+		return 0, 0, false
+	}
+	return f[0][0], g, true
 }
 
 func appendLine(path, line string) error {
