@@ -60,6 +60,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *caOut != "" && !cfg.TLS {
 		return fmt.Errorf("--ca-out needs tls: true in %s", *configPath)
 	}
+	if len(tlsHosts) > 0 && !cfg.TLS {
+		return fmt.Errorf("--tls-host needs tls: true in %s", *configPath)
+	}
 	opts := []fakeregistry.Option{fakeregistry.WithListenAddress(*listen), fakeregistry.WithTLSHosts(tlsHosts...)}
 	if !*quiet {
 		logger := &lineLogger{w: stderr}

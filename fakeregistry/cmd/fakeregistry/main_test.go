@@ -124,6 +124,7 @@ func TestRunRefusesBadInput(t *testing.T) {
 		{[]string{"--config", bad}, bad + `:3:19: images[0].fault.status: want an integer, got "teapot"`},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "extra"}, `unexpected arguments ["extra"]`},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "--ca-out", "x.pem"}, "--ca-out needs tls: true"},
+		{[]string{"--config", "../../testdata/every-fault.yaml", "--tls-host", "registry.test"}, "--tls-host needs tls: true"},
 	} {
 		err := run(context.Background(), c.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
