@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/reference/pattern"
 )
 
 // response is a rule response: Kyverno's status and message.
@@ -174,48 +175,34 @@ func (v *validator) target() map[string]any {
 	return v.object
 }
 
+// validatePatterns checks pattern or anyPattern with the pattern package,
+// which builds Kyverno's statuses and messages; the rule message is
+// substituted only when a check fails, as in Kyverno.
 func (v *validator) validatePatterns() *response {
-	name := v.rule.Name
+	rule := pattern.Rule{Name: v.rule.Name, Message: v.rule.Validation.Message, Substitute: v.substituteMessage}
+	var out pattern.Outcome
 	if v.pattern != nil {
-		pe := matchPattern(v.target(), v.pattern)
-		if pe == nil {
-			return rulePass(fmt.Sprintf("validation rule '%s' passed.", name))
+		out = rule.Pattern(v.target(), v.pattern)
+	} else {
+		list, ok := v.anyPattern.([]any)
+		if !ok {
+			return ruleError("failed to deserialize anyPattern, expected type array",
+				fmt.Errorf("json: cannot unmarshal %s into Go value of type []interface {}", jsonTypeName(v.anyPattern)))
 		}
-		switch {
-		case pe.skip:
-			return ruleSkip(pe.Error())
-		case pe.path == "":
-			return ruleError(v.patternMessage(pe, ""), nil)
-		}
-		return ruleFail(v.patternMessage(pe, pe.path))
+		out = rule.AnyPattern(v.target(), list)
 	}
-	list, ok := v.anyPattern.([]any)
-	if !ok {
-		return ruleError("failed to deserialize anyPattern, expected type array",
-			fmt.Errorf("json: cannot unmarshal %s into Go value of type []interface {}", jsonTypeName(v.anyPattern)))
+	return &response{status: engine.Status(out.Status), message: out.Message}
+}
+
+// substituteMessage resolves the variables of validate.message; a message
+// that substitutes to a non-string reads as its JSON.
+func (v *validator) substituteMessage(message string) (string, error) {
+	raw, err := v.ec.substitute(message, "")
+	if err != nil {
+		return "", err
 	}
-	var failed, skipped []string
-	for idx, p := range list {
-		pe := matchPattern(v.target(), p)
-		if pe == nil {
-			return rulePass(fmt.Sprintf("validation rule '%s' anyPattern[%d] passed.", name, idx))
-		}
-		switch {
-		case pe.skip:
-			skipped = append(skipped, fmt.Sprintf("rule %s[%d] skipped: %s", name, idx, pe.Error()))
-		case pe.path == "":
-			failed = append(failed, fmt.Sprintf("rule %s[%d] failed: %s", name, idx, pe.Error()))
-		default:
-			failed = append(failed, fmt.Sprintf("rule %s[%d] failed at path %s", name, idx, pe.path))
-		}
-	}
-	if len(skipped) > 0 && len(failed) == 0 {
-		return ruleSkip(strings.Join(skipped, " "))
-	}
-	if len(failed) > 0 {
-		return ruleFail(v.anyPatternMessage(strings.Join(failed, " ")))
-	}
-	return rulePass(v.rule.Validation.Message)
+	msg, _ := spliceValue(raw)
+	return msg, nil
 }
 
 func jsonTypeName(v any) string {
@@ -230,43 +217,6 @@ func jsonTypeName(v any) string {
 		return "bool"
 	}
 	return "value"
-}
-
-func (v *validator) patternMessage(pe *patternError, path string) string {
-	name := v.rule.Name
-	if v.rule.Validation.Message == "" {
-		if path != "" {
-			return fmt.Sprintf("validation error: rule %s failed at path %s", name, path)
-		}
-		return fmt.Sprintf("validation error: rule %s execution error: %s", name, pe.Error())
-	}
-	raw, err := v.ec.substitute(v.rule.Validation.Message, "")
-	if err != nil {
-		return fmt.Sprintf("validation error: variables substitution error in rule %s execution error: %s", name, pe.Error())
-	}
-	msg, _ := spliceValue(raw)
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	if path != "" {
-		return fmt.Sprintf("validation error: %s rule %s failed at path %s", msg, name, path)
-	}
-	return fmt.Sprintf("validation error: %s rule %s execution error: %s", msg, name, pe.Error())
-}
-
-func (v *validator) anyPatternMessage(errs string) string {
-	if v.rule.Validation.Message == "" {
-		return fmt.Sprintf("validation error: %s", errs)
-	}
-	raw, err := v.ec.substitute(v.rule.Validation.Message, "")
-	if err != nil {
-		return fmt.Sprintf("validation error: variables substitution error in rule %s execution error: %s", v.rule.Name, errs)
-	}
-	msg, _ := spliceValue(raw)
-	if strings.HasSuffix(msg, ".") {
-		return fmt.Sprintf("validation error: %s %s", msg, errs)
-	}
-	return fmt.Sprintf("validation error: %s. %s", msg, errs)
 }
 
 // validateForEach runs each foreach list. A list whose query hits a
