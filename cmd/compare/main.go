@@ -22,8 +22,8 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	aFile := fs.String("a", "", "results of run A (Ginkgo JSON report)")
-	bFile := fs.String("b", "", "results of run B (Ginkgo JSON report)")
+	aFile := fs.String("a", "", "results of run A: a suite's results-<engine>.json, or a Ginkgo JSON report")
+	bFile := fs.String("b", "", "results of run B: a suite's results-<engine>.json, or a Ginkgo JSON report")
 	aName := fs.String("a-name", "A", "name of run A in the report")
 	bName := fs.String("b-name", "B", "name of run B in the report")
 	out := fs.String("o", "compare.md", "Markdown report to write")

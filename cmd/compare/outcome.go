@@ -53,7 +53,7 @@ func loadRun(name, path string) (Run, error) {
 		Format string `json:"format"`
 	}
 	if json.Unmarshal(data, &probe) == nil && probe.Format != "" {
-		rf, err := conformance.ReadResults(path)
+		rf, err := conformance.ParseResults(path, data)
 		if err != nil {
 			return Run{}, err
 		}

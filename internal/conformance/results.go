@@ -234,12 +234,18 @@ func ReadResults(path string) (*ResultsFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseResults(path, b)
+}
+
+// ParseResults decodes a results file already read; name (its path) is
+// used in errors.
+func ParseResults(name string, data []byte) (*ResultsFile, error) {
 	var rf ResultsFile
-	if err := json.Unmarshal(b, &rf); err != nil {
-		return nil, fmt.Errorf("%s: not a results file: %w", path, err)
+	if err := json.Unmarshal(data, &rf); err != nil {
+		return nil, fmt.Errorf("%s: not a results file: %w", name, err)
 	}
 	if rf.Format != ResultsFormat {
-		return nil, fmt.Errorf("%s: format %q, want %q", path, rf.Format, ResultsFormat)
+		return nil, fmt.Errorf("%s: format %q, want %q", name, rf.Format, ResultsFormat)
 	}
 	return &rf, nil
 }
