@@ -30,10 +30,6 @@ func (c *evalContext) substitute(doc any, path string) (any, error) {
 	return substituter{resolve: c.query, deleteOp: c.deleteOp}.doc(doc, path)
 }
 
-func (c *evalContext) substituteString(value, path string) (any, error) {
-	return substituter{resolve: c.query, deleteOp: c.deleteOp}.str(value, path)
-}
-
 // substituter walks documents and resolves variables with resolve: the
 // rule's JSON context at evaluation time, or Kyverno's policy validation
 // mock that only checks which variables are allowed.
