@@ -255,6 +255,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 	return d.errorf(n, path, "cannot decode into %s", v.Type())
 }
 
+// reflectValue is the settable value a pointer points to, what decode fills.
+func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
+
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind != yaml.MappingNode {
 		return d.errorf(n, path, "expected an object, got %s", kindName(n))

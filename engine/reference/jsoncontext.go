@@ -3,15 +3,12 @@ package reference
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/imagectx/conformance/engine/reference/jmespath"
 )
-
-func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
 
 // queryCache holds compiled JMESPath expressions; expressions repeat across
 // rules, resources and evaluations, and compiling dominates a short query.
@@ -98,21 +95,22 @@ func (c *evalContext) pushLayer() {
 func (c *evalContext) popLayer() {
 	lvl := c.level()
 	c.layers = c.layers[:lvl]
+	c.dropEntriesFrom(lvl)
+}
+
+// dropEntriesFrom forgets the entries registered at level lvl or deeper and
+// clears the matches of the rest, so that a failed load may be retried for
+// the next element.
+func (c *evalContext) dropEntriesFrom(lvl int) {
 	kept := c.entries[:0]
 	for _, e := range c.entries {
 		if e.level < lvl {
+			e.matched = false
 			kept = append(kept, e)
 		}
 	}
 	c.entries = kept
-	c.clearMatches()
 	c.docDirty = true
-}
-
-func (c *evalContext) clearMatches() {
-	for _, e := range c.entries {
-		e.matched = false
-	}
 }
 
 // document is the merged view JMESPath queries run against.
@@ -306,13 +304,5 @@ func (c *evalContext) loadedEntries() map[string]any {
 func (c *evalContext) resetTop() {
 	lvl := c.level()
 	c.layers[lvl] = map[string]any{}
-	kept := c.entries[:0]
-	for _, e := range c.entries {
-		if e.level < lvl {
-			kept = append(kept, e)
-		}
-	}
-	c.entries = kept
-	c.clearMatches()
-	c.docDirty = true
+	c.dropEntriesFrom(lvl)
 }
