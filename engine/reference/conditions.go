@@ -2,6 +2,8 @@ package reference
 
 import (
 	"fmt"
+
+	"github.com/imagectx/conformance/engine/reference/conditions"
 )
 
 // checkConditions evaluates preconditions or deny conditions as Kyverno
@@ -73,7 +75,7 @@ func (c *evalContext) evalCondition(cond Condition) (bool, string, error) {
 	if err != nil {
 		return false, "", fmt.Errorf("failed to substitute variables in condition value: %w", err)
 	}
-	ok, err := evalOperator(key, cond.Operator, value)
+	ok, err := conditions.Evaluate(key, cond.Operator, value)
 	if err != nil {
 		return false, "", err
 	}

@@ -2,6 +2,7 @@ package reference
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -268,6 +269,12 @@ func (c *Condition) decodeNode(d *decoder, n *yaml.Node, path string) error {
 		return d.errorf(at, joinPath(path, "operator"), "unsupported operator %q; expected one of %s", c.Operator, strings.Join(conditions.Operators(), ", "))
 	}
 	return nil
+}
+
+// knownOperator reports whether Kyverno's schema accepts the operator name
+// (the canonical names and the aliases Equal and NotEqual).
+func knownOperator(op string) bool {
+	return op == "Equal" || op == "NotEqual" || slices.Contains(conditions.Operators(), op)
 }
 
 // AnyAllConditions is the any/all form.
