@@ -290,13 +290,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			set[k] = true
 		}
 		if b.CatchError != nil {
-			found := false
-			for _, ds := range f.Policies {
-				for _, doc := range ds.Docs {
-					found = found || hasImageRegistry(doc.Node)
-				}
-			}
-			if !found {
+			if !policiesHaveImageRegistry(f.Policies) {
 				return d.errf(at(bn, "catchError"), field+".catchError", "no policy has an imageRegistry context entry to set it on")
 			}
 		}
@@ -510,3 +504,16 @@ func (f *File) Deadline() time.Duration {
 
 // RegistryConfig is the fake registry's model for this file.
 func (f *File) RegistryConfig() fakeregistry.Config { return f.Registry.Config }
+
+// policiesHaveImageRegistry reports whether any policy document has an
+// imageRegistry context entry (a binding's catchError needs one).
+func policiesHaveImageRegistry(policies []Documents) bool {
+	for _, ds := range policies {
+		for _, doc := range ds.Docs {
+			if hasImageRegistry(doc.Node) {
+				return true
+			}
+		}
+	}
+	return false
+}

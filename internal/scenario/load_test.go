@@ -126,6 +126,8 @@ func TestParseErrors(t *testing.T) {
 		{"none with message", "  result: error\n", "  result: none\n", []string{"result none (no result at all) cannot have a message or context"}},
 		{"context check", "  labels: {site: deny}\n", "  labels: {site: deny}\n  context:\n    imageData.failed: {absent: false}\n",
 			[]string{"results[0].context.imageData.failed.absent: want true"}},
+		{"catchError without imageRegistry", "        imageRegistry:\n          reference: \"{{ request.object.spec.containers[0].image }}\"\n", "        variable: {value: x}\n",
+			[]string{"t.yaml:11:15: bindings[1].catchError: no policy has an imageRegistry context entry to set it on"}},
 		{"not yaml", "kind: Test\n", "kind: [Test\n", []string{"t.yaml: not valid YAML"}},
 	}
 	for _, tc := range cases {
