@@ -17,21 +17,18 @@ import (
 // The cases are loaded before RunSpecs: the spec tree is built from them.
 // The slow fault stalls 3 s beyond the webhook timeout Kyverno is given.
 var admissionCases = func() *cases.File {
+	timeout, err := webhookTimeoutSeconds()
+	if err != nil {
+		panic(fmt.Sprintf("e2e cases: %v", err))
+	}
 	f, err := cases.Load("testdata/admission.yaml", map[string]string{
-		"SLOW_DELAY": fmt.Sprintf("%ds", webhookTimeoutFromEnv()+3),
+		"SLOW_DELAY": fmt.Sprintf("%ds", timeout+3),
 	})
 	if err != nil {
 		panic(fmt.Sprintf("e2e cases: %v", err))
 	}
 	return f
 }()
-
-func webhookTimeoutFromEnv() int {
-	if n, err := strconv.Atoi(os.Getenv("E2E_WEBHOOK_TIMEOUT")); err == nil {
-		return n
-	}
-	return 5
-}
 
 func modeLabels(f cases.Fault, m cases.Mode) Labels {
 	catch := "off"

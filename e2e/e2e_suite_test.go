@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,8 +59,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		cluster.WithPIDFile(pidFile()),
 		cluster.WithLog(GinkgoWriter),
 		cluster.WithKubeconfig(os.Getenv("KUBECONFIG")),
-		cluster.WithWebhookTimeout(webhookTimeout()),
 	}
+	timeout, err := webhookTimeoutSeconds()
+	Expect(err).NotTo(HaveOccurred())
+	opts = append(opts, cluster.WithWebhookTimeout(timeout))
 	if name != "existing" {
 		manifest, err := resolve(ctx, "KYVERNO_MANIFEST", "e2e/hack/build-kyverno.sh", "manifest")
 		Expect(err).NotTo(HaveOccurred())
@@ -164,14 +167,19 @@ func pidFile() string {
 	return filepath.Join(workDir, "pids")
 }
 
-func webhookTimeout() int {
-	if s := os.Getenv("E2E_WEBHOOK_TIMEOUT"); s != "" {
-		var n int
-		_, err := fmt.Sscanf(s, "%d", &n)
-		Expect(err).NotTo(HaveOccurred(), "E2E_WEBHOOK_TIMEOUT=%q: want seconds", s)
-		return n
+// webhookTimeoutSeconds is Kyverno's --webhookTimeout: E2E_WEBHOOK_TIMEOUT,
+// default 5. The admission cases (slow fault) and the cluster both read it
+// here, so they cannot disagree on a value such as "7s".
+func webhookTimeoutSeconds() (int, error) {
+	s := os.Getenv("E2E_WEBHOOK_TIMEOUT")
+	if s == "" {
+		return 5, nil
 	}
-	return 5
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("E2E_WEBHOOK_TIMEOUT=%q: want whole seconds, at least 1", s)
+	}
+	return n, nil
 }
 
 // resolve returns $envName when set, else runs the repository's build
