@@ -29,6 +29,9 @@ func (c *decodeCache) get(key string) (any, bool) {
 }
 
 func (c *decodeCache) put(key string, v any) {
+	if c.disabled {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil || len(c.entries) >= maxCacheEntries {
@@ -41,33 +44,37 @@ func cacheKey(kind, file string, data []byte) string {
 	return kind + "\x00" + file + "\x00" + string(data)
 }
 
-func (e *Engine) policies(file string, data []byte) ([]*Policy, error) {
-	key := cacheKey("policy", file, data)
-	if v, ok := e.decoded.get(key); ok {
-		return v.([]*Policy), nil
+// cached returns the value decoded earlier for key, or decodes and keeps it
+// (errors are not kept).
+func cached[T any](c *decodeCache, key string, decode func() (T, error)) (T, error) {
+	if v, ok := c.get(key); ok {
+		return v.(T), nil
 	}
-	ps, err := decodePolicies(file, data)
+	v, err := decode()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	for _, p := range ps {
-		p.invalid = validatePolicy(p, e.queries.jp)
-	}
-	e.decoded.put(key, ps)
-	return ps, nil
+	c.put(key, v)
+	return v, nil
+}
+
+func (e *Engine) policies(file string, data []byte) ([]*Policy, error) {
+	return cached(e.decoded, cacheKey("policy", file, data), func() ([]*Policy, error) {
+		ps, err := decodePolicies(file, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			p.invalid = validatePolicy(p, e.queries.jp)
+		}
+		return ps, nil
+	})
 }
 
 func (e *Engine) resources(file string, data []byte) ([]*resource, error) {
-	key := cacheKey("resource", file, data)
-	if v, ok := e.decoded.get(key); ok {
-		return v.([]*resource), nil
-	}
-	rs, err := decodeResources(file, data)
-	if err != nil {
-		return nil, err
-	}
-	e.decoded.put(key, rs)
-	return rs, nil
+	return cached(e.decoded, cacheKey("resource", file, data), func() ([]*resource, error) {
+		return decodeResources(file, data)
+	})
 }
 
 // deepCopy copies a JSON-like value, so that JMESPath functions that sort
