@@ -20,21 +20,7 @@ import (
 //
 //	go test -run x -bench . ./fakeregistry
 func BenchmarkManifestGet(b *testing.B) {
-	s, err := Start(issueExample)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	bare := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	st, err := newState(issueExample)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := st.seed(bare); err != nil {
-		b.Fatal(err)
-	}
-	bareURL := serveLikeServer(b, bare)
-
+	s, bare, bareURL := fakeAndBareRegistries(b)
 	const path = "/v2/team/app/manifests/v1"
 	handlers := []struct {
 		name string
@@ -77,19 +63,18 @@ func BenchmarkManifestGet(b *testing.B) {
 	}
 }
 
-// BenchmarkManifestGetInterleaved alternates GETs through ggcr's bare
-// handler and through the fault layer (swapping which goes first), so both
-// see the same machine load: this machine is shared and its load swings by
-// tens of percent within seconds. Time is summed per batch of 64 GETs each;
-// the reported overhead is the median over batches, which a load spike in
-// a few batches does not move.
-func BenchmarkManifestGetInterleaved(b *testing.B) {
+// fakeAndBareRegistries starts the fault layer for issueExample and, for
+// comparison, go-containerregistry's bare handler seeded with the same
+// images and served like Start serves (see serveLikeServer). Both are
+// closed when the benchmark ends.
+func fakeAndBareRegistries(b *testing.B) (s *Server, bare http.Handler, bareURL string) {
+	b.Helper()
 	s, err := Start(issueExample)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	bare := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	b.Cleanup(func() { _ = s.Close() })
+	bare = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	st, err := newState(issueExample)
 	if err != nil {
 		b.Fatal(err)
@@ -97,7 +82,17 @@ func BenchmarkManifestGetInterleaved(b *testing.B) {
 	if err := st.seed(bare); err != nil {
 		b.Fatal(err)
 	}
-	bareURL := serveLikeServer(b, bare)
+	return s, bare, serveLikeServer(b, bare)
+}
+
+// BenchmarkManifestGetInterleaved alternates GETs through ggcr's bare
+// handler and through the fault layer (swapping which goes first), so both
+// see the same machine load: this machine is shared and its load swings by
+// tens of percent within seconds. Time is summed per batch of 64 GETs each;
+// the reported overhead is the median over batches, which a load spike in
+// a few batches does not move.
+func BenchmarkManifestGetInterleaved(b *testing.B) {
+	s, bare, bareURL := fakeAndBareRegistries(b)
 	const path = "/v2/team/app/manifests/v1"
 
 	client := &http.Client{Transport: &http.Transport{}}
