@@ -66,15 +66,7 @@ func TestCompare(t *testing.T) {
 		// Unsupported in both, for reasons naming different builds: not a change.
 		{"both.yaml/catch-on", "check/Pod/default/app", types.SpecStateSkipped, "unsupported: build B lacks catchError", ""},
 	})
-	out := filepath.Join(t.TempDir(), "compare.md")
-	if err := run([]string{"-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(md)
+	text := compareReport(t, a, b)
 	for _, want := range []string{
 		"# Behaviour change: reference → kyverno",
 		"| pass | 4 | 2 |",
@@ -106,6 +98,10 @@ func TestCompareErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"not":"a list"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	otherFormat := filepath.Join(dir, "other.json")
+	if err := os.WriteFile(otherFormat, []byte(`{"format":"imagectx.conformance.results/v0","specs":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	empty := writeReport(t, "empty", nil)
 	tests := []struct {
 		args []string
@@ -115,6 +111,7 @@ func TestCompareErrors(t *testing.T) {
 		{[]string{"-a", bad, "-b", bad}, bad + ": expected a results file (format imagectx.conformance.results/v1) or a Ginkgo JSON report"},
 		{[]string{"-a", filepath.Join(dir, "nope.json"), "-b", bad}, "read results of A"},
 		{[]string{"-a", empty, "-b", empty}, "no specs in the results"},
+		{[]string{"-a", otherFormat, "-b", bad}, otherFormat + `: format "imagectx.conformance.results/v0", want "imagectx.conformance.results/v1"`},
 	}
 	for _, tt := range tests {
 		err := run(append(tt.args, "-o", filepath.Join(dir, "out.md")))
@@ -145,15 +142,7 @@ func TestCompareResultsFiles(t *testing.T) {
 		{Name: "faults/missing.yaml/catch-on/deny/check/app", Outcome: "unsupported",
 			Reason: "catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError"},
 	})
-	out := filepath.Join(t.TempDir(), "compare.md")
-	if err := run([]string{"-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(md)
+	text := compareReport(t, a, b)
 	for _, want := range []string{
 		"**1 case(s) differ** (1 changed, 0 only in reference, 0 only in kyverno).",
 		"| faults/missing.yaml/catch-on/deny/check/app | **pass**<br>`fail: denied` | **unsupported**<br>catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
@@ -165,4 +154,19 @@ func TestCompareResultsFiles(t *testing.T) {
 	if strings.Contains(text, "catch-absent") {
 		t.Errorf("an unchanged case is reported:\n%s", text)
 	}
+}
+
+// compareReport runs compare on two results files named reference and
+// kyverno and returns the Markdown report.
+func compareReport(t *testing.T, a, b string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "compare.md")
+	if err := run([]string{"-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(md)
 }
