@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// scenarios is the repository's scenario folder, relative to this package.
+const scenarios = "../../../scenarios"
+
+// TestCatalogueCheck: -check passes on what the scenarios produce and fails
+// on a stale or missing file, which is how CI catches a catalogue nobody
+// regenerated.
+func TestCatalogueCheck(t *testing.T) {
+	dir := t.TempDir()
+	current := filepath.Join(dir, "error-strings.md")
+	if err := run([]string{"catalogue", "-o", current, scenarios}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"catalogue", "-o", current, "-check", scenarios}, &out); err != nil {
+		t.Fatalf("check of a fresh catalogue: %v", err)
+	}
+	if want := current + " is current\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+
+	data, err := os.ReadFile(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "stale.md")
+	if err := os.WriteFile(stale, append(data, "| an edit by hand |\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"catalogue", "-o", stale, "-check", scenarios}, stale + " is stale: the scenarios changed; run make catalogue and commit it"},
+		{[]string{"catalogue", "-o", filepath.Join(dir, "nope.md"), "-check", scenarios}, "(run make catalogue)"},
+		{[]string{"catalogue", "-check", scenarios}, "catalogue -check needs -o <file>"},
+		{[]string{"catalogue"}, "catalogue: want scenario folders"},
+		{[]string{"matrix"}, "matrix: want results files"},
+		{[]string{"matrix", current}, current + ": not a results file"},
+		{[]string{"report"}, `unknown command "report"`},
+	} {
+		err := run(tc.args, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run %q: %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
