@@ -120,12 +120,14 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 		collectLogs(ctx)
 	}
 	stopErr := provider.Stop(ctx)
+	// Read the PID file before removing workDir: without E2E_PIDFILE it
+	// lives there, and a missing file reads as "nothing alive".
+	alive, aliveErr := cluster.Alive(pidFile())
 	if workDir != "" {
 		os.RemoveAll(workDir)
 	}
 	Expect(stopErr).NotTo(HaveOccurred(), "stop the cluster")
-	alive, err := cluster.Alive(pidFile())
-	Expect(err).NotTo(HaveOccurred())
+	Expect(aliveErr).NotTo(HaveOccurred())
 	Expect(alive).To(BeEmpty(), "processes still running after teardown (pid name)")
 }, NodeTimeout(3*time.Minute))
 
