@@ -43,12 +43,12 @@ func WithDeferredLoading(on bool) Option {
 
 // WithConcurrency bounds how many policy x resource pairs one Evaluate
 // works on at once (default 32; the work is mostly waiting on registries).
+// An n below 1 is a programming error: it panics rather than being ignored.
 func WithConcurrency(n int) Option {
-	return func(e *Engine) {
-		if n > 0 {
-			e.concurrency = n
-		}
+	if n < 1 {
+		panic(fmt.Sprintf("reference.WithConcurrency(%d): expected at least 1", n))
 	}
+	return func(e *Engine) { e.concurrency = n }
 }
 
 // WithJMESPathOptions passes options (such as a fixed clock) to the
