@@ -38,38 +38,44 @@ func Specs(files []*File) []*Spec {
 			b := &f.Bindings[bi]
 			catch := f.UsesCatchError(b)
 			for ri := range f.Results {
-				r := &f.Results[ri]
-				if !r.AppliesTo(b.Name) {
-					continue
-				}
-				labels := map[string]string{}
-				for _, m := range []map[string]string{f.Metadata.Labels, catchLabel(b, catch), b.Labels, r.Labels} {
-					for k, v := range m {
-						labels[k] = v
-					}
-				}
-				var req []string
-				for _, rs := range [][]string{f.Requires, b.Requires, r.Requires} {
-					req = append(req, rs...)
-				}
-				if catch {
-					req = append(req, CapCatchError)
-				}
-				slices.Sort(req)
-				req = slices.Compact(req)
-				for _, res := range r.Resources {
-					out = append(out, &Spec{
-						Name:     strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/"),
-						File:     f,
-						Binding:  b,
-						Row:      r,
-						Resource: res,
-						Labels:   labelList(labels),
-						Requires: req,
-					})
+				if r := &f.Results[ri]; r.AppliesTo(b.Name) {
+					out = append(out, rowSpecs(f, b, catch, r)...)
 				}
 			}
 		}
+	}
+	return out
+}
+
+// rowSpecs is one spec per resource of row r under binding b; they share
+// the row's labels and requirements.
+func rowSpecs(f *File, b *Binding, catch bool, r *Row) []*Spec {
+	labels := map[string]string{}
+	for _, m := range []map[string]string{f.Metadata.Labels, catchLabel(b, catch), b.Labels, r.Labels} {
+		for k, v := range m {
+			labels[k] = v
+		}
+	}
+	var req []string
+	for _, rs := range [][]string{f.Requires, b.Requires, r.Requires} {
+		req = append(req, rs...)
+	}
+	if catch {
+		req = append(req, CapCatchError)
+	}
+	slices.Sort(req)
+	req = slices.Compact(req)
+	out := make([]*Spec, 0, len(r.Resources))
+	for _, res := range r.Resources {
+		out = append(out, &Spec{
+			Name:     strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/"),
+			File:     f,
+			Binding:  b,
+			Row:      r,
+			Resource: res,
+			Labels:   labelList(labels),
+			Requires: req,
+		})
 	}
 	return out
 }
