@@ -80,10 +80,7 @@ var _ = Describe("Fault scenarios at admission", Label("area:scenarios"), func()
 			srv := env.registry(f.RegistryConfig())
 			refused, err := srv.RefusedAddr()
 			Expect(err).NotTo(HaveOccurred())
-			vars := scenario.Vars{scenario.VarRegistry: srv.Addr(), scenario.VarRefused: refused}
-			for k, v := range f.Vars {
-				vars[k] = v
-			}
+			vars := f.Substitutions(srv.Addr(), refused)
 			policies, resources, err := f.Render(b, vars)
 			Expect(err).NotTo(HaveOccurred(), f.Path)
 

@@ -56,10 +56,7 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 		ev.Err = fmt.Errorf("%s: %w", f.Path, err)
 		return ev
 	}
-	ev.Vars = scenario.Vars{scenario.VarRegistry: srv.Addr(), scenario.VarRefused: refused}
-	for k, v := range f.Vars {
-		ev.Vars[k] = v
-	}
+	ev.Vars = f.Substitutions(srv.Addr(), refused)
 
 	policies, resources, err := f.Render(b, ev.Vars)
 	if err != nil {

@@ -145,10 +145,7 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 			faults = append(faults, fault)
 		}
 		index := map[string]*row{}
-		vars := scenario.Vars{scenario.VarRegistry: "${REGISTRY}", scenario.VarRefused: "${REFUSED}"}
-		for k, v := range f.Vars {
-			vars[k] = v
-		}
+		vars := f.Substitutions("${REGISTRY}", "${REFUSED}")
 		for ri := range f.Results {
 			r := &f.Results[ri]
 			site := r.Labels["site"]

@@ -19,6 +19,16 @@ var builtinVars = []string{VarRegistry, VarRefused}
 // Vars are ${NAME} substitutions: the built-ins plus the file's vars.
 type Vars map[string]string
 
+// Substitutions are the file's vars with the built-ins set: REGISTRY to
+// registry (the fake registry's host:port) and REFUSED to refused.
+func (f *File) Substitutions(registry, refused string) Vars {
+	v := Vars{VarRegistry: registry, VarRefused: refused}
+	for k, val := range f.Vars {
+		v[k] = val
+	}
+	return v
+}
+
 // Expand replaces ${NAME} (repeatedly, so vars may use vars).
 func (v Vars) Expand(s string) string {
 	for i := 0; i < 8 && strings.Contains(s, "${"); i++ {
