@@ -25,8 +25,6 @@ type Policy struct {
 	// Status is output written by Kyverno; accepted and ignored.
 	Status any `json:"status"`
 
-	file string
-	line int
 	// raw is the document as JSON-like values, for checks that walk it.
 	raw map[string]any
 	// invalid is set when Kyverno's policy validation refuses the policy.
@@ -90,10 +88,9 @@ type Rule struct {
 	Generation   any `json:"generate"`
 	VerifyImages any `json:"verifyImages"`
 
-	ImageExtractors   unsupported `json:"imageExtractors"`
-	CELPreconditions  unsupported `json:"celPreconditions"`
-	MatchConditions   unsupported `json:"matchConditions"`
-	unsupportedReason string
+	ImageExtractors  unsupported `json:"imageExtractors"`
+	CELPreconditions unsupported `json:"celPreconditions"`
+	MatchConditions  unsupported `json:"matchConditions"`
 }
 
 // unsupportedType names the rule type the engine cannot evaluate, or "".
@@ -143,26 +140,6 @@ type Variable struct {
 	Value    any    `json:"value"`
 	JMESPath string `json:"jmesPath"`
 	Default  any    `json:"default"`
-
-	hasValue, hasDefault bool
-}
-
-func (v *Variable) decodeNode(d *decoder, n *yaml.Node, path string) error {
-	type plain Variable
-	var p plain
-	if err := d.decodeStruct(n, reflectValue(&p), path); err != nil {
-		return err
-	}
-	*v = Variable(p)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		switch n.Content[i].Value {
-		case "value":
-			v.hasValue = true
-		case "default":
-			v.hasDefault = true
-		}
-	}
-	return nil
 }
 
 // MatchResources is match or exclude.
@@ -325,7 +302,7 @@ func decodePolicies(file string, data []byte) ([]*Policy, error) {
 	d := &decoder{file: file}
 	var out []*Policy
 	for _, doc := range docs {
-		p := &Policy{file: file, line: doc.Line}
+		p := &Policy{}
 		if err := d.decode(doc, reflectValue(p), ""); err != nil {
 			return nil, err
 		}
