@@ -104,39 +104,30 @@ func stringVs(key string, value any, operator string) bool {
 // durationOp is Kyverno's deprecated Duration* operators: numbers are
 // seconds (floats truncated), strings must parse as durations.
 func durationOp(key, value any, operator string) bool {
-	var kd time.Duration
-	switch k := key.(type) {
-	case int:
-		kd = time.Duration(k) * time.Second
-	case int64:
-		kd = time.Duration(k) * time.Second
-	case float64:
-		kd = time.Duration(k) * time.Second
-	case string:
-		d, err := time.ParseDuration(k)
-		if err != nil {
-			return false
-		}
-		kd = d
-	default:
+	kd, ok := asDuration(key)
+	if !ok {
 		return false
 	}
-	var vd time.Duration
-	switch v := value.(type) {
-	case int:
-		vd = time.Duration(v) * time.Second
-	case int64:
-		vd = time.Duration(v) * time.Second
-	case float64:
-		vd = time.Duration(v) * time.Second
-	case string:
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return false
-		}
-		vd = d
-	default:
+	vd, ok := asDuration(value)
+	if !ok {
 		return false
 	}
 	return ordered(sign(kd, vd), operator)
+}
+
+// asDuration reads a Duration* operand: a number of seconds (a float is
+// truncated to whole seconds, as Kyverno converts it) or a duration string.
+func asDuration(v any) (time.Duration, bool) {
+	switch x := v.(type) {
+	case int:
+		return time.Duration(x) * time.Second, true
+	case int64:
+		return time.Duration(x) * time.Second, true
+	case float64:
+		return time.Duration(x) * time.Second, true
+	case string:
+		d, err := time.ParseDuration(x)
+		return d, err == nil
+	}
+	return 0, false
 }
