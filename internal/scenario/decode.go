@@ -82,6 +82,25 @@ func describe(n *yaml.Node) string {
 	return "an empty document"
 }
 
+// describeType is describe without the value, for secrets.
+func describeType(n *yaml.Node) string {
+	switch n.Tag {
+	case "!!null":
+		return "null"
+	case "!!bool":
+		return "a boolean"
+	case "!!int", "!!float":
+		return "a number"
+	}
+	return "a non-string value"
+}
+
+// isSecretField is true for a credential's password, whose value an error
+// message must not quote (it ends up in test logs).
+func isSecretField(field string) bool {
+	return field == "password" || strings.HasSuffix(field, ".password")
+}
+
 func resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -172,7 +191,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
 		return nil
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-			return d.errf(n, field, "want a string, got %s", describe(n))
+			got := describe(n)
+			if isSecretField(field) && n.Kind == yaml.ScalarNode {
+				got = describeType(n) // never echo a password
+			}
+			return d.errf(n, field, "want a string, got %s", got)
 		}
 		v.SetString(n.Value)
 		return nil

@@ -128,6 +128,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"results[0].context.imageData.failed.absent: want true"}},
 		{"catchError without imageRegistry", "        imageRegistry:\n          reference: \"{{ request.object.spec.containers[0].image }}\"\n", "        variable: {value: x}\n",
 			[]string{"t.yaml:11:15: bindings[1].catchError: no policy has an imageRegistry context entry to set it on"}},
+		{"password not a string, not echoed", "  deadline: 2s\n", "  deadline: 2s\n  credentials: [{username: u, password: 8675309}]\n",
+			[]string{"registry.credentials[0].password: want a string, got a number"}},
 		{"not yaml", "kind: Test\n", "kind: [Test\n", []string{"t.yaml: not valid YAML"}},
 	}
 	for _, tc := range cases {
@@ -144,6 +146,9 @@ func TestParseErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q\nwant it to contain %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "8675309") {
+				t.Errorf("error quotes the password: %q", err)
 			}
 		})
 	}
