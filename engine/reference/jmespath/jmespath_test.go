@@ -65,6 +65,8 @@ func TestLibraryBehaviour(t *testing.T) {
 		{name: "missing top key", expr: "nope", data: `{"a":1}`, wantErr: `Unknown key "nope" in path`},
 		{name: "unknown function", expr: "frobnicate(a)", data: `{"a":1}`, wantErr: "unknown function: frobnicate"},
 		{name: "random not provided", expr: "random('[a-z]{3}')", wantErr: "unknown function: random"},
+		{name: "image_normalize not provided", expr: "image_normalize('nginx')", wantErr: "unknown function: image_normalize"},
+		{name: "is_external_url not provided", expr: "is_external_url('http://127.0.0.1')", wantErr: "unknown function: is_external_url"},
 		{name: "wrong arity", expr: "to_upper('a', 'b')", wantErr: "incorrect number of args"},
 		{name: "wrong type", expr: "to_upper(`1`)", wantErr: "Invalid type for: 1, expected: []jmespath.JpType{\"string\"}"},
 		{name: "syntax error", expr: "a.[", wantErr: "SyntaxError: Incomplete expression"},
