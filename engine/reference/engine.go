@@ -148,19 +148,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				defer func() {
-					// A bug must not take the caller's process down: every
-					// rule of the pair becomes an error result saying so.
-					if v := recover(); v != nil {
-						out := make([]ruleOutcome, len(p.Spec.Rules))
-						for i := range out {
-							out[i] = ruleOutcome{present: true, status: engine.StatusError,
-								message: fmt.Sprintf("internal error in the reference engine: %v", v)}
-						}
-						results[pi][ri] = out
-					}
-				}()
-				results[pi][ri] = e.evaluatePair(ctx, reg, p, r, operation)
+				results[pi][ri] = e.evaluatePairRecovered(ctx, reg, p, r, operation)
 			}()
 		}
 	}
@@ -195,6 +183,22 @@ type ruleOutcome struct {
 	status  engine.Status
 	message string
 	context map[string]any
+}
+
+// evaluatePairRecovered is evaluatePair run on its own goroutine: a bug must
+// not take the caller's process down, so a panic makes every rule of the
+// pair an error result saying so.
+func (e *Engine) evaluatePairRecovered(ctx context.Context, reg *registrySession, p *Policy, r *resource, operation string) (out []ruleOutcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			out = make([]ruleOutcome, len(p.Spec.Rules))
+			for i := range out {
+				out[i] = ruleOutcome{present: true, status: engine.StatusError,
+					message: fmt.Sprintf("internal error in the reference engine: %v", v)}
+			}
+		}
+	}()
+	return e.evaluatePair(ctx, reg, p, r, operation)
 }
 
 // evaluatePair runs every rule of a policy on one resource, in order.

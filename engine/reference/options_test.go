@@ -122,3 +122,16 @@ func TestWithJMESPathOptionsClock(t *testing.T) {
 		t.Errorf("wall clock: want pass, got %s: %s", got.Status, got.Message)
 	}
 }
+
+type panicFetcher struct{}
+
+func (panicFetcher) fetch(context.Context, string, clientOptions) (*imageDescriptor, error) {
+	panic("fetcher bug")
+}
+
+// A panic while evaluating a pair becomes an error result for each rule of
+// the pair instead of crashing the caller.
+func TestPanicBecomesErrorResult(t *testing.T) {
+	got := one(t, evaluate(t, New(withFetcher(panicFetcher{})), issue(), podYAML("example.test/app:v1"), evalOpts{}))
+	expect(t, got, engine.StatusError, "internal error in the reference engine: fetcher bug")
+}
