@@ -150,7 +150,7 @@ func selected(cfg types.SuiteConfig, specs []*scenario.Spec, runnable func(*scen
 		return out
 	}
 	focus, skip := compile(cfg.FocusStrings), compile(cfg.SkipStrings)
-	any := func(res []*regexp.Regexp, s string) bool {
+	matchesAny := func(res []*regexp.Regexp, s string) bool {
 		for _, re := range res {
 			if re.MatchString(s) {
 				return true
@@ -161,7 +161,7 @@ func selected(cfg types.SuiteConfig, specs []*scenario.Spec, runnable func(*scen
 	seen := map[string]bool{}
 	var out []conformance.Pair
 	for _, s := range specs {
-		if !runnable(s) || !match(s.Labels) || (len(focus) > 0 && !any(focus, s.Name)) || any(skip, s.Name) || seen[s.EvalKey()] {
+		if !runnable(s) || !match(s.Labels) || (len(focus) > 0 && !matchesAny(focus, s.Name)) || matchesAny(skip, s.Name) || seen[s.EvalKey()] {
 			continue
 		}
 		seen[s.EvalKey()] = true
