@@ -247,7 +247,7 @@ func (e *Engine) evaluatePair(ctx context.Context, reg *registrySession, p *Poli
 			out[i] = ruleOutcome{present: true, status: engine.StatusError, message: err.Error()}
 			continue
 		}
-		resp := e.validateRule(ec, p, rule, r, object)
+		resp := validateRule(ec, rule, object)
 		if resp == nil {
 			continue
 		}

@@ -40,7 +40,7 @@ func joinNonEmpty(parts []string, sep string) string {
 // Audit and Enforce give the same statuses, as the Kyverno CLI reports
 // them (its --audit-warn flag, off by default, would turn Audit fails into
 // warn).
-func (e *Engine) validateRule(ec *evalContext, p *Policy, rule *Rule, res *resource, object map[string]any) *response {
+func validateRule(ec *evalContext, rule *Rule, object map[string]any) *response {
 	if err := ec.register(rule.Context); err != nil {
 		return ruleError("failed to load context", err)
 	}
@@ -58,7 +58,6 @@ func (e *Engine) validateRule(ec *evalContext, p *Policy, rule *Rule, res *resou
 		anyPattern: rule.Validation.AnyPattern,
 		deny:       rule.Validation.Deny,
 		forEach:    rule.Validation.ForEach,
-		resource:   res,
 		object:     object,
 	}
 	// The rule's preconditions were just checked; Kyverno's validator checks
@@ -79,9 +78,8 @@ type validator struct {
 	nesting    int
 	// element is the current foreach element when it is scoped (a map);
 	// patterns apply to it instead of the resource.
-	element  map[string]any
-	resource *resource
-	object   map[string]any // this evaluation's copy of the resource
+	element map[string]any
+	object  map[string]any // this evaluation's copy of the resource
 }
 
 func (v *validator) validate() *response {
@@ -118,11 +116,7 @@ func (v *validator) validateBody() *response {
 }
 
 func (v *validator) validateDeny() *response {
-	var conds *Conditions
-	if v.deny != nil {
-		conds = v.deny.Conditions
-	}
-	deny, msg, err := v.ec.checkConditions(conds)
+	deny, msg, err := v.ec.checkConditions(v.deny.Conditions)
 	if err != nil {
 		return ruleError("failed to check deny conditions", err)
 	}
@@ -298,11 +292,7 @@ func (v *validator) validateElements(fe *ForEachValidation, elements []any) (*re
 			forEach:    fe.ForEach,
 			nesting:    v.nesting + 1,
 			element:    v.element,
-			resource:   v.resource,
 			object:     v.object,
-		}
-		if child.forEach == nil {
-			child.forEach = []ForEachValidation{}
 		}
 		if fe.Preconditions != nil {
 			child.conds = &Conditions{AnyAll: fe.Preconditions}
