@@ -102,12 +102,11 @@ func faultRegistry() fakeregistry.Config {
 type fetchCase struct {
 	name  string
 	image func(r *fakeregistry.Server) string
-	// tail is the go-containerregistry part (after "error: "), exact;
-	// contains is used instead when the text is server or host defined.
-	tail     func(r *fakeregistry.Server) string
-	contains string
-	timeout  time.Duration
-	slow     bool
+	// tail is the go-containerregistry part (after "error: "), exact; a
+	// function because it names the registry's address.
+	tail    func(r *fakeregistry.Server) string
+	timeout time.Duration
+	slow    bool
 }
 
 func catalogue(t *testing.T) []fetchCase {
