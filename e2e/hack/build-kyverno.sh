@@ -15,7 +15,7 @@
 #                                  (keyed by version and a go.mod/go.sum hash);
 #                                  the manifest comes from that module's zip.
 # Binaries are cached in <repo>/.cache/bin/kyverno-controllers-<key>/ (CACHE_DIR
-# overrides <repo>/.cache/bin) and never rebuilt while current.
+# is the cache root, as for tools/kyverno/build.sh) and never rebuilt while current.
 set -euo pipefail
 what=${1:-}
 dry_run=false
@@ -58,7 +58,7 @@ if [[ "$what" == manifest ]]; then
 	echo "$manifest"; exit 0
 fi
 
-dir=${CACHE_DIR:-$repo/.cache/bin}/kyverno-controllers-$key
+dir=${CACHE_DIR:-$repo/.cache}/bin/kyverno-controllers-$key
 bin=$dir/$what
 if [[ -x "$bin" ]]; then
 	log "$what $version: current ($bin)"

@@ -2,7 +2,7 @@
 # Builds etcd from this wrapper module into the git-ignored binary cache,
 # .cache/bin/etcd-<version>-<go.mod hash>/etcd, and prints the binary's path on
 # stdout (progress goes to stderr). Does nothing when that binary exists.
-# CACHE_DIR overrides .cache/bin. --dry-run only says whether it would build.
+# CACHE_DIR is the cache root (default .cache; binaries go to $CACHE_DIR/bin). --dry-run only says whether it would build.
 set -euo pipefail
 dry_run=false
 [ "${1:-}" = --dry-run ] && dry_run=true
@@ -12,7 +12,7 @@ cd "$here"
 pkg=go.etcd.io/etcd/server/v3
 version=$(GOFLAGS=-mod=mod go list -m -f '{{.Version}}' "$pkg")
 hash=$(cat go.mod go.sum | sha256sum | cut -c1-12)
-dir=${CACHE_DIR:-$root/.cache/bin}/etcd-$version-$hash
+dir=${CACHE_DIR:-$root/.cache}/bin/etcd-$version-$hash
 bin=$dir/etcd
 if [ -x "$bin" ]; then
   echo "etcd $version: current ($bin)" >&2

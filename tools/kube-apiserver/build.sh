@@ -2,7 +2,7 @@
 # Builds kube-apiserver from this wrapper module into the git-ignored binary
 # cache, .cache/bin/kube-apiserver-<version>-<go.mod hash>/kube-apiserver, and
 # prints the binary's path on stdout (progress goes to stderr). Does nothing
-# when that binary exists. CACHE_DIR overrides .cache/bin. --dry-run only
+# when that binary exists. CACHE_DIR is the cache root (default .cache; binaries go to $CACHE_DIR/bin). --dry-run only
 # says whether it would build.
 set -euo pipefail
 dry_run=false
@@ -21,7 +21,7 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 # The key covers the ldflags too: they change what the binary reports.
 hash=$( (cat go.mod go.sum; echo "$ld") | sha256sum | cut -c1-12)
-dir=${CACHE_DIR:-$root/.cache/bin}/kube-apiserver-$version-$hash
+dir=${CACHE_DIR:-$root/.cache}/bin/kube-apiserver-$version-$hash
 bin=$dir/kube-apiserver
 if [ -x "$bin" ]; then
   echo "kube-apiserver $version: current ($bin)" >&2
