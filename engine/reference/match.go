@@ -36,7 +36,7 @@ func (r *resource) version() string {
 	return r.apiVersion
 }
 
-// matches reports whether the rule applies to the resource under the
+// ruleMatches reports whether the rule applies to the resource under the
 // operation, following Kyverno's match/exclude semantics: match.any (one
 // filter matches), match.all (every filter matches) or the older
 // match.resources; then exclude the same way.

@@ -91,7 +91,7 @@ func (c substituter) doc(doc any, path string) (any, error) {
 	return doc, nil
 }
 
-// substituteString resolves the variables of one string. A string that is
+// str resolves the variables of one string. A string that is
 // exactly one variable becomes the variable's value (any type); otherwise
 // values are spliced in as text (JSON for non-strings).
 func (c substituter) str(value, path string) (any, error) {
