@@ -184,10 +184,6 @@ func (c *evalContext) registerImages(kind string, object map[string]any) error {
 
 // load runs an entry's loader and stores the value at the entry's level.
 func (c *evalContext) load(le *lazyEntry) error {
-	var (
-		v   any
-		err error
-	)
 	if le.builtin != nil {
 		v, err := le.builtin()
 		if err != nil || v == nil {
@@ -197,6 +193,10 @@ func (c *evalContext) load(le *lazyEntry) error {
 		c.set(le.level, le.name, v)
 		return nil
 	}
+	var (
+		v   any
+		err error
+	)
 	switch {
 	case le.entry.ImageRegistry != nil:
 		v, err = c.loadImageData(le.entry)
@@ -220,7 +220,7 @@ func (c *evalContext) load(le *lazyEntry) error {
 		}
 	}
 	le.loaded, le.value = true, v
-	c.set(le.level, le.entry.Name, v)
+	c.set(le.level, le.name, v)
 	return nil
 }
 
