@@ -210,6 +210,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := resolveAlias(n.Content[i]), n.Content[i+1]
+			if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+				return d.errorf(k, joinPath(path, k.Value), "duplicate key")
+			}
 			elem := reflect.New(v.Type().Elem()).Elem()
 			if err := d.decode(val, elem, joinPath(path, k.Value)); err != nil {
 				return err
@@ -248,6 +251,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		var i int64
 		if err := n.Decode(&i); err != nil {
 			return d.errorf(n, path, "expected an integer: %v", err)
+		}
+		if v.OverflowInt(i) {
+			return d.errorf(n, path, "integer %d does not fit in %s", i, v.Type())
 		}
 		v.SetInt(i)
 		return nil
@@ -313,6 +319,9 @@ func (d *decoder) toValue(n *yaml.Node, path string) (any, error) {
 			k := resolveAlias(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
 				return nil, d.errorf(k, path, "object keys must be strings, got %s", kindName(k))
+			}
+			if _, dup := m[k.Value]; dup {
+				return nil, d.errorf(k, joinPath(path, k.Value), "duplicate key")
 			}
 			val, err := d.toValue(n.Content[i+1], joinPath(path, k.Value))
 			if err != nil {

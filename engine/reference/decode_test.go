@@ -46,6 +46,9 @@ func TestDecodePolicyErrors(t *testing.T) {
 		{"unknown provider", strings.Replace(minimalPolicy, "    validate:", "    context:\n    - name: d\n      imageRegistry:\n        reference: \"{{ request.object.spec.containers[0].image }}\"\n        imageRegistryCredentials:\n          providers: [default, quay]\n    validate:", 1),
 			`p.yaml:17: spec.rules[0].context[0].imageRegistry.imageRegistryCredentials.providers[1]: unsupported value "quay": expected one of default, google, azure, amazon, github`},
 		{"invalid yaml", "a: [", "p.yaml: invalid YAML: yaml: line 1: did not find expected node content"},
+		{"duplicate label", strings.Replace(minimalPolicy, "  name: p", "  name: p\n  labels:\n    team: a\n    team: b", 1), "p.yaml:7: metadata.labels.team: duplicate key"},
+		{"duplicate pattern key", strings.Replace(minimalPolicy, "      deny: {}", "      pattern:\n        metadata:\n          name: a\n          name: b", 1), "p.yaml:16: spec.rules[0].validate.pattern.metadata.name: duplicate key"},
+		{"int32 overflow", strings.Replace(minimalPolicy, "  rules:", "  webhookTimeoutSeconds: 99999999999\n  rules:", 1), "p.yaml:6: spec.webhookTimeoutSeconds: integer 99999999999 does not fit in int32"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +146,7 @@ func TestDecodeResources(t *testing.T) {
 		{"kind: Pod\nmetadata: {name: a}\n", "r.yaml:1: apiVersion: required (a string)"},
 		{"apiVersion: v1\nkind: Pod\n", "r.yaml:1: metadata: required (an object)"},
 		{"- a\n", "r.yaml:1: expected a Kubernetes object, got a list"},
+		{"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels:\n    x: one\n    x: two\n", "r.yaml:7: metadata.labels.x: duplicate key"},
 	} {
 		if _, err := decodeResources("r.yaml", []byte(tc.y)); err == nil || err.Error() != tc.want {
 			t.Errorf("want %q, got %v", tc.want, err)
