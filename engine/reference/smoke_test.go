@@ -40,5 +40,6 @@ func TestSmoke(t *testing.T) {
 	expect(t, one(t, evaluate(t, e, denyRootPolicy, podYAML(R+"/test/rootapp:v1"), evalOpts{})), engine.StatusFail, "image "+R+"/test/rootapp:v1 runs as root")
 	ref := R + "/nope/app:v1"
 	expect(t, one(t, evaluate(t, e, denyRootPolicy, podYAML(ref), evalOpts{})), engine.StatusError,
-		"failed to check deny conditions: failed to substitute variables in condition key: failed to resolve imageData.configData.config.User || 'root' at path : failed to fetch image descriptor: "+ref+", error: failed to fetch image descriptor: "+ref+", error: failed to fetch image reference: "+ref+", error: GET http://"+R+"/v2/nope/app/manifests/v1: NAME_UNKNOWN: Unknown name")
+		"failed to check deny conditions: failed to substitute variables in condition key: failed to resolve imageData.configData.config.User || 'root' at path : "+
+			chain(ref, "GET http://"+R+"/v2/nope/app/manifests/v1: NAME_UNKNOWN: Unknown name"))
 }
