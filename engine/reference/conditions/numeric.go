@@ -115,19 +115,12 @@ func durationOp(key, value any, operator string) bool {
 	return ordered(sign(kd, vd), operator)
 }
 
-// asDuration reads a Duration* operand: a number of seconds (a float is
-// truncated to whole seconds, as Kyverno converts it) or a duration string.
+// asDuration reads a Duration* operand: a duration string, or a number of
+// seconds (a float is truncated to whole seconds, as Kyverno converts it).
 func asDuration(v any) (time.Duration, bool) {
-	switch x := v.(type) {
-	case int:
-		return time.Duration(x) * time.Second, true
-	case int64:
-		return time.Duration(x) * time.Second, true
-	case float64:
-		return time.Duration(x) * time.Second, true
-	case string:
-		d, err := time.ParseDuration(x)
+	if s, ok := v.(string); ok {
+		d, err := time.ParseDuration(s)
 		return d, err == nil
 	}
-	return 0, false
+	return secondsOf(v)
 }
