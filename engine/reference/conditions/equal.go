@@ -60,13 +60,13 @@ func equals(key, value any) bool {
 		v, ok := value.(bool)
 		return ok && k == v
 	case int:
-		return intEquals(int64(k), value, false)
+		return intEquals(int64(k), value)
 	case int64:
-		return intEquals(k, value, false)
+		return intEquals(k, value)
 	case float64:
-		return floatEquals(k, value, false)
+		return floatEquals(k, value)
 	case string:
-		return stringEquals(k, value, false)
+		return stringEquals(k, value)
 	case map[string]any:
 		v, ok := value.(map[string]any)
 		return ok && reflect.DeepEqual(k, v)
@@ -77,92 +77,61 @@ func equals(key, value any) bool {
 	return false
 }
 
-// notEquals is Kyverno's NotEquals handler: the negation of equals for a
-// comparable pair, true for a type mismatch, false for an unsupported key.
+// notEquals is Kyverno's NotEquals handler. For every key type Equals
+// supports it is exactly the negation (an incomparable pair is not equal,
+// so NotEquals is true); an unsupported key such as nil is false for both.
 func notEquals(key, value any) bool {
-	switch k := key.(type) {
-	case bool:
-		v, ok := value.(bool)
-		return !ok || k != v
-	case int:
-		return intEquals(int64(k), value, true)
-	case int64:
-		return intEquals(k, value, true)
-	case float64:
-		return floatEquals(k, value, true)
-	case string:
-		return stringEquals(k, value, true)
-	case map[string]any:
-		v, ok := value.(map[string]any)
-		return !ok || !reflect.DeepEqual(k, v)
-	case []any:
-		v, ok := value.([]any)
-		return !ok || !reflect.DeepEqual(k, v)
+	switch key.(type) {
+	case bool, int, int64, float64, string, map[string]any, []any:
+		return !equals(key, value)
 	}
 	return false
 }
 
-// Each *Equals helper returns the Equals result, or the NotEquals result
-// when negate is set; an incomparable pair is false for Equals and true for
-// NotEquals.
-
-func intEquals(key int64, value any, negate bool) bool {
+func intEquals(key int64, value any) bool {
 	switch v := value.(type) {
 	case int:
-		return (int64(v) == key) != negate
+		return int64(v) == key
 	case int64:
-		return (v == key) != negate
+		return v == key
 	case float64:
-		if v == math.Trunc(v) {
-			return (int64(v) == key) != negate
-		}
+		return v == math.Trunc(v) && int64(v) == key
 	case string:
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return (n == key) != negate
-		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		return err == nil && n == key
 	}
-	return negate
+	return false
 }
 
-func floatEquals(key float64, value any, negate bool) bool {
+func floatEquals(key float64, value any) bool {
 	switch v := value.(type) {
 	case int:
-		if key == math.Trunc(key) {
-			return (int(key) == v) != negate
-		}
+		return key == math.Trunc(key) && int(key) == v
 	case int64:
-		if key == math.Trunc(key) {
-			return (int64(key) == v) != negate
-		}
+		return key == math.Trunc(key) && int64(key) == v
 	case float64:
-		return (v == key) != negate
+		return v == key
 	case string:
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return (f == key) != negate
-		}
+		f, err := strconv.ParseFloat(v, 64)
+		return err == nil && f == key
 	}
-	return negate
+	return false
 }
 
-func stringEquals(key string, value any, negate bool) bool {
+// stringEquals compares as durations, then quantities (a quantity key
+// against a string value that is not one is unequal), then as a wildcard
+// pattern (the value) against the key.
+func stringEquals(key string, value any) bool {
 	if kd, vd, ok := durations(key, value); ok {
-		return (kd.Seconds() == vd.Seconds()) != negate
+		return kd.Seconds() == vd.Seconds()
+	}
+	v, ok := value.(string)
+	if !ok {
+		return false
 	}
 	if kq, err := resource.ParseQuantity(key); err == nil {
-		if v, ok := value.(string); ok {
-			if negate && v == "" {
-				// Kyverno's NotEquals falls back to a wildcard match here.
-				return !wildcard.Match(v, key)
-			}
-			vq, err := resource.ParseQuantity(v)
-			if err != nil {
-				return negate
-			}
-			return kq.Equal(vq) != negate
-		}
+		vq, err := resource.ParseQuantity(v)
+		return err == nil && kq.Equal(vq)
 	}
-	if v, ok := value.(string); ok {
-		return wildcard.Match(v, key) != negate
-	}
-	return negate
+	return wildcard.Match(v, key)
 }
