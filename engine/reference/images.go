@@ -44,8 +44,7 @@ func extractImages(kind string, obj map[string]any) (map[string]any, error) {
 			m, ok := node.(map[string]any)
 			if !ok {
 				if node == nil {
-					node = nil
-					break
+					break // a missing spec has no images
 				}
 				return nil, fmt.Errorf("invalid image config")
 			}
