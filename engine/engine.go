@@ -6,6 +6,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sort"
+	"time"
 )
 
 // Status is a rule result as Kyverno reports it.
@@ -110,4 +112,52 @@ type Engine interface {
 	// means the batch could not be evaluated at all (bad policy YAML, a
 	// driver failure); per-rule failures are Results with StatusError.
 	Evaluate(ctx context.Context, req Request) ([]Result, error)
+}
+
+// SortResults orders results by policy, rule and resource, so that every
+// driver returns a batch in the same order.
+func SortResults(rs []Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if a.Policy != b.Policy {
+			return a.Policy < b.Policy
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Resource.String() < b.Resource.String()
+	})
+}
+
+// Budget is what is left of a caller's deadline when an engine starts.
+// A deadline given to Evaluate is a registry client deadline: it bounds the
+// engine's registry work, not its CPU-bound setup (starting a CLI process,
+// decoding policies), which on a loaded machine can take longer than the
+// registry itself. Engines take the budget on entry and Start it when the
+// registry work begins.
+type Budget struct {
+	remaining time.Duration
+	bounded   bool
+}
+
+// BudgetOf records what is left of ctx's deadline (unbounded without one).
+func BudgetOf(ctx context.Context) Budget {
+	deadline, ok := ctx.Deadline()
+	return Budget{remaining: time.Until(deadline), bounded: ok}
+}
+
+// Start returns a context with the budget's remaining time counted from now.
+// A cancellation of ctx (not its deadline) still ends it at once. The
+// returned cancel must be called.
+func (b Budget) Start(ctx context.Context) (context.Context, context.CancelFunc) {
+	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if b.bounded {
+		run, cancel = context.WithTimeout(context.WithoutCancel(ctx), b.remaining)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.Canceled {
+			cancel()
+		}
+	})
+	return run, func() { stop(); cancel() }
 }

@@ -28,7 +28,7 @@ endif
 # diffs the two results files. A side is an engine name (reference,
 # kyverno) or the path of a kubectl-kyverno binary.
 .PHONY: compare
-compare: ## Behaviour-change report between two engines or CLI builds: make compare A=reference B=kyverno
+compare: suite-bin ## Behaviour-change report between two engines or CLI builds: make compare A=reference B=kyverno
 	@if [ -z "$(A)" ] || [ -z "$(B)" ]; then \
 		echo "usage: make compare A=<engine name or kubectl-kyverno path> B=<...>"; exit 2; fi
 	@set -euo pipefail; \
@@ -45,7 +45,7 @@ compare: ## Behaviour-change report between two engines or CLI builds: make comp
 		echo "==> compare $$label: ENGINE=$$engine$${cli:+ KYVERNO_CLI=$$cli} (results in $$dir)"; \
 		local status=0; \
 		env ENGINE=$$engine ARTIFACTS=$$dir $${cli:+KYVERNO_CLI=$$cli} \
-			$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITES) \
+			$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITE_BIN) \
 			> "$$dir/suite.log" 2>&1 || status=$$?; \
 		if [ ! -f "$$dir/results-$$engine.json" ]; then \
 			echo "compare: the $$label run wrote no $$dir/results-$$engine.json (exit $$status); last lines of $$dir/suite.log:"; \

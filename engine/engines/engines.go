@@ -9,18 +9,21 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/inprocess"
 	"github.com/imagectx/conformance/engine/kyvernocli"
 	"github.com/imagectx/conformance/engine/reference"
 )
 
 // Default is the engine used when ENGINE is unset.
-const Default = "reference"
+const Default = inprocess.Name
 
 // factories lists every known engine. It is built on each call, so there is
 // no package-level mutable registry.
 func factories() map[string]func() (engine.Engine, error) {
 	return map[string]func() (engine.Engine, error){
-		"reference": func() (engine.Engine, error) { return reference.New(), nil },
+		// inprocess: Kyverno's own engine (the pinned module) in process.
+		inprocess.Name: func() (engine.Engine, error) { return inprocess.New(), nil },
+		"reference":    func() (engine.Engine, error) { return reference.New(), nil },
 		// kyverno: a real kubectl-kyverno ($KYVERNO_CLI, or `make kyverno-cli`).
 		kyvernocli.Name: func() (engine.Engine, error) { return kyvernocli.New() },
 	}

@@ -9,7 +9,8 @@ func TestOpen(t *testing.T) {
 	for _, tc := range []struct {
 		name, want, wantErr string
 	}{
-		{name: "", want: "reference"},
+		{name: "", want: "inprocess"},
+		{name: "inprocess", want: "inprocess"},
 		{name: "reference", want: "reference"},
 		{name: "nope", wantErr: `unknown engine "nope"; want one of: `},
 	} {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,7 +231,7 @@ func interpretApply(run runResult, pols []policyDoc, ress []resourceDoc) ([]engi
 			policyError(*p, s.Reason)
 		}
 	}
-	sortResults(results)
+	engine.SortResults(results)
 	return results, nil
 }
 
@@ -406,15 +405,3 @@ func fileSafe(s string) string {
 }
 
 // sortResults orders results for stable output and tests.
-func sortResults(rs []engine.Result) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
-		if a.Policy != b.Policy {
-			return a.Policy < b.Policy
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return a.Resource.String() < b.Resource.String()
-	})
-}

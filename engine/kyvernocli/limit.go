@@ -2,7 +2,8 @@ package kyvernocli
 
 import (
 	"context"
-	"time"
+
+	"github.com/imagectx/conformance/engine"
 )
 
 // slot waits for one of the engine's process slots. A CLI start is
@@ -14,11 +15,7 @@ import (
 // the caller's remaining time, counted from when the slot was taken; a
 // cancellation of the caller's context still ends it at once.
 func (e *Engine) slot(ctx context.Context) (context.Context, func(), error) {
-	var budget time.Duration
-	deadline, hasDeadline := ctx.Deadline()
-	if hasDeadline {
-		budget = time.Until(deadline)
-	}
+	budget := engine.BudgetOf(ctx)
 	select {
 	case e.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -29,17 +26,8 @@ func (e *Engine) slot(ctx context.Context) (context.Context, func(), error) {
 		// starts with the slot.
 		e.slots <- struct{}{}
 	}
-	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if hasDeadline {
-		run, cancel = context.WithTimeout(context.WithoutCancel(ctx), budget)
-	}
-	stop := context.AfterFunc(ctx, func() {
-		if ctx.Err() == context.Canceled {
-			cancel()
-		}
-	})
+	run, cancel := budget.Start(ctx)
 	release := func() {
-		stop()
 		cancel()
 		<-e.slots
 	}

@@ -1,0 +1,232 @@
+package catcherror
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
+	"gopkg.in/yaml.v3"
+)
+
+// Field is the proposed field's name in an imageRegistry context entry
+// (kyverno/kyverno issue 14302, PRs 15760 and 17000).
+const Field = "catchError"
+
+// Native reports whether the linked Kyverno API already has
+// imageRegistry.catchError (a build such as PR 17000's branch, linked with
+// KYVERNO_SRC). Then Kyverno's own loader implements the field: policies are
+// passed through as written and this package's loader is not used.
+func Native() bool {
+	t := reflect.TypeOf(kyvernov1.ImageRegistry{})
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == Field {
+			return true
+		}
+	}
+	return false
+}
+
+// entryKey identifies an imageRegistry context entry within a batch: the
+// policy's namespace and name plus the entry as written (Kyverno copies
+// entries verbatim into autogen rules, so one key covers rule-, foreach- and
+// autogen-level copies).
+type entryKey struct {
+	namespace, policy         string
+	name, reference, jmesPath string
+}
+
+func keyOf(namespace, policy string, e kyvernov1.ContextEntry) entryKey {
+	return entryKey{namespace: namespace, policy: policy, name: e.Name,
+		reference: e.ImageRegistry.Reference, jmesPath: e.ImageRegistry.JMESPath}
+}
+
+// Flags records, for every imageRegistry entry whose policy set catchError,
+// the value it set. Entries without the field are absent, which is what
+// "catchError: false" means too.
+type Flags struct {
+	set map[entryKey]bool
+}
+
+// Caught reports whether the entry of the given policy asked for catchError: true.
+func (f Flags) Caught(namespace, policy string, e kyvernov1.ContextEntry) bool {
+	return e.ImageRegistry != nil && f.set[keyOf(namespace, policy, e)]
+}
+
+// Any reports whether any entry of the given policy set catchError: true.
+func (f Flags) Any(namespace, policy string) bool {
+	for k, v := range f.set {
+		if v && k.namespace == namespace && k.policy == policy {
+			return true
+		}
+	}
+	return false
+}
+
+// Len is the number of entries that carried the field (true or false).
+func (f Flags) Len() int { return len(f.set) }
+
+// Strip removes imageRegistry.catchError from every context entry of every
+// policy document in data (multi-document YAML; rule and foreach contexts at
+// any depth) and returns the documents without it, with the flags it held,
+// added to into. Kyverno v1.19.1's API has no such field and refuses it.
+//
+// Errors name the file, the line and the field path: a catchError that is not
+// a boolean, or two entries of one policy identical but for catchError.
+func Strip(file string, data []byte, into *Flags) ([]byte, error) {
+	if into.set == nil {
+		into.set = map[entryKey]bool{}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out bytes.Buffer
+	changed := false
+	// blank collects the lines of block-style "catchError: <bool>" pairs:
+	// emptying them keeps every other line where the user wrote it, so
+	// Kyverno's errors point at the user's lines. Anything else (flow style)
+	// is re-rendered.
+	blank := map[int]bool{}
+	rerender := false
+	for i := 0; ; i++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
+		}
+		s := stripper{file: file, flags: into, blank: blank}
+		if len(doc.Content) == 1 {
+			root := doc.Content[0]
+			meta := mapValue(root, "metadata")
+			s.namespace, s.policy = scalarValue(meta, "namespace"), scalarValue(meta, "name")
+			if err := s.walk(root, ""); err != nil {
+				return nil, err
+			}
+		}
+		changed = changed || s.changed
+		rerender = rerender || s.rerender
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		b, err := yaml.Marshal(&doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
+		}
+		out.Write(b)
+	}
+	switch {
+	case !changed:
+		// Untouched documents go to Kyverno byte for byte.
+		return data, nil
+	case rerender:
+		return out.Bytes(), nil
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for l := range blank {
+		lines[l-1] = []byte("\n")
+	}
+	return bytes.Join(lines, nil), nil
+}
+
+type stripper struct {
+	file              string
+	namespace, policy string
+	flags             *Flags
+	blank             map[int]bool
+	changed, rerender bool
+}
+
+// walk visits every mapping; a mapping with an imageRegistry mapping is a
+// context entry.
+func (s *stripper) walk(n *yaml.Node, path string) error {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := s.walk(c, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		if reg := mapValue(n, "imageRegistry"); reg != nil && reg.Kind == yaml.MappingNode {
+			if err := s.entry(n, reg, path); err != nil {
+				return err
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			if err := s.walk(n.Content[i+1], p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *stripper) entry(entry, reg *yaml.Node, path string) error {
+	for i := 0; i+1 < len(reg.Content); i += 2 {
+		if reg.Content[i].Value != Field {
+			continue
+		}
+		v := reg.Content[i+1]
+		var caught bool
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" || v.Decode(&caught) != nil {
+			return fmt.Errorf("%s:%d:%d: %s.imageRegistry.%s: want a boolean (true or false), got %s",
+				s.file, v.Line, v.Column, path, Field, describe(v))
+		}
+		if k := reg.Content[i]; reg.Style&yaml.FlowStyle == 0 && k.Line == v.Line && !s.blank[k.Line] && v.HeadComment == "" && v.LineComment == "" {
+			s.blank[k.Line] = true
+		} else {
+			s.rerender = true
+		}
+		reg.Content = append(reg.Content[:i], reg.Content[i+2:]...)
+		s.changed = true
+		e := kyvernov1.ContextEntry{Name: scalarValue(entry, "name"), ImageRegistry: &kyvernov1.ImageRegistry{
+			Reference: scalarValue(reg, "reference"), JMESPath: scalarValue(reg, "jmesPath")}}
+		k := keyOf(s.namespace, s.policy, e)
+		if prev, dup := s.flags.set[k]; dup && prev != caught {
+			return fmt.Errorf("%s:%d:%d: %s.imageRegistry.%s: policy %s has another imageRegistry entry %q with the same reference and jmesPath but %s: %v; the entries cannot be told apart",
+				s.file, v.Line, v.Column, path, Field, s.policy, e.Name, Field, prev)
+		}
+		s.flags.set[k] = caught
+		return nil
+	}
+	return nil
+}
+
+func describe(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%s %q", strings.TrimPrefix(v.Tag, "!!"), v.Value)
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a sequence"
+	}
+	return "a value that is not a boolean"
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalarValue(n *yaml.Node, key string) string {
+	if v := mapValue(n, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}

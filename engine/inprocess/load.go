@@ -1,0 +1,327 @@
+package inprocess
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/memfs"
+	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
+	clipolicy "github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno/policy"
+	cliresource "github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno/resource"
+	yamlutils "github.com/kyverno/kyverno/ext/yaml"
+	"github.com/kyverno/kyverno/pkg/config"
+	policyvalidation "github.com/kyverno/kyverno/pkg/validation/policy"
+	"golang.org/x/sync/singleflight"
+	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/inprocess/catcherror"
+)
+
+// refusedPolicy is a policy Kyverno's policy validation refused: the CLI
+// skips it and prints the reason; here every rule it would have run gets an
+// error result with that reason, for every resource, never nothing.
+type refusedPolicy struct {
+	policy kyvernov1.PolicyInterface
+	reason string
+}
+
+func (p refusedPolicy) results(resources []*resource) []engine.Result {
+	var out []engine.Result
+	for _, rule := range p.policy.GetSpec().Rules {
+		for _, r := range resources {
+			out = append(out, engine.Result{Policy: p.policy.GetName(), Rule: rule.Name, Resource: r.id,
+				Status: engine.StatusError, Message: p.reason})
+		}
+	}
+	return out
+}
+
+// policyCache keeps what Kyverno made of a policy document (decoded
+// policies and validation verdicts), keyed by the document's name and
+// bytes: decoding through the CLI's loader costs milliseconds and is
+// serialized, and a suite evaluates the same documents many times. Entries
+// are deep-copied on the way out. It is bounded: when full it starts over.
+type policyCache struct {
+	mu       sync.Mutex
+	entries  map[[sha256.Size]byte]decodedDocument
+	inflight singleflight.Group // one decode per document at a time
+}
+
+const policyCacheSize = 512
+
+type decodedDocument struct {
+	policies []kyvernov1.PolicyInterface
+	refusals []string // per policy: Kyverno's validation error, "" when valid
+}
+
+func (c *policyCache) get(key [sha256.Size]byte) (decodedDocument, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.entries[key]
+	if !ok {
+		return d, false
+	}
+	out := decodedDocument{refusals: d.refusals}
+	for _, p := range d.policies {
+		out.policies = append(out.policies, p.CreateDeepCopy())
+	}
+	return out, true
+}
+
+func (c *policyCache) put(key [sha256.Size]byte, d decodedDocument) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= policyCacheSize {
+		c.entries = map[[sha256.Size]byte]decodedDocument{}
+	}
+	stored := decodedDocument{refusals: d.refusals}
+	for _, p := range d.policies {
+		stored.policies = append(stored.policies, p.CreateDeepCopy())
+	}
+	c.entries[key] = stored
+}
+
+// loadPolicies decodes every policy document with the Kyverno CLI's own
+// loader (its schema checks included) after taking catchError out when
+// strip is set, then runs Kyverno's policy validation as `apply` does.
+func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *catcherror.Flags) ([]kyvernov1.PolicyInterface, []refusedPolicy, error) {
+	var valid []kyvernov1.PolicyInterface
+	var refused []refusedPolicy
+	seen := map[string]string{}
+	for _, d := range docs {
+		data := d.Data
+		if strip {
+			var err error
+			if data, err = catcherror.Strip(d.File, data, flags); err != nil {
+				return nil, nil, err
+			}
+		}
+		docs, err := yamlutils.SplitDocuments(data)
+		if err != nil {
+			return nil, nil, decodeError(d.File, d.Data, err.Error())
+		}
+		for _, doc := range docs {
+			if len(bytes.TrimSpace(doc)) == 0 {
+				continue
+			}
+			dec, err := c.decode(d, doc)
+			if err != nil {
+				return nil, nil, err
+			}
+			for i, pol := range dec.policies {
+				key := pol.GetNamespace() + "/" + pol.GetName()
+				if prev, dup := seen[key]; dup {
+					return nil, nil, fmt.Errorf("%s: policy %q is also defined in %s; results are keyed by policy name", d.File, pol.GetName(), prev)
+				}
+				seen[key] = d.File
+				if dec.refusals[i] != "" {
+					refused = append(refused, refusedPolicy{policy: pol, reason: dec.refusals[i]})
+					continue
+				}
+				valid = append(valid, pol)
+			}
+		}
+	}
+	return valid, refused, nil
+}
+
+// decode runs the CLI's loader and Kyverno's policy validation on one YAML
+// document of d (data: without catchError), through the cache; concurrent
+// calls for the same document share one decode.
+func (c *policyCache) decode(d engine.Document, data []byte) (decodedDocument, error) {
+	key := sha256.Sum256(append([]byte(path.Base(d.File)+"\x00"), data...))
+	if dec, ok := c.get(key); ok {
+		return dec, nil
+	}
+	_, err, _ := c.inflight.Do(string(key[:]), func() (any, error) {
+		if _, ok := c.get(key); ok {
+			return nil, nil
+		}
+		dec, err := decodeDocument(d, data)
+		if err != nil {
+			return nil, err
+		}
+		c.put(key, dec)
+		return nil, nil
+	})
+	if err != nil {
+		return decodedDocument{}, err
+	}
+	if dec, ok := c.get(key); ok {
+		return dec, nil
+	}
+	// Evicted in between (the cache started over): decode without it.
+	return decodeDocument(d, data)
+}
+
+func decodeDocument(d engine.Document, data []byte) (decodedDocument, error) {
+	// The CLI's loader reads a file system; an in-memory one holds the
+	// document under its own base name, so Kyverno's messages name it.
+	fs := memfs.New()
+	p := "/" + path.Base(d.File)
+	if err := writeFile(fs, p, data); err != nil {
+		return decodedDocument{}, err
+	}
+	res, err := loadWithCLILoader(fs, p)
+	if err != nil {
+		return decodedDocument{}, decodeError(d.File, d.Data, strings.ReplaceAll(err.Error(), p, d.File))
+	}
+	for _, nf := range res.NonFatalErrors {
+		return decodedDocument{}, decodeError(d.File, d.Data, strings.ReplaceAll(nf.Error.Error(), p, d.File))
+	}
+	if n := otherKinds(res); n != "" {
+		return decodedDocument{}, fmt.Errorf("%s: %s: only kyverno.io ClusterPolicy and Policy are evaluated by this engine", d.File, n)
+	}
+	if len(res.Policies) == 0 {
+		return decodedDocument{}, fmt.Errorf("%s: no ClusterPolicy or Policy in the document", d.File)
+	}
+	dec := decodedDocument{policies: res.Policies}
+	for _, pol := range res.Policies {
+		// As `kubectl-kyverno apply`: Kyverno's service account, mock mode.
+		sa := config.KyvernoUserName(config.KyvernoServiceAccountName())
+		reason := ""
+		if _, err := policyvalidation.Validate(pol, nil, nil, true, sa, sa); err != nil {
+			reason = err.Error()
+		}
+		dec.refusals = append(dec.refusals, reason)
+	}
+	return dec, nil
+}
+
+// cliLoader serializes calls to the Kyverno CLI's policy loader: it shares
+// one process-wide kubectl-validate validator whose schema cache is not safe
+// for concurrent use (the CLI itself is single-threaded).
+var cliLoader sync.Mutex
+
+func loadWithCLILoader(fs billy.Filesystem, p string) (*clipolicy.LoaderResults, error) {
+	cliLoader.Lock()
+	defer cliLoader.Unlock()
+	return clipolicy.LoadWithLoader(nil, fs, "", p)
+}
+
+func otherKinds(r *clipolicy.LoaderResults) string {
+	switch {
+	case len(r.PolicyExceptions)+len(r.PolicyCELExceptions)+len(r.PolicyCelExceptions) > 0:
+		return "PolicyException"
+	case len(r.VAPs)+len(r.VAPBindings)+len(r.MAPs)+len(r.MAPBindings) > 0:
+		return "admission policy"
+	case len(r.ValidatingPolicies)+len(r.ImageValidatingPolicies)+len(r.MutatingPolicies)+len(r.GeneratingPolicies)+
+		len(r.DeletingPolicies)+len(r.EnvoyPolicies)+len(r.HTTPPolicies) > 0:
+		return "policies.kyverno.io policy"
+	case len(r.CleanupPolicies) > 0:
+		return "CleanupPolicy"
+	}
+	return ""
+}
+
+func writeFile(fs billy.Filesystem, name string, data []byte) error {
+	f, err := fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// fieldPath finds a field path in Kyverno's decoding errors, e.g.
+// "spec.rules[0].context[0].imageRegistry.catchErrror".
+var fieldPath = regexp.MustCompile(`\.?((?:[A-Za-z_$][\w$-]*)(?:\[\d+\])*(?:\.[A-Za-z_$][\w$-]*(?:\[\d+\])*)+)`)
+
+// decodeError names the file, and the line and column of the field the
+// message names when the document has it.
+func decodeError(file string, data []byte, msg string) error {
+	for _, m := range fieldPath.FindAllStringSubmatch(msg, -1) {
+		if line, col, ok := locate(data, m[1]); ok {
+			return fmt.Errorf("%s:%d:%d: %s", file, line, col, msg)
+		}
+	}
+	return fmt.Errorf("%s: %s", file, msg)
+}
+
+var pathStep = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
+
+// locate returns where the field path is in the first document that has it.
+func locate(data []byte, fieldPath string) (int, int, bool) {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc yaml.Node
+		if dec.Decode(&doc) != nil {
+			return 0, 0, false
+		}
+		if len(doc.Content) != 1 {
+			continue
+		}
+		n, keyNode := doc.Content[0], (*yaml.Node)(nil)
+		for _, step := range pathStep.FindAllStringSubmatch(fieldPath, -1) {
+			if n == nil {
+				break
+			}
+			if step[1] != "" {
+				next := (*yaml.Node)(nil)
+				if n.Kind == yaml.MappingNode {
+					for i := 0; i+1 < len(n.Content); i += 2 {
+						if n.Content[i].Value == step[1] {
+							keyNode, next = n.Content[i], n.Content[i+1]
+						}
+					}
+				}
+				n = next
+				continue
+			}
+			var idx int
+			fmt.Sscan(step[2], &idx)
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				n = nil
+				continue
+			}
+			n, keyNode = n.Content[idx], n.Content[idx]
+		}
+		if n != nil && keyNode != nil {
+			return keyNode.Line, keyNode.Column, true
+		}
+	}
+}
+
+// resource is one resource document, decoded as the CLI decodes it
+// (a namespaced kind without a namespace is in "default").
+type resource struct {
+	object *unstructured.Unstructured
+	id     engine.ResourceID
+}
+
+func loadResources(docs []engine.Document) ([]*resource, error) {
+	var out []*resource
+	where := map[engine.ResourceID]string{}
+	for _, d := range docs {
+		objs, err := cliresource.GetUnstructuredResources(d.Data)
+		if err != nil {
+			return nil, decodeError(d.File, d.Data, err.Error())
+		}
+		for _, o := range objs {
+			id := engine.ResourceID{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+			if id.Kind == "" || id.Name == "" {
+				return nil, fmt.Errorf("%s: a resource without kind or metadata.name", d.File)
+			}
+			if prev, dup := where[id]; dup {
+				return nil, fmt.Errorf("%s: %s is also defined in %s; results are keyed by resource", d.File, id, prev)
+			}
+			where[id] = d.File
+			out = append(out, &resource{object: o, id: id})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("inprocess: no resources given")
+	}
+	return out, nil
+}
