@@ -1,5 +1,5 @@
-// Package engine defines what every policy engine driver implements: the
-// reference engine (engine/reference), a real Kyverno CLI (engine/kyvernocli),
+// Package engine defines what every policy engine driver implements: Kyverno's
+// engine in process (engine/inprocess), a real Kyverno CLI (engine/kyvernocli),
 // and any later driver. The suites talk only to this interface.
 package engine
 
@@ -104,7 +104,7 @@ func (r Result) String() string {
 
 // Engine evaluates Kyverno policies against resources.
 type Engine interface {
-	// Name is how ENGINE= selects the engine, e.g. "reference" or "kyverno".
+	// Name is how ENGINE= selects the engine, e.g. "inprocess" or "kyverno".
 	Name() string
 	Capabilities(ctx context.Context) (Capabilities, error)
 	// Evaluate applies every policy to every resource. The context bounds

@@ -11,7 +11,6 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess"
 	"github.com/imagectx/conformance/engine/kyvernocli"
-	"github.com/imagectx/conformance/engine/reference"
 )
 
 // Default is the engine used when ENGINE is unset.
@@ -23,7 +22,6 @@ func factories() map[string]func() (engine.Engine, error) {
 	return map[string]func() (engine.Engine, error){
 		// inprocess: Kyverno's own engine (the pinned module) in process.
 		inprocess.Name: func() (engine.Engine, error) { return inprocess.New(), nil },
-		"reference":    func() (engine.Engine, error) { return reference.New(), nil },
 		// kyverno: a real kubectl-kyverno ($KYVERNO_CLI, or `make kyverno-cli`).
 		kyvernocli.Name: func() (engine.Engine, error) { return kyvernocli.New() },
 	}

@@ -11,7 +11,6 @@ func TestOpen(t *testing.T) {
 	}{
 		{name: "", want: "inprocess"},
 		{name: "inprocess", want: "inprocess"},
-		{name: "reference", want: "reference"},
 		{name: "nope", wantErr: `unknown engine "nope"; want one of: `},
 	} {
 		eng, err := Open(tc.name)

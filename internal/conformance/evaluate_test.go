@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/imagectx/conformance/engine"
-	"github.com/imagectx/conformance/engine/reference"
+	"github.com/imagectx/conformance/engine/inprocess"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
 // One real evaluation: a fake registry with a stalled repository, the
-// reference engine, a 1 s deadline. The evaluation must cost the
+// in-process engine, a 1 s deadline. The evaluation must cost the
 // deadline (not the 30 s stall), record the request log, and report which
 // refs were requested.
 const slowFile = `apiVersion: conformance.imagectx.io/v1alpha1
@@ -60,7 +60,7 @@ func TestEvaluateCostsTheDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	ev := Evaluate(context.Background(), reference.New(), f, &f.Bindings[0])
+	ev := Evaluate(context.Background(), inprocess.New(), f, &f.Bindings[0])
 	took := time.Since(start)
 	if ev.Err != nil {
 		t.Fatal(ev.Err)
@@ -75,13 +75,13 @@ func TestEvaluateCostsTheDeadline(t *testing.T) {
 		t.Errorf("requests %d, vars %v", len(ev.Requests), ev.Vars)
 	}
 	spec := scenario.Specs([]*scenario.File{f})[0]
-	out := Check(spec, ev, mustCaps(t), "reference", Options{})
+	out := Check(spec, ev, mustCaps(t), inprocess.Name, Options{})
 	if out.Outcome != OutcomePass {
 		t.Errorf("outcome %s: %s", out.Outcome, out.Reason)
 	}
 
 	// Memoized: a second Get returns the same evaluation without running it.
-	evs := NewEvaluations(reference.New())
+	evs := NewEvaluations(inprocess.New())
 	a, err := evs.Get(context.Background(), f, &f.Bindings[0])
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestEvaluateCostsTheDeadline(t *testing.T) {
 
 func mustCaps(t *testing.T) engine.Capabilities {
 	t.Helper()
-	caps, err := reference.New().Capabilities(context.Background())
+	caps, err := inprocess.New().Capabilities(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
