@@ -98,6 +98,26 @@ func BenchmarkValidate(b *testing.B) {
 			}
 		}
 	})
+	b.Run("path=kyverno-with-catcherror-loader", func(b *testing.B) {
+		// Kyverno's engine.Validate as above, with only the catchError
+		// loader (and the recorder) in place of Kyverno's loader factory.
+		cfg := config.NewDefaultConfiguration(false)
+		jp := jmespath.New(cfg)
+		isCluster := false
+		rc := &recorder{}
+		eng := kyvernoengine.NewEngine(cfg, jp, nil, rec, imageverifycache.DisabledImageVerifyCache(),
+			rc.factory(catcherror.Factory(factories.DefaultContextLoaderFactory(nil), flags, logr.Discard())), exceptions.New(noExceptions{}), &isCluster)
+		for b.Loop() {
+			pc, err := kyvernoengine.NewPolicyContext(jp, *res.object, kyvernov1.Create, nil, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp := eng.Validate(ctx, pc.WithPolicy(caught).WithResourceKind(res.object.GroupVersionKind(), ""))
+			if len(resp.PolicyResponse.Rules) != 1 || resp.PolicyResponse.Rules[0].Status() != engineapi.RuleStatusPass {
+				b.Fatalf("Validate with the catchError loader: %+v", resp.PolicyResponse.Rules)
+			}
+		}
+	})
 	b.Run("path=inprocess", func(b *testing.B) {
 		run := newBatch([]kyvernov1.PolicyInterface{caught}, flags, rec, "CREATE", true, logr.Discard())
 		for b.Loop() {

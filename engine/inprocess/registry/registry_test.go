@@ -1,0 +1,97 @@
+package registry
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/fakeregistry"
+)
+
+func TestDockerConfigKeychain(t *testing.T) {
+	kc := dockerConfig([]engine.Credential{
+		{Registry: "127.0.0.1:5000", Username: "alice", Password: "a"},
+		{Registry: authn.DefaultAuthKey, Username: "bob", Password: "b"},
+	})
+	for _, tc := range []struct{ repo, user string }{
+		{"127.0.0.1:5000/team/app", "alice"},
+		{"127.0.0.1:5001/team/app", ""},
+		{"nginx", "bob"}, // Docker Hub's legacy config.json key
+	} {
+		repo, err := name.NewRepository(tc.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := kc.Resolve(repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := auth.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Username != tc.user {
+			t.Errorf("%s: user %q, want %q", tc.repo, cfg.Username, tc.user)
+		}
+	}
+}
+
+func TestSecretNames(t *testing.T) {
+	if _, err := NewFactory(engine.RegistryConfig{Secrets: map[string][]engine.Credential{"a/b/c": nil}}); err == nil ||
+		!strings.Contains(err.Error(), `registry secret "a/b/c": want "name" or "namespace/name"`) {
+		t.Errorf("a/b/c: error = %v", err)
+	}
+	f, err := NewFactory(engine.RegistryConfig{Secrets: map[string][]engine.Credential{
+		"regcred": nil, "/other": nil, "team/third": nil,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range [][2]string{{"kyverno", "regcred"}, {"kyverno", "other"}, {"team", "third"}} {
+		if _, err := f.secrets.Secrets(ref[0]).Get(ref[1]); err != nil {
+			t.Errorf("secret %s/%s: %v", ref[0], ref[1], err)
+		}
+	}
+}
+
+// TestProvidersDecideTheDockerConfig pulls a private image with the docker
+// config's login under each imageRegistryCredentials shape.
+func TestProvidersDecideTheDockerConfig(t *testing.T) {
+	srv, err := fakeregistry.Start(fakeregistry.Config{
+		Images:       []fakeregistry.Image{{Ref: "team/app:v1"}},
+		Repositories: []fakeregistry.Repository{{Name: "team/app", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "alice", Password: "pw"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	f, err := NewFactory(engine.RegistryConfig{Credentials: []engine.Credential{{Registry: srv.Addr(), Username: "alice", Password: "pw"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		creds *kyvernov1.ImageRegistryCredentials
+		ok    bool
+	}{
+		{"none", nil, true},
+		{"empty", &kyvernov1.ImageRegistryCredentials{}, true},
+		{"default", &kyvernov1.ImageRegistryCredentials{Providers: []kyvernov1.ImageRegistryCredentialsProvidersType{kyvernov1.DEFAULT}}, true},
+		{"github", &kyvernov1.ImageRegistryCredentials{Providers: []kyvernov1.ImageRegistryCredentialsProvidersType{kyvernov1.GHCR}}, false},
+		{"secrets without a lister", &kyvernov1.ImageRegistryCredentials{Secrets: []string{"regcred"}}, true},
+	} {
+		c, err := f.GetClient(context.Background(), tc.creds, "default", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.ForRef(context.Background(), srv.Addr()+"/team/app:v1")
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: ForRef error = %v, want success %v", tc.name, err, tc.ok)
+		}
+	}
+}
