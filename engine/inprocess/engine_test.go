@@ -206,3 +206,56 @@ func TestDeferredLoadingOff(t *testing.T) {
 		t.Errorf("deferred off, catchError true: got %s %q, want skip", r.Status, r.Message)
 	}
 }
+
+// A mutate rule (resolve the tag to its digest) reads imageData like a
+// validate rule; with catchError a deleted image lets the Pod through
+// unmutated (the rule skips) instead of an error.
+const digestPolicy = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: resolve-digest
+  annotations:
+    pod-policies.kyverno.io/autogen-controllers: none
+spec:
+  background: false
+  rules:
+  - name: pin
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    context:
+    - name: imageData
+      imageRegistry:
+        reference: "{{ request.object.spec.containers[0].image }}"
+CATCH
+    preconditions:
+      all:
+      - key: "{{ imageData.resolvedImage || '' }}"
+        operator: NotEquals
+        value: ""
+    mutate:
+      patchStrategicMerge:
+        spec:
+          containers:
+          - name: app
+            image: "{{ imageData.resolvedImage }}"
+`
+
+func TestMutateRule(t *testing.T) {
+	reg := startRegistry(t, fakeregistry.Config{Images: []fakeregistry.Image{{Ref: "team/app:v1"}}})
+	R := reg.Addr()
+	e := New()
+	r := one(t, evaluate(t, e, strings.Replace(digestPolicy, "CATCH\n", "", 1), pod(R+"/team/app:v1"), engine.RegistryConfig{}))
+	if r.Status != engine.StatusPass || r.Message != "mutated Pod/app in namespace default" {
+		t.Errorf("present: got %s %q", r.Status, r.Message)
+	}
+	r = one(t, evaluate(t, e, strings.Replace(digestPolicy, "CATCH\n", "", 1), pod(R+"/team/app:gone"), engine.RegistryConfig{}))
+	if r.Status != engine.StatusError || !strings.HasSuffix(r.Message, "MANIFEST_UNKNOWN: Unknown manifest") {
+		t.Errorf("gone, no catchError: got %s %q", r.Status, r.Message)
+	}
+	r = one(t, evaluate(t, e, strings.Replace(digestPolicy, "CATCH", "        catchError: true", 1), pod(R+"/team/app:gone"), engine.RegistryConfig{}))
+	if r.Status != engine.StatusSkip || r.Message != "preconditions not met" {
+		t.Errorf("gone, catchError: got %s %q", r.Status, r.Message)
+	}
+}

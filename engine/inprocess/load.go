@@ -189,7 +189,8 @@ func decodeDocument(d engine.Document, data []byte) (decodedDocument, error) {
 		sa := config.KyvernoUserName(config.KyvernoServiceAccountName())
 		reason := ""
 		if _, err := policyvalidation.Validate(pol, nil, nil, true, sa, sa); err != nil {
-			reason = err.Error()
+			// Trimmed as the CLI prints it (some of Kyverno's texts end in a space).
+			reason = strings.TrimSpace(err.Error())
 		}
 		dec.refusals = append(dec.refusals, reason)
 	}
