@@ -114,8 +114,8 @@ type Engine interface {
 	Evaluate(ctx context.Context, req Request) ([]Result, error)
 }
 
-// SortResults orders results by policy, rule and resource, so that every
-// driver returns a batch in the same order.
+// SortResults orders results by policy, rule, resource, status and message,
+// so that every driver returns a batch in the same order.
 func SortResults(rs []Result) {
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, b := rs[i], rs[j]
@@ -125,7 +125,16 @@ func SortResults(rs []Result) {
 		if a.Rule != b.Rule {
 			return a.Rule < b.Rule
 		}
-		return a.Resource.String() < b.Resource.String()
+		if a.Resource != b.Resource {
+			return a.Resource.String() < b.Resource.String()
+		}
+		// One rule can report twice on a resource (a verifyImages rule from
+		// its verification and from its checks): the order of those is
+		// the order of their texts.
+		if a.Status != b.Status {
+			return a.Status < b.Status
+		}
+		return a.Message < b.Message
 	})
 }
 
