@@ -155,6 +155,11 @@ func (b *batch) validate(ctx context.Context, eng engineapi.Engine, jp jmespath.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("panic in Kyverno's engine validating policy %s: %v", pol.GetName(), v)
+				}
+			}()
 			pc, err := b.policyContext(jp, cfg, *resource.DeepCopy(), pol)
 			if err != nil {
 				errs[i] = err
