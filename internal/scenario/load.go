@@ -480,18 +480,42 @@ func (f *File) Render(b *Binding, vars Vars) (policies, resources []engine.Docum
 // UsesCatchError reports whether the binding's policies carry a catchError
 // key (set by the binding or written in the policy), which engines without
 // the feature cannot run faithfully.
-func (f *File) UsesCatchError(b *Binding) bool {
-	if b.CatchError != nil {
-		return true
+func (f *File) UsesCatchError(b *Binding) bool { return f.CatchMode(b) != CatchAbsent }
+
+// How a binding's policies set catchError; the value of the spec label "catch".
+const (
+	CatchAbsent = "absent" // no catchError key anywhere
+	CatchOff    = "off"    // catchError keys, none of them true
+	CatchOn     = "on"     // at least one catchError: true
+)
+
+// CatchMode says how the binding's policies set catchError: the binding's
+// own value when it sets one, else what the policies have written.
+func (f *File) CatchMode(b *Binding) string {
+	switch {
+	case b.CatchError != nil && *b.CatchError:
+		return CatchOn
+	case b.CatchError != nil:
+		return CatchOff
 	}
+	mode := CatchAbsent
 	for _, ds := range f.Policies {
 		for _, doc := range ds.Docs {
-			if hasKey(bind(deepCopy(doc.Node), b.Values), "catchError") {
-				return true
+			n := bind(deepCopy(doc.Node), b.Values)
+			if hasKey(n, "catchError", isTrue) {
+				return CatchOn
+			}
+			if hasKey(n, "catchError", nil) {
+				mode = CatchOff
 			}
 		}
 	}
-	return false
+	return mode
+}
+
+func isTrue(v *yaml.Node) bool {
+	var on bool
+	return v.Kind == yaml.ScalarNode && v.Decode(&on) == nil && on
 }
 
 // Deadline is the evaluation's client deadline.

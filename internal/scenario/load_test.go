@@ -3,6 +3,7 @@ package scenario
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -229,5 +230,29 @@ func TestLoadDirsFiles(t *testing.T) {
 	_, err = LoadDirs(dir, other)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(other, "bad.yaml")+":1:1: apiVersion: want") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// A file whose policies carry catchError as written (no binding sets it) is
+// labelled by what they say: catch:on when any entry is true, else catch:off.
+func TestCatchLabelOfWrittenCatchError(t *testing.T) {
+	for _, tc := range []struct{ written, label string }{
+		{"true", "catch:on"},
+		{"false", "catch:off"},
+	} {
+		src := strings.Replace(valid, "- name: catch-true\n  catchError: true\n", "", 1)
+		src = strings.Replace(src, `          reference: "{{ request.object.spec.containers[0].image }}"`,
+			`          reference: "{{ request.object.spec.containers[0].image }}"`+"\n          catchError: "+tc.written, 1)
+		f, err := Parse("t.yaml", "t", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs := Specs([]*File{f})
+		if len(specs) != 1 {
+			t.Fatalf("written %s: %d specs, want 1", tc.written, len(specs))
+		}
+		if !slices.Contains(specs[0].Labels, tc.label) || !slices.Contains(specs[0].Requires, CapCatchError) {
+			t.Errorf("written %s: labels %v, requires %v; want %s and %s", tc.written, specs[0].Labels, specs[0].Requires, tc.label, CapCatchError)
+		}
 	}
 }

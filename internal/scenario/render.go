@@ -100,16 +100,16 @@ func hasImageRegistry(n *yaml.Node) bool {
 }
 
 // hasKey reports whether any mapping in n has key.
-func hasKey(n *yaml.Node, key string) bool {
+func hasKey(n *yaml.Node, key string, match func(value *yaml.Node) bool) bool {
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
+			if n.Content[i].Value == key && (match == nil || match(n.Content[i+1])) {
 				return true
 			}
 		}
 	}
 	for _, c := range n.Content {
-		if hasKey(c, key) {
+		if hasKey(c, key, match) {
 			return true
 		}
 	}

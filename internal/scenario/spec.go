@@ -36,7 +36,7 @@ func Specs(files []*File) []*Spec {
 	for _, f := range files {
 		for bi := range f.Bindings {
 			b := &f.Bindings[bi]
-			catch := f.UsesCatchError(b)
+			catch := f.CatchMode(b)
 			for ri := range f.Results {
 				if r := &f.Results[ri]; r.AppliesTo(b.Name) {
 					out = append(out, rowSpecs(f, b, catch, r)...)
@@ -49,9 +49,9 @@ func Specs(files []*File) []*Spec {
 
 // rowSpecs is one spec per resource of row r under binding b; they share
 // the row's labels and requirements.
-func rowSpecs(f *File, b *Binding, catch bool, r *Row) []*Spec {
+func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	labels := map[string]string{}
-	for _, m := range []map[string]string{f.Metadata.Labels, catchLabel(b, catch), b.Labels, r.Labels} {
+	for _, m := range []map[string]string{f.Metadata.Labels, {"catch": catch}, b.Labels, r.Labels} {
 		for k, v := range m {
 			labels[k] = v
 		}
@@ -60,7 +60,7 @@ func rowSpecs(f *File, b *Binding, catch bool, r *Row) []*Spec {
 	for _, rs := range [][]string{f.Requires, b.Requires, r.Requires} {
 		req = append(req, rs...)
 	}
-	if catch {
+	if catch != CatchAbsent {
 		req = append(req, CapCatchError)
 	}
 	slices.Sort(req)
@@ -78,20 +78,6 @@ func rowSpecs(f *File, b *Binding, catch bool, r *Row) []*Spec {
 		})
 	}
 	return out
-}
-
-// catchLabel labels specs by how catchError is set: absent, off or on.
-// A binding's own catch label wins.
-func catchLabel(b *Binding, uses bool) map[string]string {
-	switch {
-	case b.CatchError != nil && *b.CatchError:
-		return map[string]string{"catch": "on"}
-	case b.CatchError != nil:
-		return map[string]string{"catch": "off"}
-	case !uses:
-		return map[string]string{"catch": "absent"}
-	}
-	return nil
 }
 
 func labelList(m map[string]string) []string {
