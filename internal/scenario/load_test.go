@@ -107,6 +107,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"results[0].message.regex: want a Go regular expression"}},
 		{"unknown variable", "image: \"${IMAGE}\"", "image: \"${IMAGES}\"",
 			[]string{"t.yaml:29:26: resources[0]: unknown variable ${IMAGES}; want one of IMAGE, REFUSED, REGISTRY"}},
+		{"not a variable name", "image: \"${IMAGE}\"", "image: \"${DIGEST:team/app:v1}\"",
+			[]string{"t.yaml:29:26: resources[0]: unknown variable ${DIGEST:team/app:v1}; want one of IMAGE, REFUSED, REGISTRY"}},
 		{"shadowed built-in", "  IMAGE: ", "  REGISTRY: x\n  IMAGE: ", []string{"vars.REGISTRY: REGISTRY is built in"}},
 		{"bad duration", "deadline: 2s", "deadline: soon", []string{"registry.deadline: want a duration such as \"2s\""}},
 		{"registry model refused", "  - ref: team/app:v1\n", "  - ref: Team/App:v1\n", []string{"t.yaml:32:10: registry.images[0].ref: want a repository name"}},

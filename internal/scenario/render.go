@@ -203,13 +203,18 @@ func expandVars(n *yaml.Node, vars Vars) {
 	}
 }
 
-// usedVars collects ${NAME} references in n's scalars.
+// anyVarPattern is every ${...}, valid name or not: "${DIGEST:team/app:v1}"
+// does not match varPattern, so it would be left in the output unexpanded.
+var anyVarPattern = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// usedVars collects ${...} references in n's scalars, names that are not
+// variable names included (they are unknown variables to the caller).
 func usedVars(n *yaml.Node, out map[string]*yaml.Node) {
 	if n == nil {
 		return
 	}
 	if n.Kind == yaml.ScalarNode {
-		for _, m := range varPattern.FindAllStringSubmatch(n.Value, -1) {
+		for _, m := range anyVarPattern.FindAllStringSubmatch(n.Value, -1) {
 			if _, ok := out[m[1]]; !ok {
 				out[m[1]] = n
 			}
