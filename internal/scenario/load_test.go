@@ -258,3 +258,16 @@ func TestCatchLabelOfWrittenCatchError(t *testing.T) {
 		}
 	}
 }
+
+func TestExactMismatchPointsAtTheDifference(t *testing.T) {
+	want := strings.Repeat("a", 100) + "MANIFEST_UNKNOWN" + strings.Repeat("z", 100)
+	got := strings.Repeat("a", 100) + "NAME_UNKNOWN" + strings.Repeat("z", 100)
+	m := Matcher{Exact: &want}
+	ok, desc, err := m.Match(got, Vars{})
+	if err != nil || ok {
+		t.Fatalf("Match = %v, %v", ok, err)
+	}
+	if !strings.Contains(desc, `first difference at byte 100: want …"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaMANIFEST_UNKNOWNzzzzzzzzzzzzzzzzzzzzzzzz"…, got …"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaNAME_UNKNOWNzzzzzzzzzzzzzzzzzzzzzzzzzzzz"…`) {
+		t.Errorf("desc = %s", desc)
+	}
+}

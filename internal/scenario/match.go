@@ -82,7 +82,10 @@ func (m *Matcher) Match(got string, vars Vars) (bool, string, error) {
 	switch {
 	case m.Exact != nil:
 		want := vars.Expand(*m.Exact)
-		return got == want, fmt.Sprintf("exactly %q", want), nil
+		if got == want {
+			return true, fmt.Sprintf("exactly %q", want), nil
+		}
+		return false, fmt.Sprintf("exactly %q (%s)", want, firstDifference(want, got)), nil
 	case m.Regex != nil:
 		want := vars.ExpandQuoted(*m.Regex)
 		re, err := regexp.Compile(want)
@@ -102,6 +105,25 @@ func (m *Matcher) Match(got string, vars Vars) (bool, string, error) {
 		}
 		return ok, "containing " + strings.Join(wants, " and "), nil
 	}
+}
+
+// firstDifference points at where two long strings part: a kilobyte of
+// error chain is hard to compare by eye.
+func firstDifference(want, got string) string {
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	const context = 40
+	from := max(0, i-context)
+	clip := func(s string) string {
+		end := min(len(s), i+context)
+		if from >= end {
+			return ""
+		}
+		return s[from:end]
+	}
+	return fmt.Sprintf("first difference at byte %d: want …%q…, got …%q…", i, clip(want), clip(got))
 }
 
 // Describe renders m with placeholders unexpanded (for the catalogue).
