@@ -3,7 +3,7 @@
 #
 #   make kyverno-cli                         build/cache kubectl-kyverno (tools/kyverno)
 #   make conformance ENGINE=kyverno          builds the CLI first, then the suite
-#   make compare A=reference B=kyverno       behaviour-change report, $(ARTIFACTS)/compare.md
+#   make compare A=inprocess B=kyverno       behaviour-change report, $(ARTIFACTS)/compare.md
 #   make compare A=kyverno B=/path/to/kubectl-kyverno
 #
 # KYVERNO_CLI=/path uses an existing binary; KYVERNO_SRC=/path/to/checkout
@@ -25,10 +25,10 @@ conformance: kyverno-cli
 endif
 
 # compare runs the suite once per side into $(ARTIFACTS)/compare/{a,b} and
-# diffs the two results files. A side is an engine name (reference,
+# diffs the two results files. A side is an engine name (inprocess,
 # kyverno) or the path of a kubectl-kyverno binary.
 .PHONY: compare
-compare: suite-bin ## Behaviour-change report between two engines or CLI builds: make compare A=reference B=kyverno
+compare: suite-bin ## Behaviour-change report between two engines or CLI builds: make compare A=inprocess B=kyverno
 	@if [ -z "$(A)" ] || [ -z "$(B)" ]; then \
 		echo "usage: make compare A=<engine name or kubectl-kyverno path> B=<...>"; exit 2; fi
 	@set -euo pipefail; \

@@ -259,3 +259,27 @@ func TestMutateRule(t *testing.T) {
 		t.Errorf("gone, catchError: got %s %q", r.Status, r.Message)
 	}
 }
+
+// A policy Kyverno's validation refuses is never dropped: each of its rules
+// is an error with Kyverno's reason, for every resource.
+func TestRefusedPolicy(t *testing.T) {
+	out, err := New().Evaluate(context.Background(), engine.Request{
+		Policies: []engine.Document{{File: "refused.yaml", Data: []byte(invalidPolicy)}},
+		Resources: []engine.Document{
+			{File: "a.yaml", Data: []byte(pod("x/y:z"))},
+			{File: "b.yaml", Data: []byte(strings.Replace(pod("x/y:z"), "name: app\n  namespace", "name: other\n  namespace", 1))},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: variable {{ request.userInfo.username }} is not allowed"
+	if len(out) != 2 {
+		t.Fatalf("want one result per resource, got %v", out)
+	}
+	for _, r := range out {
+		if r.Policy != "refused" || r.Rule != "check" || r.Status != engine.StatusError || r.Message != want {
+			t.Errorf("got %s", r)
+		}
+	}
+}

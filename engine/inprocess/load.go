@@ -23,6 +23,7 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // refusedPolicy is a policy Kyverno's policy validation refused: the CLI
@@ -47,8 +48,9 @@ func (p refusedPolicy) results(resources []*resource) []engine.Result {
 // policyCache keeps what Kyverno made of a policy document (decoded
 // policies and validation verdicts), keyed by the document's name and
 // bytes: decoding through the CLI's loader costs milliseconds and is
-// serialized, and a suite evaluates the same documents many times. Entries
-// are deep-copied on the way out. It is bounded: when full it starts over.
+// serialized, and a suite evaluates the same documents many times. Stored
+// documents are never handed out: callers get deep copies. It is bounded:
+// when full it starts over.
 type policyCache struct {
 	mu       sync.Mutex
 	entries  map[[sha256.Size]byte]decodedDocument
@@ -62,18 +64,19 @@ type decodedDocument struct {
 	refusals []string // per policy: Kyverno's validation error, "" when valid
 }
 
-func (c *policyCache) get(key [sha256.Size]byte) (decodedDocument, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, ok := c.entries[key]
-	if !ok {
-		return d, false
-	}
+func (d decodedDocument) deepCopy() decodedDocument {
 	out := decodedDocument{refusals: d.refusals}
 	for _, p := range d.policies {
 		out.policies = append(out.policies, p.CreateDeepCopy())
 	}
-	return out, true
+	return out
+}
+
+func (c *policyCache) get(key [sha256.Size]byte) (decodedDocument, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.entries[key]
+	return d, ok
 }
 
 func (c *policyCache) put(key [sha256.Size]byte, d decodedDocument) {
@@ -82,11 +85,7 @@ func (c *policyCache) put(key [sha256.Size]byte, d decodedDocument) {
 	if c.entries == nil || len(c.entries) >= policyCacheSize {
 		c.entries = map[[sha256.Size]byte]decodedDocument{}
 	}
-	stored := decodedDocument{refusals: d.refusals}
-	for _, p := range d.policies {
-		stored.policies = append(stored.policies, p.CreateDeepCopy())
-	}
-	c.entries[key] = stored
+	c.entries[key] = d
 }
 
 // loadPolicies decodes every policy document with the Kyverno CLI's own
@@ -104,11 +103,11 @@ func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *ca
 				return nil, nil, err
 			}
 		}
-		docs, err := yamlutils.SplitDocuments(data)
+		parts, err := yamlutils.SplitDocuments(data)
 		if err != nil {
 			return nil, nil, decodeError(d.File, d.Data, err.Error())
 		}
-		for _, doc := range docs {
+		for _, doc := range parts {
 			if len(bytes.TrimSpace(doc)) == 0 {
 				continue
 			}
@@ -138,28 +137,21 @@ func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *ca
 // calls for the same document share one decode.
 func (c *policyCache) decode(d engine.Document, data []byte) (decodedDocument, error) {
 	key := sha256.Sum256(append([]byte(path.Base(d.File)+"\x00"), data...))
-	if dec, ok := c.get(key); ok {
-		return dec, nil
-	}
-	_, err, _ := c.inflight.Do(string(key[:]), func() (any, error) {
-		if _, ok := c.get(key); ok {
-			return nil, nil
+	v, err, _ := c.inflight.Do(string(key[:]), func() (any, error) {
+		if dec, ok := c.get(key); ok {
+			return dec, nil
 		}
 		dec, err := decodeDocument(d, data)
 		if err != nil {
 			return nil, err
 		}
 		c.put(key, dec)
-		return nil, nil
+		return dec, nil
 	})
 	if err != nil {
 		return decodedDocument{}, err
 	}
-	if dec, ok := c.get(key); ok {
-		return dec, nil
-	}
-	// Evicted in between (the cache started over): decode without it.
-	return decodeDocument(d, data)
+	return v.(decodedDocument).deepCopy(), nil
 }
 
 func decodeDocument(d engine.Document, data []byte) (decodedDocument, error) {
@@ -250,46 +242,16 @@ func decodeError(file string, data []byte, msg string) error {
 	return fmt.Errorf("%s: %s", file, msg)
 }
 
-var pathStep = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
-
 // locate returns where the field path is in the first document that has it.
 func locate(data []byte, fieldPath string) (int, int, bool) {
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		if dec.Decode(&doc) != nil {
 			return 0, 0, false
 		}
-		if len(doc.Content) != 1 {
-			continue
-		}
-		n, keyNode := doc.Content[0], (*yaml.Node)(nil)
-		for _, step := range pathStep.FindAllStringSubmatch(fieldPath, -1) {
-			if n == nil {
-				break
-			}
-			if step[1] != "" {
-				next := (*yaml.Node)(nil)
-				if n.Kind == yaml.MappingNode {
-					for i := 0; i+1 < len(n.Content); i += 2 {
-						if n.Content[i].Value == step[1] {
-							keyNode, next = n.Content[i], n.Content[i+1]
-						}
-					}
-				}
-				n = next
-				continue
-			}
-			var idx int
-			fmt.Sscan(step[2], &idx)
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				n = nil
-				continue
-			}
-			n, keyNode = n.Content[idx], n.Content[idx]
-		}
-		if n != nil && keyNode != nil {
-			return keyNode.Line, keyNode.Column, true
+		if _, name, found := yamlpath.Find(&doc, fieldPath); found && name != nil {
+			return name.Line, name.Column, true
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // LoadError is a refused scenario file: where, which field, what was expected.
@@ -101,16 +103,6 @@ func isSecretField(field string) bool {
 	return field == "password" || strings.HasSuffix(field, ".password")
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		return resolve(n.Content[0])
-	}
-	return n
-}
-
 var (
 	nodeDecoderType    = reflect.TypeOf((*nodeDecoder)(nil)).Elem()
 	jsonUnmarshalerTyp = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
@@ -118,7 +110,7 @@ var (
 
 // decode fills v (a pointer) from n.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
-	n = resolve(n)
+	n = yamlpath.Resolve(n)
 	if v.Kind() == reflect.Pointer && v.Type().Implements(nodeDecoderType) {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))

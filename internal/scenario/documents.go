@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // Doc is one policy or resource document, kept as a YAML node so bindings
@@ -77,7 +79,7 @@ func readDocs(path string) ([]Doc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		root := resolve(&n)
+		root := yamlpath.Resolve(&n)
 		if root == nil || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
 			continue
 		}
@@ -104,23 +106,9 @@ func (doc *Doc) identify() error {
 	return nil
 }
 
-// child returns the value of key in mapping n.
-func child(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return resolve(n.Content[i+1])
-		}
-	}
-	return nil
-}
-
 func scalarAt(n *yaml.Node, path ...string) string {
 	for _, p := range path {
-		n = child(n, p)
+		n = yamlpath.Child(n, p)
 	}
 	if n == nil || n.Kind != yaml.ScalarNode {
 		return ""
@@ -130,7 +118,7 @@ func scalarAt(n *yaml.Node, path ...string) string {
 
 // ruleNames lists spec.rules[].name of a policy document.
 func ruleNames(n *yaml.Node) []string {
-	rules := child(child(n, "spec"), "rules")
+	rules := yamlpath.Child(yamlpath.Child(n, "spec"), "rules")
 	if rules == nil || rules.Kind != yaml.SequenceNode {
 		return nil
 	}

@@ -10,13 +10,14 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/fakeregistry"
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // APIVersion and Kind every scenario file declares.
@@ -94,7 +95,7 @@ func Parse(path, name string, data []byte) (*File, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &LoadError{File: path, Msg: fmt.Sprintf("not valid YAML: %v", err)}
 	}
-	n := resolve(&root)
+	n := yamlpath.Resolve(&root)
 	if n == nil {
 		return nil, &LoadError{File: path, Msg: "empty file; want a Test"}
 	}
@@ -122,13 +123,13 @@ func at(n *yaml.Node, path ...any) *yaml.Node {
 		}
 		switch k := p.(type) {
 		case string:
-			n = child(n, k)
+			n = yamlpath.Child(n, k)
 		case int:
-			n = resolve(n)
+			n = yamlpath.Resolve(n)
 			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
 				return nil
 			}
-			n = resolve(n.Content[k])
+			n = yamlpath.Resolve(n.Content[k])
 		}
 	}
 	return n
@@ -142,7 +143,7 @@ func orNode(n, fallback *yaml.Node) *yaml.Node {
 }
 
 func keyNode(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
+	n = yamlpath.Resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -414,26 +415,11 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	return nil
 }
 
-var pathPart = regexp.MustCompile(`([^.\[\]]+)|\[(\d+)\]`)
-
 // nodeAtPath finds "images[0].fault.delay" under n, or the deepest node
 // on the way, for error lines.
 func nodeAtPath(n *yaml.Node, path string) *yaml.Node {
-	best := n
-	for _, m := range pathPart.FindAllStringSubmatch(path, -1) {
-		var next *yaml.Node
-		if m[2] != "" {
-			i, _ := strconv.Atoi(m[2])
-			next = at(best, i)
-		} else {
-			next = child(best, m[1])
-		}
-		if next == nil {
-			break
-		}
-		best = next
-	}
-	return best
+	deepest, _, _ := yamlpath.Find(n, path)
+	return deepest
 }
 
 // AppliesTo reports whether the row holds for the binding.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // Matcher checks a string: exactly one of Exact, Contains, Regex. A plain
@@ -31,7 +33,7 @@ func (m *Matcher) decodeNode(d *decoder, n *yaml.Node, field string) error {
 	if len(n.Content) != 2 {
 		return d.errf(n, field, "want exactly one of exact, contains, regex")
 	}
-	k, v := n.Content[0], resolve(n.Content[1])
+	k, v := n.Content[0], yamlpath.Resolve(n.Content[1])
 	switch k.Value {
 	case "exact":
 		var s string
@@ -180,7 +182,7 @@ func (c *ContextChecks) decodeNode(d *decoder, n *yaml.Node, field string) error
 		}
 		seen[k.Value] = true
 		var vc ValueCheck
-		if err := vc.decodeNode(d, resolve(v), join(field, k.Value)); err != nil {
+		if err := vc.decodeNode(d, yamlpath.Resolve(v), join(field, k.Value)); err != nil {
 			return err
 		}
 		*c = append(*c, ContextCheck{Key: k.Value, Check: vc, line: k.Line})
@@ -213,7 +215,7 @@ func (vc *ValueCheck) decodeNode(d *decoder, n *yaml.Node, field string) error {
 	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
 		return d.errf(n, field, "want a scalar or a mapping with one of %s; got %s", valueCheckKinds, describe(n))
 	}
-	k, v := n.Content[0], resolve(n.Content[1])
+	k, v := n.Content[0], yamlpath.Resolve(n.Content[1])
 	f := join(field, k.Value)
 	switch k.Value {
 	case "equals":

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // Built-in variables, set per evaluation.
@@ -86,7 +88,7 @@ func placeholders(n *yaml.Node, out map[string]int) {
 func hasImageRegistry(n *yaml.Node) bool {
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "imageRegistry" && resolve(n.Content[i+1]).Kind == yaml.MappingNode {
+			if n.Content[i].Value == "imageRegistry" && yamlpath.Resolve(n.Content[i+1]).Kind == yaml.MappingNode {
 				return true
 			}
 		}
@@ -117,7 +119,7 @@ func hasKey(n *yaml.Node, key string, match func(value *yaml.Node) bool) bool {
 }
 
 func deepCopy(n *yaml.Node) *yaml.Node {
-	n = resolve(n)
+	n = yamlpath.Resolve(n)
 	c := *n
 	c.Content = make([]*yaml.Node, len(n.Content))
 	for i, x := range n.Content {
@@ -171,7 +173,7 @@ func setCatchError(n *yaml.Node, value bool) {
 			if n.Content[i].Value != "imageRegistry" {
 				continue
 			}
-			ir := resolve(n.Content[i+1])
+			ir := yamlpath.Resolve(n.Content[i+1])
 			if ir.Kind != yaml.MappingNode {
 				continue
 			}

@@ -10,6 +10,8 @@ import (
 
 	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
 // Field is the proposed field's name in an imageRegistry context entry
@@ -101,7 +103,7 @@ func Strip(file string, data []byte, into *Flags) ([]byte, error) {
 		s := stripper{file: file, flags: into, blank: blank}
 		if len(doc.Content) == 1 {
 			root := doc.Content[0]
-			meta := mapValue(root, "metadata")
+			meta := yamlpath.Child(root, "metadata")
 			s.namespace, s.policy = scalarValue(meta, "namespace"), scalarValue(meta, "name")
 			if err := s.walk(root, ""); err != nil {
 				return nil, err
@@ -151,7 +153,7 @@ func (s *stripper) walk(n *yaml.Node, path string) error {
 			}
 		}
 	case yaml.MappingNode:
-		if reg := mapValue(n, "imageRegistry"); reg != nil && reg.Kind == yaml.MappingNode {
+		if reg := yamlpath.Child(n, "imageRegistry"); reg != nil && reg.Kind == yaml.MappingNode {
 			if err := s.entry(n, reg, path); err != nil {
 				return err
 			}
@@ -212,20 +214,8 @@ func describe(v *yaml.Node) string {
 	return "a value that is not a boolean"
 }
 
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func scalarValue(n *yaml.Node, key string) string {
-	if v := mapValue(n, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v := yamlpath.Child(n, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""

@@ -114,17 +114,13 @@ func TestStripErrors(t *testing.T) {
 			`p.yaml:12:21: spec.rules[0].context[0].imageRegistry.catchError: want a boolean (true or false), got str "yes"`},
 		{"sequence", strings.Replace(twoEntries, "catchError: true", `catchError: [true]`, 1),
 			`p.yaml:12:21: spec.rules[0].context[0].imageRegistry.catchError: want a boolean (true or false), got a sequence`},
-		{"ambiguous", strings.Replace(twoEntries, "containers[1].image }}\"\n        catchError: false", "containers[0].image }}\"\n        catchError: false", 1),
-			`p.yaml:16:21: spec.rules[0].context[1].imageRegistry.catchError: policy p has another imageRegistry entry "other"`},
+		{"ambiguous", strings.Replace(strings.Replace(twoEntries, "containers[1].image }}\"\n        catchError: false", "containers[0].image }}\"\n        catchError: false", 1),
+			"- name: other", "- name: imageData", 1),
+			`p.yaml:16:21: spec.rules[0].context[1].imageRegistry.catchError: policy p has another imageRegistry entry "imageData"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := tc.in
-			if tc.name == "ambiguous" {
-				in = strings.Replace(in, "- name: other", "- name: imageData", 1)
-				tc.want = strings.Replace(tc.want, `"other"`, `"imageData"`, 1)
-			}
 			var flags Flags
-			_, err := Strip("p.yaml", []byte(in), &flags)
+			_, err := Strip("p.yaml", []byte(tc.in), &flags)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("error = %v\nwant prefix %s", err, tc.want)
 			}
