@@ -96,6 +96,12 @@ type Result struct {
 	// Context holds the rule's loaded context entries by name (for example
 	// "imageData"), as JSON-like values; nil when the engine cannot show it.
 	Context map[string]any
+	// PatchedResource is the resource as the rule's policy left it (every
+	// rule of a mutate or verifyImages policy carries the same object,
+	// Kyverno's EngineResponse.PatchedResource, kyverno test's
+	// patchedResource); nil for validate-only policies and when the engine
+	// cannot show it (see CapPatchedResource).
+	PatchedResource map[string]any `json:",omitempty"`
 }
 
 func (r Result) String() string {

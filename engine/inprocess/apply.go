@@ -110,6 +110,10 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 		responses = append(responses, resp)
 		resource = resp.PatchedResource
 	}
+	// Mutate and verifyImages responses carry the resource their policy
+	// patched; validate responses carry it unchanged, so only the first
+	// ones report it.
+	patching := len(responses)
 	validated, err := b.validate(ctx, eng, jp, cfg, resource)
 	if err != nil {
 		return nil, err
@@ -117,7 +121,12 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 	responses = append(responses, validated...)
 
 	var out []engine.Result
-	for _, resp := range responses {
+	for i, resp := range responses {
+		var patched map[string]any
+		if i < patching && len(resp.PatchedResource.Object) > 0 {
+			// A mutate rule that errors leaves an empty resource.
+			patched = resp.PatchedResource.DeepCopy().Object
+		}
 		for _, rule := range resp.PolicyResponse.Rules {
 			rr := clireport.ComputePolicyReportResult(false, resp, rule)
 			policy := rr.Policy
@@ -131,6 +140,8 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 				Status:   engine.Status(rr.Result),
 				Message:  rr.Description,
 				Context:  rec.context(resp.Policy().GetNamespace(), resp.Policy().GetName(), rule.Name()),
+
+				PatchedResource: patched,
 			})
 		}
 	}

@@ -62,6 +62,34 @@ func hasContent(b []byte) bool {
 	return false
 }
 
+// blockStyle returns the document as the CLI can read it. A document in
+// YAML flow style ("{apiVersion: v1, kind: Pod, ...}") starts with "{", and
+// the CLI takes any such file for JSON and refuses the whole batch ("failed
+// to load resources (couldn't get version/kind; json parse error ...)");
+// it is rewritten in block style. Other documents are kept byte for byte,
+// so the CLI's line numbers stay the user's.
+func blockStyle(d yamlDoc) ([]byte, error) {
+	for _, line := range bytes.Split(d.Data, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 || t[0] == '#' {
+			continue
+		}
+		if t[0] != '{' {
+			return d.Data, nil
+		}
+		break
+	}
+	js, err := yaml.YAMLToJSON(d.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not valid YAML: %w", d.where(), err)
+	}
+	out, err := yaml.JSONToYAML(js)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.where(), err)
+	}
+	return out, nil
+}
+
 // objectMeta is what the driver reads from every document: enough to name
 // the object in results and to know how many rules a policy holds.
 type objectMeta struct {

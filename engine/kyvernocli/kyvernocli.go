@@ -185,6 +185,18 @@ func interpretApply(run runResult, pols []policyDoc, ress []resourceDoc) ([]engi
 		// resource file, loader error), not a rule result.
 		return nil, fmt.Errorf("kyvernocli: apply exited 1 without a report\n%s", stderrSummary(run.Stderr))
 	}
+	if len(out.Reports) == 0 {
+		// No report is what the CLI prints when no rule matched. But
+		// stdout that is neither a report nor a warning may be a report
+		// the driver could not read: reading that as "no result" for every
+		// rule would pass `result: none` rows untested.
+		for _, l := range out.Other {
+			if !strings.HasPrefix(strings.TrimSpace(l), "Warning:") {
+				return nil, fmt.Errorf("kyvernocli: apply exited %d with no report the driver can read; stdout has %q\n%s",
+					run.ExitCode, l, stderrSummary(run.Stderr))
+			}
+		}
+	}
 	results, err := out.results()
 	if err != nil {
 		return nil, fmt.Errorf("kyvernocli: %w", err)
@@ -353,7 +365,11 @@ func writePolicies(wd *workdir, docs []engine.Document) ([]policyDoc, error) {
 					p.Rules = append(p.Rules, r.Name)
 				}
 			}
-			p.Path, err = wd.writeFile(yd.Data, "policies", fmt.Sprintf("p%04d-%s.yaml", len(pols), fileSafe(p.Name)))
+			data, err := blockStyle(yd)
+			if err != nil {
+				return nil, fmt.Errorf("policy %w", err)
+			}
+			p.Path, err = wd.writeFile(data, "policies", fmt.Sprintf("p%04d-%s.yaml", len(pols), fileSafe(p.Name)))
 			if err != nil {
 				return nil, err
 			}
@@ -381,7 +397,11 @@ func writeResources(wd *workdir, docs []engine.Document) ([]resourceDoc, error) 
 				return nil, fmt.Errorf("resource %s: %s is also defined at %s; results are keyed by resource", yd.where(), id, prev)
 			}
 			ids[id] = yd.where()
-			p, err := wd.writeFile(yd.Data, "resources", fmt.Sprintf("r%04d-%s.yaml", len(out), fileSafe(m.Metadata.Name)))
+			data, err := blockStyle(yd)
+			if err != nil {
+				return nil, fmt.Errorf("resource %w", err)
+			}
+			p, err := wd.writeFile(data, "resources", fmt.Sprintf("r%04d-%s.yaml", len(out), fileSafe(m.Metadata.Name)))
 			if err != nil {
 				return nil, err
 			}

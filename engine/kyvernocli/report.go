@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/imagectx/conformance/engine"
 )
 
@@ -45,10 +47,23 @@ type skippedPolicy struct {
 	Reason string
 }
 
+// patchedKey names one policy's patched resource: the policy's name and
+// the resource's namespace, kind and name as the CLI prints them.
+type patchedKey struct {
+	Policy    string
+	Namespace string
+	Kind      string
+	Name      string
+}
+
 // applyOutput is everything the driver reads from one `apply` run's stdout.
 type applyOutput struct {
 	Reports []cliReport
 	Skipped []skippedPolicy
+	// Patched holds the resource as each mutate policy left it ("policy P
+	// applied to NS/KIND/NAME:" then the YAML, then "---"). The CLI prints
+	// nothing of the kind for verifyImages policies.
+	Patched map[patchedKey]map[string]any
 	// Other holds the lines that are neither a report nor a skip list
 	// (deprecation warnings and the like), kept for error messages.
 	Other []string
@@ -56,23 +71,68 @@ type applyOutput struct {
 
 var diagnosticLine = regexp.MustCompile(`^\d+\. (.*)$`)
 
+// appliedLine starts a mutated resource block (v1.19.1 processor's
+// printOutput: "policy %s applied to %s/%s/%s:" with namespace, kind, name).
+var appliedLine = regexp.MustCompile(`^policy (\S+) applied to ([^/\s]*)/([^/\s]+)/([^/\s]+):$`)
+
+// mutationDone is printed after each mutated resource, with no line break
+// after it: the next output (the JSON report) continues the same line.
+const mutationDone = "Mutation has been applied successfully."
+
 // parseApplyOutput reads `kubectl-kyverno apply -p --output-format json`
 // stdout. json.Marshal writes each report on one line; any other line
 // (warnings printed ahead of the JSON, the "---" between reports, the
 // skipped-policy block) is classified, never fed to the JSON decoder.
 func parseApplyOutput(stdout []byte) (applyOutput, error) {
-	var out applyOutput
+	out := applyOutput{Patched: map[patchedKey]map[string]any{}}
 	sc := bufio.NewScanner(bytes.NewReader(stdout))
 	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
 	section := ""
 	lineNo := 0
+	// A mutated resource block: its key, where it starts, its YAML lines.
+	var block *patchedKey
+	blockLine := 0
+	var blockYAML strings.Builder
 	for sc.Scan() {
 		lineNo++
 		line := sc.Text()
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case trimmed == "" || trimmed == "---":
+		if block != nil {
+			if strings.TrimSpace(line) != "---" {
+				blockYAML.WriteString(line + "\n")
+				continue
+			}
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(blockYAML.String()), &obj); err != nil {
+				return out, fmt.Errorf("stdout line %d: the resource policy %s patched: %w", blockLine, block.Policy, err)
+			}
+			if _, dup := out.Patched[*block]; dup {
+				return out, fmt.Errorf("stdout line %d: policy %s patched %s/%s/%s twice", blockLine, block.Policy, block.Namespace, block.Kind, block.Name)
+			}
+			if len(obj) == 0 {
+				// A mutate rule that errors leaves an empty resource ("{}").
+				obj = nil
+			}
+			out.Patched[*block] = obj
+			block = nil
+			blockYAML.Reset()
 			continue
+		}
+		trimmed := strings.TrimSpace(line)
+		// The JSON report follows the mutation notice on the same line.
+		if rest, ok := strings.CutPrefix(trimmed, mutationDone); ok {
+			trimmed = strings.TrimSpace(rest)
+		}
+		switch {
+		case trimmed == "" || trimmed == "---" || trimmed == "Mutation:":
+			continue
+		case appliedLine.MatchString(trimmed):
+			m := appliedLine.FindStringSubmatch(trimmed)
+			block = &patchedKey{Policy: m[1], Namespace: m[2], Kind: m[3], Name: m[4]}
+			blockLine = lineNo
+		case trimmed == "patched targets:":
+			// mutateExisting targets: no scenario asks for them; refuse
+			// rather than drop them unread.
+			return out, fmt.Errorf("stdout line %d: the CLI printed patched targets (mutateExisting), which this driver does not read", lineNo)
 		case strings.HasPrefix(trimmed, "{"):
 			var r cliReport
 			if err := json.Unmarshal([]byte(trimmed), &r); err != nil {
@@ -98,6 +158,9 @@ func parseApplyOutput(stdout []byte) (applyOutput, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return out, fmt.Errorf("reading stdout: %w", err)
+	}
+	if block != nil {
+		return out, fmt.Errorf("stdout line %d: the resource policy %s patched has no closing ---", blockLine, block.Policy)
 	}
 	return out, nil
 }
@@ -126,6 +189,9 @@ func (o applyOutput) results() ([]engine.Result, error) {
 					Resource: engine.ResourceID{Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
 					Status:   status,
 					Message:  r.Message,
+					PatchedResource: o.Patched[patchedKey{
+						Policy: policy, Namespace: res.Namespace, Kind: res.Kind, Name: res.Name,
+					}],
 				})
 			}
 		}

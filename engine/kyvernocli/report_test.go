@@ -1,7 +1,9 @@
 package kyvernocli
 
 import (
+	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -190,5 +192,101 @@ func TestCapabilityParsing(t *testing.T) {
 	}
 	if _, err := parseApplySummary([]byte("pass: 1, fail: 0, warn: 0, error: 0, skip: 0\n")); err == nil {
 		t.Error("parseApplySummary accepted output without the Applying line: a dropped policy would go unnoticed")
+	}
+}
+
+// testdata/apply-mutate-v1.19.1.stdout is a real v1.19.1 run of
+// policies add-label (mutate), bad-mutate (mutate whose
+// imageRegistry lookup fails) and need-label (validate) on Pods default/app
+// and team/other: each mutated resource is printed as YAML between
+// "policy P applied to NS/KIND/NAME:" and "---", and the JSON report
+// follows "Mutation has been applied successfully." on the same line.
+func TestParseMutateOutput(t *testing.T) {
+	stdout, err := os.ReadFile("testdata/apply-mutate-v1.19.1.stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := parseApplyOutput(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Reports) != 1 {
+		t.Fatalf("reports = %d, want 1 (the one after the last mutation notice)", len(out.Reports))
+	}
+	results, err := out.results()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range results {
+		label := ""
+		if r.PatchedResource != nil {
+			labels, _, _ := unstructuredLabels(r.PatchedResource)
+			label = " patched labels=" + labels
+		}
+		got = append(got, r.Policy+"/"+r.Rule+" "+r.Resource.String()+" "+string(r.Status)+label)
+	}
+	want := []string{
+		"add-label/label Pod/default/app pass patched labels=foo=bar",
+		"add-label/label Pod/team/other pass patched labels=foo=bar",
+		"bad-mutate/broken Pod/default/app error",
+		"bad-mutate/broken Pod/team/other error",
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("results:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func unstructuredLabels(obj map[string]any) (string, bool, error) {
+	md, _ := obj["metadata"].(map[string]any)
+	labels, _ := md["labels"].(map[string]any)
+	var parts []string
+	for k, v := range labels {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ","), len(parts) > 0, nil
+}
+
+func TestParseMutateOutputErrors(t *testing.T) {
+	for _, tt := range []struct{ name, stdout, want string }{
+		{"unclosed block", "policy p applied to default/Pod/app:\napiVersion: v1\n", "stdout line 1: the resource policy p patched has no closing ---"},
+		{"bad yaml", "policy p applied to default/Pod/app:\n: : :\n---\n", "stdout line 1: the resource policy p patched"},
+		{"twice", "policy p applied to default/Pod/app:\na: 1\n---\npolicy p applied to default/Pod/app:\na: 1\n---\n", "policy p patched default/Pod/app twice"},
+		{"targets", "patched targets: \n", "patched targets (mutateExisting)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseApplyOutput([]byte(tt.stdout))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnreadableReportIsAnError(t *testing.T) {
+	pols, ress := capturedPolicies()
+	_, err := interpretApply(runResult{Stdout: []byte("Warning: x\nsomething {\"kind\":\"ClusterReport\"}\n")}, pols, ress)
+	if err == nil || !strings.Contains(err.Error(), "no report the driver can read") {
+		t.Errorf("err = %v, want the unread stdout named", err)
+	}
+}
+
+func TestBlockStyle(t *testing.T) {
+	flow := yamlDoc{File: "s.yaml", Line: 3, Data: []byte("# c\n{apiVersion: v1, kind: Pod, metadata: {name: app}}\n")}
+	got, err := blockStyle(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n"; string(got) != want {
+		t.Errorf("blockStyle = %q, want %q", got, want)
+	}
+	block := yamlDoc{File: "s.yaml", Line: 3, Data: []byte("# c\nkind: Pod # kept\n")}
+	if got, _ := blockStyle(block); string(got) != string(block.Data) {
+		t.Errorf("a block-style document changed: %q", got)
+	}
+	if _, err := blockStyle(yamlDoc{File: "s.yaml", Line: 3, Data: []byte("{a: [}\n")}); err == nil || !strings.Contains(err.Error(), "s.yaml:3: not valid YAML") {
+		t.Errorf("err = %v, want s.yaml:3: not valid YAML", err)
 	}
 }
