@@ -22,6 +22,8 @@ const (
 	CapSecrets = "secrets"
 	// CapClientDeadline: a per-lookup client deadline.
 	CapClientDeadline = "clientDeadline"
+	// CapVerifyImagesPatch: the resource a verifyImages rule patched.
+	CapVerifyImagesPatch = "verifyImagesPatch"
 )
 
 // The probe applies two policies to one Pod whose image cannot be parsed,
@@ -253,6 +255,8 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 			CapSecrets:   "kubectl-kyverno apply has no secret lister: imageRegistryCredentials.secrets are not read",
 			CapClientDeadline: "kubectl-kyverno applies no registry timeout; the driver can only stop the whole run " +
 				"when the context ends, so no rule reports 'context deadline exceeded'",
+			CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
+				"not those of verifyImages policies",
 		},
 	}
 	if !catchErr {

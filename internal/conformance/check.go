@@ -119,6 +119,11 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 				return fail("want %s with message %s, got %s: %s", row.Result, desc, out.Got.Status, out.Got.Message)
 			}
 		}
+		if p := row.PatchedResource; p != nil {
+			if ok, why := p.Match(out.Got.PatchedResource, ev.Vars); !ok {
+				return fail("want %s with its patched resource: %s", row.Result, why)
+			}
+		}
 		if len(row.Context) > 0 {
 			if !caps.Context {
 				why := caps.Unsupported[scenario.CapContext]

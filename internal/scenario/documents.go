@@ -116,6 +116,34 @@ func scalarAt(n *yaml.Node, path ...string) string {
 	return n.Value
 }
 
+// Rule types, as Kyverno names a rule's kind (Rule.HasMutate and the like).
+const (
+	RuleValidate     = "validate"
+	RuleMutate       = "mutate"
+	RuleVerifyImages = "verifyImages"
+	RuleGenerate     = "generate"
+)
+
+// ruleTypes maps spec.rules[].name of a policy document to the rule's type
+// (the first of validate, mutate, verifyImages, generate it has).
+func ruleTypes(n *yaml.Node) map[string]string {
+	rules := yamlpath.Child(yamlpath.Child(n, "spec"), "rules")
+	out := map[string]string{}
+	if rules == nil || rules.Kind != yaml.SequenceNode {
+		return out
+	}
+	for _, r := range rules.Content {
+		name := scalarAt(r, "name")
+		for _, t := range []string{RuleValidate, RuleMutate, RuleVerifyImages, RuleGenerate} {
+			if yamlpath.Child(r, t) != nil {
+				out[name] = t
+				break
+			}
+		}
+	}
+	return out
+}
+
 // ruleNames lists spec.rules[].name of a policy document.
 func ruleNames(n *yaml.Node) []string {
 	rules := yamlpath.Child(yamlpath.Child(n, "spec"), "rules")

@@ -228,6 +228,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		return d.errf(root, "resources", "want at least one resource")
 	}
 	rules := map[string][]string{}
+	f.ruleTypes = map[string]map[string]string{}
 	for i, ds := range f.Policies {
 		for _, doc := range ds.Docs {
 			if doc.Kind != "ClusterPolicy" && doc.Kind != "Policy" {
@@ -237,6 +238,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				return d.errf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: policy %q is given twice", doc.Source, doc.Name)
 			}
 			rules[doc.Name] = ruleNames(doc.Node)
+			f.ruleTypes[doc.Name] = ruleTypes(doc.Node)
 			if err := checkVarsIn(doc.Node, fmt.Sprintf("policies[%d]", i)); err != nil {
 				return err
 			}
@@ -353,8 +355,8 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		if !ok {
 			return d.errf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
 		}
-		if !slices.Contains(rs, r.Rule) {
-			return d.errf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
+		if !slices.Contains(rs, r.Rule) && !slices.Contains(rs, autogenBase(r.Rule)) {
+			return d.errf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
 		}
 		if len(r.Resources) == 0 {
 			return d.errf(rn, field+".resources", "want at least one resource name")
@@ -384,8 +386,16 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		if !slices.Contains(knownResults, r.Result) {
 			return d.errf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
 		}
-		if r.Result == "none" && (r.Message != nil || len(r.Context) > 0) {
-			return d.errf(rn, field, "result none (no result at all) cannot have a message or context")
+		if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
+			return d.errf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
+		}
+		if p := r.PatchedResource; p != nil {
+			if t := f.RuleType(r.Policy, r.Rule); t != RuleMutate && t != RuleVerifyImages {
+				return d.errf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is a %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, t)
+			}
+			if err := checkVarsIn(p.node, field+".patchedResource"); err != nil {
+				return err
+			}
 		}
 		if err := checkRequires(d, at(rn, "requires"), field+".requires", r.Requires); err != nil {
 			return err

@@ -51,6 +51,10 @@ func Specs(files []*File) []*Spec {
 // the row's labels and requirements.
 func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	labels := map[string]string{}
+	ruleType := f.RuleType(r.Policy, r.Rule)
+	if ruleType != "" {
+		labels["rule"] = ruleType
+	}
 	for _, m := range []map[string]string{f.Metadata.Labels, {"catch": catch}, b.Labels, r.Labels} {
 		for k, v := range m {
 			labels[k] = v
@@ -62,6 +66,9 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	}
 	if catch != CatchAbsent {
 		req = append(req, CapCatchError)
+	}
+	if r.PatchedResource != nil && ruleType == RuleVerifyImages {
+		req = append(req, CapVerifyImagesPatch)
 	}
 	slices.Sort(req)
 	req = slices.Compact(req)

@@ -4,6 +4,8 @@
 package scenario
 
 import (
+	"strings"
+
 	"github.com/imagectx/conformance/fakeregistry"
 	"gopkg.in/yaml.v3"
 )
@@ -19,9 +21,13 @@ const (
 	CapClientDeadline = "clientDeadline"
 	// CapSecrets: the engine resolves imageRegistryCredentials.secrets.
 	CapSecrets = "secrets"
+	// CapVerifyImagesPatch: the engine shows the resource a verifyImages
+	// rule patched (image digests, the kyverno.io/verify-images
+	// annotation); required by rows that expect one.
+	CapVerifyImagesPatch = "verifyImagesPatch"
 )
 
-var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets}
+var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch}
 
 // Result values a row may expect. "none" means the engine reports no result
 // for that rule and resource (Kyverno's foreach skips every element).
@@ -45,6 +51,31 @@ type File struct {
 	Resources   []Documents       `json:"resources"`
 	Registry    Registry          `json:"registry"`
 	Results     []Row             `json:"results"`
+
+	// ruleTypes maps policy name and rule name to the rule's type.
+	ruleTypes map[string]map[string]string
+}
+
+// RuleType is the type of a rule of one of the file's policies (RuleMutate
+// and the like), "" for an unknown policy or rule.
+func (f *File) RuleType(policy, rule string) string {
+	if t, ok := f.ruleTypes[policy][rule]; ok {
+		return t
+	}
+	return f.ruleTypes[policy][autogenBase(rule)]
+}
+
+// autogenBase is the rule an autogen rule was generated from: Kyverno names
+// the rules it adds for Pod controllers autogen-<rule> (Deployment and the
+// like) and autogen-cronjob-<rule> (CronJob).
+func autogenBase(rule string) string {
+	if r, ok := strings.CutPrefix(rule, "autogen-cronjob-"); ok {
+		return r
+	}
+	if r, ok := strings.CutPrefix(rule, "autogen-"); ok {
+		return r
+	}
+	return rule
 }
 
 // Metadata names the file and labels every spec it produces.
@@ -106,17 +137,20 @@ type Credential struct {
 // Row is one expected result (kyverno-test.yaml's results entry, plus the
 // message, context and request expectations it cannot express).
 type Row struct {
-	Policy    string            `json:"policy"`
-	Rule      string            `json:"rule"`
-	Kind      string            `json:"kind"`
-	Resources []string          `json:"resources"`
-	Bindings  []string          `json:"bindings"`
-	Result    string            `json:"result"`
-	Message   *Matcher          `json:"message"`
-	Context   ContextChecks     `json:"context"`
-	Requests  *RequestChecks    `json:"requests"`
-	Requires  []string          `json:"requires"`
-	Labels    map[string]string `json:"labels"`
+	Policy    string        `json:"policy"`
+	Rule      string        `json:"rule"`
+	Kind      string        `json:"kind"`
+	Resources []string      `json:"resources"`
+	Bindings  []string      `json:"bindings"`
+	Result    string        `json:"result"`
+	Message   *Matcher      `json:"message"`
+	Context   ContextChecks `json:"context"`
+	// PatchedResource is the resource the rule's policy must leave
+	// (mutate and verifyImages policies).
+	PatchedResource *PatchedResource  `json:"patchedResource"`
+	Requests        *RequestChecks    `json:"requests"`
+	Requires        []string          `json:"requires"`
+	Labels          map[string]string `json:"labels"`
 
 	line int
 }
