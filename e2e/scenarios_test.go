@@ -80,7 +80,7 @@ var _ = Describe("Fault scenarios at admission", Label("area:scenarios"), func()
 			srv := env.registry(f.RegistryConfig())
 			refused, err := srv.RefusedAddr()
 			Expect(err).NotTo(HaveOccurred())
-			vars := f.Substitutions(srv.Addr(), refused)
+			vars := f.Substitutions(srv.Addr(), refused, srv.PublicKeys())
 			policies, resources, err := f.Render(b, vars)
 			Expect(err).NotTo(HaveOccurred(), f.Path)
 

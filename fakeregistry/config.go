@@ -17,6 +17,11 @@ type Config struct {
 	Ping *Fault `json:"ping,omitempty"`
 	// TLS serves HTTPS with a self-signed certificate.
 	TLS bool `json:"tls,omitempty"`
+	// SigningKeys names cosign key pairs (ECDSA P-256) the registry makes
+	// when it starts; images sign with them (Image.Signatures) and
+	// Server.PublicKeyPEM gives their public keys. Names are letters,
+	// digits and '_', starting with a letter.
+	SigningKeys []string `json:"signingKeys,omitempty"`
 }
 
 // Image is one image (or multi-platform index) under a repository:tag.
@@ -42,6 +47,11 @@ type Image struct {
 	Auth *Auth `json:"auth,omitempty"`
 	// Fault makes requests for this image fail or stall.
 	Fault *Fault `json:"fault,omitempty"`
+	// Signatures names the SigningKeys whose cosign signature of this
+	// image's manifest (the index for a multi-platform image) the registry
+	// serves, under cosign's tag sha256-<hex>.sig in the same repository.
+	// An image without signatures is unsigned.
+	Signatures []string `json:"signatures,omitempty"`
 	// Malformed serves a broken manifest: "json" (not valid JSON) or
 	// "mediatype" (a wrong media type). Single-platform images only.
 	Malformed string `json:"malformed,omitempty"`

@@ -111,6 +111,12 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("fakeregistry listen %s: %w", o.listen, err)
 	}
 	s.addr = ln.Addr().String()
+	// Signatures name the image by host:port, known only now; nothing is
+	// served before Serve below.
+	if err := st.sign(func(repo, ref string, m blob) error { return putManifest(s.registry, repo, ref, m) }, s.addr); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	if cfg.TLS {
 		cert, caPEM, err := selfSignedCert(tlsHosts(s.addr, o.tlsHosts), o.now())
 		if err != nil {

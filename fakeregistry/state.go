@@ -22,6 +22,7 @@ type state struct {
 	blobs *blobStore
 	ping  *faultState
 	mode  authMode
+	keys  map[string]*signingKey // Config.SigningKeys by name
 }
 
 type repoState struct {
@@ -84,7 +85,11 @@ func (fs *faultState) take() bool {
 }
 
 func newState(cfg Config) (*state, error) {
-	st := &state{repos: map[string]*repoState{}, blobs: newBlobStore(), ping: newFaultState(cfg.Ping)}
+	keys, err := newSigningKeys(cfg.SigningKeys)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{repos: map[string]*repoState{}, blobs: newBlobStore(), ping: newFaultState(cfg.Ping), keys: keys}
 	repo := func(name string) *repoState {
 		rs := st.repos[name]
 		if rs == nil {

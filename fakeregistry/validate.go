@@ -22,6 +22,8 @@ func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 var (
 	repoPattern = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
 	tagPattern  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	// keyNamePattern keeps signing key names usable in variable names.
+	keyNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 )
 
 // Validate checks the whole Config and returns every problem found, each a
@@ -54,6 +56,31 @@ func (c Config) Validate() error {
 		v.fault(p+".fault", r.Fault, false)
 	}
 	v.fault("ping", c.Ping, true)
+	keys := map[string]int{}
+	for i, k := range c.SigningKeys {
+		p := fmt.Sprintf("signingKeys[%d]", i)
+		if !keyNamePattern.MatchString(k) {
+			v.add(p, "want a key name of letters, digits and '_' starting with a letter, got %q", k)
+		}
+		if j, dup := keys[k]; dup {
+			v.add(p, "duplicate of signingKeys[%d] %q", j, k)
+		}
+		keys[k] = i
+	}
+	for i, img := range c.Images {
+		for j, k := range img.Signatures {
+			p := fmt.Sprintf("images[%d].signatures[%d]", i, j)
+			switch {
+			case img.Missing:
+				v.add(p, "a missing tag has no manifest to sign; remove signatures or missing")
+			case img.Malformed != "":
+				v.add(p, "a malformed manifest has no digest a signature could name; remove signatures or malformed")
+			}
+			if _, ok := keys[k]; !ok {
+				v.add(p, "want one of signingKeys %v, got %q", c.SigningKeys, k)
+			}
+		}
+	}
 	return errors.Join(v.errs...)
 }
 

@@ -56,7 +56,7 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 		ev.Err = fmt.Errorf("%s: %w", f.Path, err)
 		return ev
 	}
-	ev.Vars = f.Substitutions(srv.Addr(), refused)
+	ev.Vars = f.Substitutions(srv.Addr(), refused, srv.PublicKeys())
 
 	policies, resources, err := f.Render(b, ev.Vars)
 	if err != nil {

@@ -197,12 +197,15 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	for _, v := range builtinVars {
 		known[v] = true
 	}
+	for _, k := range f.Registry.SigningKeys {
+		known[VarPublicKeyPrefix+k] = true
+	}
 	for k := range f.Vars {
 		if !varName.MatchString(k) {
 			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "want a variable name of letters, digits and '_'")
 		}
-		if slices.Contains(builtinVars, k) {
-			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (the fake registry's address); choose another name", k)
+		if slices.Contains(builtinVars, k) || strings.HasPrefix(k, VarPublicKeyPrefix) {
+			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (REGISTRY, REFUSED and PUBLIC_KEY_<signing key> are set per run); choose another name", k)
 		}
 		known[k] = true
 	}

@@ -21,10 +21,19 @@ var builtinVars = []string{VarRegistry, VarRefused}
 // Vars are ${NAME} substitutions: the built-ins plus the file's vars.
 type Vars map[string]string
 
+// VarPublicKeyPrefix + a registry.signingKeys name is the variable holding
+// that key's PEM-encoded public key (e.g. ${PUBLIC_KEY_signer}).
+const VarPublicKeyPrefix = "PUBLIC_KEY_"
+
 // Substitutions are the file's vars with the built-ins set: REGISTRY to
-// registry (the fake registry's host:port) and REFUSED to refused.
-func (f *File) Substitutions(registry, refused string) Vars {
+// registry (the fake registry's host:port), REFUSED to refused and
+// PUBLIC_KEY_<name> to each signing key's PEM from publicKeys (keys left
+// out stay unexpanded, as the catalogue shows them).
+func (f *File) Substitutions(registry, refused string, publicKeys map[string][]byte) Vars {
 	v := Vars{VarRegistry: registry, VarRefused: refused}
+	for k, pem := range publicKeys {
+		v[VarPublicKeyPrefix+k] = string(pem)
+	}
 	for k, val := range f.Vars {
 		v[k] = val
 	}

@@ -1,0 +1,95 @@
+package fakeregistry_test
+
+import (
+	"context"
+	"crypto"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/cosign/v3/pkg/cosign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/imagectx/conformance/fakeregistry"
+)
+
+// TestCosignVerifiesSignatures checks the seeded signatures with cosign's
+// own verifier (the one Kyverno's verifyImages calls): the right key
+// verifies, another key finds no matching signature, an unsigned image
+// has none.
+func TestCosignVerifiesSignatures(t *testing.T) {
+	srv, err := fakeregistry.Start(fakeregistry.Config{
+		SigningKeys: []string{"signer", "other"},
+		Images: []fakeregistry.Image{
+			{Ref: "team/app:v1", Signatures: []string{"signer"}},
+			{Ref: "team/app:both", Config: fakeregistry.ImageConfig{User: "2"}, Signatures: []string{"other", "signer"}},
+			{Ref: "team/app:multi", Platforms: []string{"linux/amd64", "linux/arm64"}, Signatures: []string{"signer"}},
+			{Ref: "team/app:unsigned", Config: fakeregistry.ImageConfig{User: "1"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	verify := func(ref, key string) error {
+		pem, err := srv.PublicKeyPEM(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := signature.LoadVerifier(pub, crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := name.ParseReference(srv.Addr() + "/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = cosign.VerifyImageSignatures(context.Background(), r, &cosign.CheckOpts{
+			SigVerifier: v, IgnoreTlog: true, IgnoreSCT: true, ClaimVerifier: cosign.SimpleClaimVerifier,
+		})
+		return err
+	}
+	for _, tc := range []struct{ ref, key, wantErr string }{
+		{"team/app:v1", "signer", ""},
+		{"team/app:both", "signer", ""},
+		{"team/app:both", "other", ""},
+		{"team/app:multi", "signer", ""},
+		{"team/app:v1", "other", "no matching signatures"},
+		{"team/app:unsigned", "signer", "no signatures found"},
+	} {
+		err := verify(tc.ref, tc.key)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s with key %s: %v", tc.ref, tc.key, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s with key %s: err = %v, want %q", tc.ref, tc.key, err, tc.wantErr)
+		}
+	}
+	if _, err := srv.PublicKeyPEM("nobody"); err == nil || !strings.Contains(err.Error(), `no signing key "nobody"`) {
+		t.Errorf("PublicKeyPEM(nobody) err = %v", err)
+	}
+}
+
+func TestSignatureConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  fakeregistry.Config
+		want string
+	}{
+		{fakeregistry.Config{Images: []fakeregistry.Image{{Ref: "a/b:v1", Signatures: []string{"k"}}}},
+			`images[0].signatures[0]: want one of signingKeys [], got "k"`},
+		{fakeregistry.Config{SigningKeys: []string{"k"}, Images: []fakeregistry.Image{{Ref: "a/b:v1", Missing: true, Signatures: []string{"k"}}}},
+			"images[0].signatures[0]: a missing tag has no manifest to sign"},
+		{fakeregistry.Config{SigningKeys: []string{"k", "k"}}, `signingKeys[1]: duplicate of signingKeys[0] "k"`},
+		{fakeregistry.Config{SigningKeys: []string{"1k"}}, `signingKeys[0]: want a key name of letters, digits and '_' starting with a letter, got "1k"`},
+	} {
+		err := tc.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want containing %q", err, tc.want)
+		}
+	}
+}
