@@ -113,7 +113,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", "deadline: 2s", "deadline: soon", []string{"registry.deadline: want a duration such as \"2s\""}},
 		{"registry model refused", "  - ref: team/app:v1\n", "  - ref: Team/App:v1\n", []string{"t.yaml:32:10: registry.images[0].ref: want a repository name"}},
 		{"unknown registry field", "  deadline: 2s\n", "  deadline: 2s\n  trusted: true\n",
-			[]string{"registry.trusted: unknown field; want one of: credentials, deadline, images, ping, repositories, secrets, tls, trustCA"}},
+			[]string{"registry.trusted: unknown field; want one of: credentials, deadline, images, ping, repositories, secrets, signingKeys, tls, trustCA"}},
 		{"trustCA without tls", "  deadline: 2s\n", "  deadline: 2s\n  trustCA: true\n", []string{"registry.trustCA: only makes sense with tls: true"}},
 		{"unknown capability", "  result: error\n", "  result: error\n  requires: [teleport]\n",
 			[]string{"results[0].requires[0]: unknown capability \"teleport\"; want one of catchError, context, admission, clientDeadline, secrets, verifyImagesPatch"}},
