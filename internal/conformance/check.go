@@ -86,15 +86,21 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		}
 	}
 	out := Outcome{}
-	if len(matches) > 0 {
-		got := matches[0]
-		out.Got = &got
-		out.Others = matches[1:]
-	}
 	fail := func(format string, args ...any) Outcome {
 		out.Outcome = OutcomeFail
 		out.Reason = fmt.Sprintf(format, args...)
 		return out
+	}
+	// The row's result is the one whose status and message it matches;
+	// a spec expecting one result reports that one even when it differs.
+	got, err := pick(matches, row, ev.Vars)
+	if err != nil {
+		return fail("message matcher: %v", err)
+	}
+	if got >= 0 {
+		g := matches[got]
+		out.Got = &g
+		out.Others = append(append([]engine.Result{}, matches[:got]...), matches[got+1:]...)
 	}
 	if row.Result == "none" {
 		if out.Got != nil {
@@ -104,8 +110,8 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		if out.Got == nil {
 			return fail("want %s, got no result", row.Result)
 		}
-		if len(out.Others) > 0 {
-			return fail("want one %s result, got %d results: %s", row.Result, len(matches), describeResults(matches))
+		if len(matches) != s.Expected {
+			return fail("want %d result(s) for this rule and resource (one per row), got %d: %s", s.Expected, len(matches), describeResults(matches))
 		}
 		if string(out.Got.Status) != row.Result {
 			return fail("want %s, got %s: %s", row.Result, out.Got.Status, out.Got.Message)
@@ -116,7 +122,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 				return fail("message matcher: %v", err)
 			}
 			if !ok {
-				return fail("want %s with message %s, got %s: %s", row.Result, desc, out.Got.Status, out.Got.Message)
+				return fail("want %s with message %s, got %s", row.Result, desc, describeResults(matches))
 			}
 		}
 		if p := row.PatchedResource; p != nil {
@@ -162,6 +168,39 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 	}
 	out.Outcome = OutcomePass
 	return out
+}
+
+// pick is the index of the result among matches that the row expects:
+// the first with the row's status and message, else (to report the
+// difference) the only one there is, else the first with the row's status;
+// -1 for none.
+func pick(matches []engine.Result, row *scenario.Row, vars scenario.Vars) (int, error) {
+	sameStatus := -1
+	for i, r := range matches {
+		if string(r.Status) != row.Result {
+			continue
+		}
+		if sameStatus < 0 {
+			sameStatus = i
+		}
+		if row.Message == nil {
+			return i, nil
+		}
+		ok, _, err := row.Message.Match(r.Message, vars)
+		if err != nil {
+			return -1, err
+		}
+		if ok {
+			return i, nil
+		}
+	}
+	if len(matches) == 1 {
+		return 0, nil
+	}
+	if sameStatus < 0 && len(matches) > 0 {
+		return 0, nil
+	}
+	return sameStatus, nil
 }
 
 func describeResults(rs []engine.Result) string {

@@ -175,3 +175,53 @@ func TestMatrixAndCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// A verifyImages rule reports twice on a resource; two rows expect the two
+// results, each spec finds its own and both require exactly two.
+func TestCheckSeveralResultsPerRule(t *testing.T) {
+	const src = `apiVersion: conformance.imagectx.io/v1alpha1
+kind: Test
+metadata: {name: v}
+policies:
+- apiVersion: kyverno.io/v1
+  kind: ClusterPolicy
+  metadata: {name: p}
+  spec:
+    rules:
+    - name: r
+      verifyImages: [{imageReferences: ["*"]}]
+resources:
+- {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: default}}
+results:
+- {policy: p, rule: r, resources: [app], result: pass, message: verified}
+- {policy: p, rule: r, resources: [app], result: fail, message: missing digest}
+`
+	f, err := scenario.Parse("v.yaml", "v", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := scenario.Specs([]*scenario.File{f})
+	if len(ss) != 2 || ss[0].Name != "v/default/p/r/app" || ss[1].Name != "v/default/p/r/app#2" || ss[0].Expected != 2 || ss[1].Expected != 2 {
+		t.Fatalf("specs %q %q, expected %d %d", ss[0].Name, ss[1].Name, ss[0].Expected, ss[1].Expected)
+	}
+	res := func(st engine.Status, msg string) engine.Result {
+		return engine.Result{Policy: "p", Rule: "r", Resource: engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}, Status: st, Message: msg}
+	}
+	both := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "missing digest"), res(engine.StatusPass, "verified")}}
+	caps := engine.Capabilities{Context: true}
+	for _, s := range ss {
+		if o := Check(s, both, caps, "e", Options{}); o.Outcome != OutcomePass {
+			t.Errorf("%s: %s: %s", s.Name, o.Outcome, o.Reason)
+		}
+	}
+	one := &Evaluation{Results: []engine.Result{res(engine.StatusPass, "verified")}}
+	o := Check(ss[0], one, caps, "e", Options{})
+	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, "want 2 result(s) for this rule and resource (one per row), got 1: [pass: verified]") {
+		t.Errorf("one result: %s: %s", o.Outcome, o.Reason)
+	}
+	wrong := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "other"), res(engine.StatusPass, "verified")}}
+	o = Check(ss[1], wrong, caps, "e", Options{})
+	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, `want fail with message exactly "missing digest"`) {
+		t.Errorf("wrong message: %s: %s", o.Outcome, o.Reason)
+	}
+}

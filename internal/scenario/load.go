@@ -346,7 +346,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	if len(f.Results) == 0 {
 		return d.errf(root, "results", "want at least one expected result")
 	}
-	specNames := map[string]int{}
+	specNames := map[string][]int{}
 	for i := range f.Results {
 		r := &f.Results[i]
 		rn := at(root, "results", i)
@@ -417,11 +417,17 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				continue
 			}
 			for _, res := range r.Resources {
+				// A rule may report more than once on a resource (a
+				// verifyImages rule: its verification, then its digest and
+				// required checks), so a key may have several rows, but
+				// "none" excludes any other.
 				sn := strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/")
-				if prev, dup := specNames[sn]; dup {
-					return d.errf(rn, field, "spec %s is already expected by results[%d]; a policy, rule, resource and binding may be expected once", sn, prev)
+				for _, prev := range specNames[sn] {
+					if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" {
+						return d.errf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) excludes any other row for the same policy, rule, resource and binding", sn, prev)
+					}
 				}
-				specNames[sn] = i
+				specNames[sn] = append(specNames[sn], i)
 			}
 		}
 	}

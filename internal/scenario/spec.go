@@ -19,6 +19,10 @@ type Spec struct {
 	Labels []string
 	// Requires are the capabilities the spec needs, sorted.
 	Requires []string
+	// Expected is how many results the engine must report for the spec's
+	// policy, rule and resource under its binding: the number of rows
+	// that expect one (0 for a row expecting none).
+	Expected int
 }
 
 // EvalKey names the evaluation the spec's result comes from.
@@ -37,9 +41,27 @@ func Specs(files []*File) []*Spec {
 		for bi := range f.Bindings {
 			b := &f.Bindings[bi]
 			catch := f.CatchMode(b)
+			// Rows expecting results for one policy, rule and resource
+			// (more than one for a verifyImages rule); the second and
+			// later are named <spec>#2 and so on.
+			expected, seen := map[string]int{}, map[string]int{}
+			for ri := range f.Results {
+				if r := &f.Results[ri]; r.AppliesTo(b.Name) && r.Result != "none" {
+					for _, res := range r.Resources {
+						expected[specName(f, b, r, res)]++
+					}
+				}
+			}
 			for ri := range f.Results {
 				if r := &f.Results[ri]; r.AppliesTo(b.Name) {
-					out = append(out, rowSpecs(f, b, catch, r)...)
+					for _, s := range rowSpecs(f, b, catch, r) {
+						base := s.Name
+						s.Expected = expected[base]
+						if seen[base]++; seen[base] > 1 {
+							s.Name = fmt.Sprintf("%s#%d", base, seen[base])
+						}
+						out = append(out, s)
+					}
 				}
 			}
 		}
@@ -75,7 +97,7 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	out := make([]*Spec, 0, len(r.Resources))
 	for _, res := range r.Resources {
 		out = append(out, &Spec{
-			Name:     strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/"),
+			Name:     specName(f, b, r, res),
 			File:     f,
 			Binding:  b,
 			Row:      r,
@@ -85,6 +107,11 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 		})
 	}
 	return out
+}
+
+// specName is <file>/<binding>/<policy>/<rule>/<resource>.
+func specName(f *File, b *Binding, r *Row, res string) string {
+	return strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/")
 }
 
 func labelList(m map[string]string) []string {
