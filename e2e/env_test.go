@@ -36,6 +36,10 @@ var (
 
 const resourceWebhookConfig = "kyverno-resource-validating-webhook-cfg"
 
+// resourceMutatingWebhookConfig holds Kyverno's mutate and verifyImages
+// webhooks (Kyverno v1.19.1 pkg/config MutatingWebhookConfigurationName).
+const resourceMutatingWebhookConfig = "kyverno-resource-mutating-webhook-cfg"
+
 // testEnv holds the clients of one Ginkgo process.
 type testEnv struct {
 	cluster *cluster.Cluster
@@ -158,7 +162,52 @@ func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unst
 		}
 		g.Expect(names).To(ContainElement(webhook))
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+	if !patchesResources(obj) {
+		return nil
+	}
+	// mutate and verifyImages rules run in the mutating webhook.
+	mutating := "mutate.kyverno.svc-" + strings.ToLower(failurePolicy)
+	Eventually(func(g Gomega) {
+		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resourceMutatingWebhookConfig, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		var names []string
+		for _, w := range mwc.Webhooks {
+			names = append(names, w.Name)
+			if w.Name != mutating {
+				continue
+			}
+			covers := false
+			for _, r := range w.Rules {
+				covers = covers || slices.Contains(r.Resources, "pods")
+			}
+			g.Expect(covers).To(BeTrue(), "webhook %s does not cover pods yet", mutating)
+			return
+		}
+		g.Expect(names).To(ContainElement(mutating))
+	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 	return nil
+}
+
+// patchesResources reports whether a policy has mutate or verifyImages
+// rules, which Kyverno serves from its mutating webhook.
+func patchesResources(obj *unstructured.Unstructured) bool {
+	rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")
+	for _, r := range rules {
+		m, _ := r.(map[string]any)
+		if m["mutate"] != nil || m["verifyImages"] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// failurePolicyOf is the policy's spec.failurePolicy (Kyverno's default
+// Fail when unset), which names the webhooks that serve it.
+func failurePolicyOf(obj *unstructured.Unstructured) string {
+	if fp, _, _ := unstructured.NestedString(obj.Object, "spec", "failurePolicy"); fp != "" {
+		return fp
+	}
+	return "Fail"
 }
 
 // admission is the API server's answer to one Pod create.
@@ -212,17 +261,23 @@ type reportResult struct {
 // podResult returns the check-image result in the PolicyReport whose scope
 // is Pod "app" in ns, or nil when there is none yet.
 func (e *testEnv) podResult(ctx context.Context, ns string) (*reportResult, error) {
-	return e.result(ctx, ns, "Pod", "app", "check-image", "check-image")
+	rs, err := e.results(ctx, ns, "Pod", "app", "check-image", "check-image")
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	return &rs[0], nil
 }
 
-// result returns the result for policy/rule in the PolicyReport whose scope
-// is kind/name in ns, or nil when there is none yet. A namespaced Policy is
-// reported as "<namespace>/<name>".
-func (e *testEnv) result(ctx context.Context, ns, scopeKind, scopeName, policyName, ruleName string) (*reportResult, error) {
+// results returns every result of policy/rule in the PolicyReport whose
+// scope is kind/name in ns (a verifyImages rule reports twice: its
+// verification and its image checks); none yet is an empty list. A
+// namespaced Policy is reported as "<namespace>/<name>".
+func (e *testEnv) results(ctx context.Context, ns, scopeKind, scopeName, policyName, ruleName string) ([]reportResult, error) {
 	list, err := e.dyn.Resource(reportGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
+	var out []reportResult
 	for _, r := range list.Items {
 		kind, _, _ := unstructured.NestedString(r.Object, "scope", "kind")
 		name, _, _ := unstructured.NestedString(r.Object, "scope", "name")
@@ -237,16 +292,16 @@ func (e *testEnv) result(ctx context.Context, ns, scopeKind, scopeName, policyNa
 			if (policy != policyName && policy != ns+"/"+policyName) || rule != ruleName {
 				continue
 			}
-			res := &reportResult{Policy: policy, Rule: rule}
+			res := reportResult{Policy: policy, Rule: rule}
 			res.Result, _ = m["result"].(string)
 			res.Message, _ = m["message"].(string)
 			if props, ok := m["properties"].(map[string]any); ok {
 				res.Process, _ = props["process"].(string)
 			}
-			return res, nil
+			out = append(out, res)
 		}
 	}
-	return nil, nil
+	return out, nil
 }
 
 // expectReport waits for the Pod's check-image result to equal want, with

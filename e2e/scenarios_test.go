@@ -19,18 +19,29 @@ import (
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-// The fault scenarios (scenarios/faults) run at admission too: every policy
-// of a file becomes a namespaced Audit Policy in the spec's namespace (so
+// The fault scenarios (scenarios/faults) and the request's own policy
+// (scenarios/rules/issue-14302.yaml) run at admission too: every policy of a
+// file becomes a namespaced Audit Policy in the spec's namespace (so
 // parallel specs do not see each other's Pods, and nothing is blocked), the
 // file's resources are created there, and each expected row must appear in
-// the PolicyReport with the same result and message as in the engine suites.
+// the PolicyReport with the same result and message as in the engine
+// suites. The request's file also runs as a background scan, its policy as
+// written (background: true) created after the Pods.
 var scenarioFiles = func() []*scenario.File {
 	files, err := scenario.LoadDirs("../scenarios/faults")
 	if err != nil {
 		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
 	}
-	return files
+	request, err := scenario.LoadFile("../scenarios/rules/issue-14302.yaml", "rules/issue-14302")
+	if err != nil {
+		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
+	}
+	return append(files, request)
 }()
+
+// backgroundFiles run as a background scan as well: the files whose
+// policies scan in the background as written.
+var backgroundFiles = []string{"rules/issue-14302"}
 
 // admissionCapabilities are the scenario capabilities Kyverno's admission
 // controller provides; the others need an engine-side setting the webhook
@@ -54,9 +65,18 @@ func scenarioSkipReason(f *scenario.File, b *scenario.Binding) string {
 	return ""
 }
 
-var _ = Describe("Fault scenarios at admission", Label("area:scenarios"), func() {
+// Processes as the reports controller names them in a result's properties.
+const (
+	processAdmission  = "admission review"
+	processBackground = "background scan"
+)
+
+func scenarioEntries(files []*scenario.File, process string) []TableEntry {
 	var entries []TableEntry
-	for _, f := range scenarioFiles {
+	for _, f := range files {
+		if process == processBackground && !slices.Contains(backgroundFiles, f.Name) {
+			continue
+		}
 		for bi := range f.Bindings {
 			b := &f.Bindings[bi]
 			labels := []string{}
@@ -68,108 +88,151 @@ var _ = Describe("Fault scenarios at admission", Label("area:scenarios"), func()
 				catch = "on"
 			}
 			labels = append(labels, "catch:"+catch, "binding:"+b.Name)
-			entries = append(entries, Entry(f.Name+"/"+b.Name, Label(labels...), SpecTimeout(4*time.Minute), f, b))
+			entries = append(entries, Entry(f.Name+"/"+b.Name, Label(labels...), SpecTimeout(4*time.Minute), f, b, process))
 		}
 	}
-	DescribeTable("reports the scenario's rule results and messages",
-		func(ctx SpecContext, f *scenario.File, b *scenario.Binding) {
-			if reason := scenarioSkipReason(f, b); reason != "" {
-				Skip(f.Path + ": " + reason)
-			}
-			ns := env.namespace(ctx)
-			srv := env.registry(f.RegistryConfig())
-			refused, err := srv.RefusedAddr()
-			Expect(err).NotTo(HaveOccurred())
-			vars := f.Substitutions(srv.Addr(), refused, srv.PublicKeys())
-			policies, resources, err := f.Render(b, vars)
-			Expect(err).NotTo(HaveOccurred(), f.Path)
+	return entries
+}
 
-			for _, doc := range policies {
-				obj := asAuditPolicy(doc.Data, ns, doc.File)
-				if err := env.createPolicyObject(ctx, obj, "Fail"); err != nil {
-					if f.UsesCatchError(b) && strings.Contains(err.Error(), "strict decoding error: unknown field") {
-						reason := fmt.Sprintf("unsupported: this Kyverno does not know catchError; the API server rejects %s: %v", obj.GetName(), err)
-						AddReportEntry("catchError", reason)
-						if os.Getenv("REQUIRE_CATCHERROR") == "1" {
-							Fail("REQUIRE_CATCHERROR=1: " + reason)
-						}
-						Skip(reason)
-					}
-					Expect(err).NotTo(HaveOccurred(), "create policy %s from %s", obj.GetName(), doc.File)
-				}
-			}
-			for _, doc := range resources {
-				createResource(ctx, doc.Data, ns, doc.File)
-			}
-
-			for ri := range f.Results {
-				row := &f.Results[ri]
-				if !row.AppliesTo(b.Name) {
-					continue
-				}
-				kind := row.Kind
-				if kind == "" {
-					kind = "Pod"
-				}
-				for _, res := range row.Resources {
-					where := fmt.Sprintf("%s:%d %s/%s on %s", f.Path, row.Line(), row.Policy, row.Rule, res)
-					if row.Result == "none" {
-						continue // checked below, once the others are in
-					}
-					Eventually(func(g Gomega) {
-						got, err := env.result(ctx, ns, kind, res, row.Policy, row.Rule)
-						g.Expect(err).NotTo(HaveOccurred())
-						g.Expect(got).NotTo(BeNil(), "%s: no PolicyReport result yet", where)
-						g.Expect(got.Result).To(Equal(row.Result), "%s: want %s, got %s: %s", where, row.Result, got.Result, got.Message)
-						if row.Message != nil {
-							ok, why, err := row.Message.Match(got.Message, vars)
-							g.Expect(err).NotTo(HaveOccurred(), where)
-							g.Expect(ok).To(BeTrue(), "%s: %s", where, why)
-						}
-						g.Expect(got.Process).To(Equal("admission review"))
-					}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
-				}
-			}
-			for ri := range f.Results {
-				row := &f.Results[ri]
-				if !row.AppliesTo(b.Name) || row.Result != "none" {
-					continue
-				}
-				for _, res := range row.Resources {
-					got, err := env.result(ctx, ns, "Pod", res, row.Policy, row.Rule)
-					Expect(err).NotTo(HaveOccurred())
-					Expect(got).To(BeNil(), "%s:%d: want no result for %s/%s", f.Path, row.Line(), row.Policy, row.Rule)
-				}
-			}
-			// The request log: a row may say a reference is never (or is)
-			// fetched; here it covers the whole admission, as in the suites.
-			for ri := range f.Results {
-				row := &f.Results[ri]
-				if !row.AppliesTo(b.Name) || row.Requests == nil {
-					continue
-				}
-				for _, ref := range row.Requests.Never {
-					Expect(srv.Requested(ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
-				}
-				for _, ref := range row.Requests.Seen {
-					Expect(srv.Requested(ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
-				}
-			}
-		},
-		entries,
-	)
+var _ = Describe("Scenarios at admission", Label("area:scenarios"), func() {
+	DescribeTable("reports the scenario's rule results and messages", runScenario, scenarioEntries(scenarioFiles, processAdmission))
 })
 
-// asAuditPolicy turns a scenario policy (usually a ClusterPolicy) into a
-// namespaced Policy in ns whose validate rules audit instead of enforce, with
-// no background scan: the rule results are unchanged, only where they go.
-func asAuditPolicy(data []byte, ns, file string) *unstructured.Unstructured {
+var _ = Describe("Scenarios in a background scan", Label("area:scenarios", "area:background"), func() {
+	DescribeTable("reports the scenario's rule results and messages", runScenario, scenarioEntries(scenarioFiles, processBackground))
+})
+
+// runScenario applies one file under one binding to the cluster and checks
+// every row against the PolicyReport entries of the given process.
+func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process string) {
+	if reason := scenarioSkipReason(f, b); reason != "" {
+		Skip(f.Path + ": " + reason)
+	}
+	ns := env.namespace(ctx)
+	srv := env.registry(f.RegistryConfig())
+	refused, err := srv.RefusedAddr()
+	Expect(err).NotTo(HaveOccurred())
+	vars := f.Substitutions(srv.Addr(), refused, srv.PublicKeys())
+	policies, resources, err := f.Render(b, vars)
+	Expect(err).NotTo(HaveOccurred(), f.Path)
+
+	createPolicies := func() {
+		for _, doc := range policies {
+			obj := asNamespacedPolicy(doc.Data, ns, doc.File, process == processAdmission)
+			if err := env.createPolicyObject(ctx, obj, failurePolicyOf(obj)); err != nil {
+				if f.UsesCatchError(b) && strings.Contains(err.Error(), "strict decoding error: unknown field") {
+					reason := fmt.Sprintf("unsupported: this Kyverno does not know catchError; the API server rejects %s: %v", obj.GetName(), err)
+					AddReportEntry("catchError", reason)
+					if os.Getenv("REQUIRE_CATCHERROR") == "1" {
+						Fail("REQUIRE_CATCHERROR=1: " + reason)
+					}
+					Skip(reason)
+				}
+				Expect(err).NotTo(HaveOccurred(), "create policy %s from %s", obj.GetName(), doc.File)
+			}
+		}
+	}
+	// Admission: the policies see the Pods arrive. Background: the Pods
+	// exist first and the reports controller scans them.
+	if process == processAdmission {
+		createPolicies()
+	}
+	for _, doc := range resources {
+		createResource(ctx, doc.Data, ns, doc.File)
+	}
+	if process == processBackground {
+		createPolicies()
+	}
+
+	// A PolicyReport holds one entry per policy, rule and resource: where
+	// the engines report a rule more than once (a verifyImages rule: its
+	// verification, then its image checks), the entry is one of them, so
+	// it must match one of the rows for that key.
+	specs := scenario.Specs([]*scenario.File{f})
+	groups := map[string][]*scenario.Spec{}
+	var keys []string
+	for _, s := range specs {
+		if s.Binding != b || s.Row.Result == "none" {
+			continue // none rows are checked below, once the others are in
+		}
+		key := s.Row.Policy + "/" + s.Row.Rule + "/" + s.Resource
+		if groups[key] == nil {
+			keys = append(keys, key)
+		}
+		groups[key] = append(groups[key], s)
+	}
+	for _, key := range keys {
+		group := groups[key]
+		first := group[0].Row
+		kind := first.Kind
+		if kind == "" {
+			kind = "Pod"
+		}
+		where := fmt.Sprintf("%s:%d %s/%s on %s", f.Path, first.Line(), first.Policy, first.Rule, group[0].Resource)
+		Eventually(func(g Gomega) {
+			got, err := env.results(ctx, ns, kind, group[0].Resource, first.Policy, first.Rule)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(HaveLen(1), "%s: want one PolicyReport entry, got %+v", where, got)
+			entry := got[0]
+			g.Expect(entry.Process).To(Equal(process), where)
+			var whys []string
+			for _, s := range group {
+				if entry.Result != s.Row.Result {
+					whys = append(whys, fmt.Sprintf("line %d: want %s", s.Row.Line(), s.Row.Result))
+					continue
+				}
+				if s.Row.Message == nil {
+					return
+				}
+				ok, why, err := s.Row.Message.Match(entry.Message, vars)
+				g.Expect(err).NotTo(HaveOccurred(), where)
+				if ok {
+					return
+				}
+				whys = append(whys, fmt.Sprintf("line %d: %s", s.Row.Line(), why))
+			}
+			g.Expect(whys).To(BeEmpty(), "%s: the entry %s: %s matches no row", where, entry.Result, entry.Message)
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
+	}
+	for _, s := range specs {
+		if s.Binding != b || s.Row.Result != "none" {
+			continue
+		}
+		got, err := env.results(ctx, ns, "Pod", s.Resource, s.Row.Policy, s.Row.Rule)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got).To(BeEmpty(), "%s:%d: want no result for %s/%s", f.Path, s.Row.Line(), s.Row.Policy, s.Row.Rule)
+	}
+	// The request log: a row may say a reference is never (or is)
+	// fetched; here it covers the whole admission, as in the suites.
+	for ri := range f.Results {
+		row := &f.Results[ri]
+		if !row.AppliesTo(b.Name) || row.Requests == nil {
+			continue
+		}
+		for _, ref := range row.Requests.Never {
+			Expect(srv.Requested(ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
+		}
+		for _, ref := range row.Requests.Seen {
+			Expect(srv.Requested(ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
+		}
+	}
+}
+
+// asNamespacedPolicy turns a scenario policy (usually a ClusterPolicy) into
+// a namespaced Policy in ns, so that parallel specs do not see each
+// other's Pods. For admission its validate rules audit instead of enforce
+// and it does not scan in the background: the rule results are unchanged,
+// only where they go. For a background scan it is kept as written.
+func asNamespacedPolicy(data []byte, ns, file string, admission bool) *unstructured.Unstructured {
 	obj := &unstructured.Unstructured{}
 	Expect(yaml.Unmarshal(data, &obj.Object)).To(Succeed(), file)
 	Expect(obj.GetKind()).To(BeElementOf("ClusterPolicy", "Policy"), "%s: a scenario policy", file)
 	obj.SetKind("Policy")
 	obj.SetNamespace(ns)
 	obj.SetResourceVersion("")
+	if !admission {
+		return obj
+	}
 	Expect(unstructured.SetNestedField(obj.Object, false, "spec", "background")).To(Succeed())
 	rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")
 	for i, r := range rules {

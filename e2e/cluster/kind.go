@@ -142,6 +142,11 @@ func insecureRegistryManifest(src, dst string, webhookTimeout int) (string, erro
 						args[j] = fmt.Sprintf("--webhookTimeout=%d", webhookTimeout)
 					}
 				}
+				// Only these two register the cache flags (Kyverno v1.19.1
+				// cmd/kyverno, cmd/reports-controller); others refuse them.
+				if n := o.GetName(); n == "kyverno-admission-controller" || n == "kyverno-reports-controller" {
+					args = append(args, ImageVerifyCacheOff)
+				}
 				m["args"] = args
 				containers[i] = m
 			}

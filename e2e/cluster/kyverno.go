@@ -20,8 +20,12 @@ import (
 const (
 	policyWebhookConfig   = "kyverno-policy-validating-webhook-cfg"
 	resourceWebhookConfig = "kyverno-resource-validating-webhook-cfg"
-	admissionLease        = "kyverno"
-	reportsLease          = "kyverno-reports-controller"
+	// ImageVerifyCacheOff is the flag every provider that starts Kyverno
+	// gives its admission and reports controllers: verifyImages results
+	// then carry the verifier's message, never "verified from cache".
+	ImageVerifyCacheOff = "--imageVerifyCacheEnabled=false"
+	admissionLease      = "kyverno"
+	reportsLease        = "kyverno-reports-controller"
 )
 
 // waitKyverno returns when the admission controller has registered its

@@ -70,10 +70,13 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 		}
 	}
 	// The metrics server starts even with --disableMetrics, on all
-	// interfaces by default: bind it to loopback on a free port.
+	// interfaces by default: bind it to loopback on a free port. The image
+	// verification cache is off (Kyverno's default is on) so a verifyImages
+	// result is the verifier's message, not "verified from cache" when an
+	// earlier scan happened to verify the same image.
 	common := func(metricsPort int) []string {
 		return []string{"--kubeconfig=" + kcPath, "--disableMetrics=true", "--metricsHost=127.0.0.1", "--metricsPort=" + strconv.Itoa(metricsPort),
-			"--loggingFormat=text", "--disableLogColor=true", "--v=2", "--enableDeferredLoading=true"}
+			"--loggingFormat=text", "--disableLogColor=true", "--v=2", "--enableDeferredLoading=true", ImageVerifyCacheOff}
 	}
 	admission, err := l.procs.Start("kyverno", b.Kyverno, append(common(admissionMetrics),
 		fmt.Sprintf("--serverIP=127.0.0.1:%d", webhookPort),

@@ -132,7 +132,7 @@ metadata: {name: kyverno, namespace: kyverno}
 	}
 	containers, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "template", "spec", "containers")
 	args := containers[0].(map[string]any)["args"]
-	want := []any{"--allowInsecureRegistry=true", "--webhookTimeout=5", "--v=2"}
+	want := []any{"--allowInsecureRegistry=true", "--webhookTimeout=5", "--v=2", ImageVerifyCacheOff}
 	if fmt.Sprint(args) != fmt.Sprint(want) {
 		t.Errorf("args: got %v, want %v", args, want)
 	}
