@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "YAML config file to serve (required; see fakeregistry/README.md)")
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on; the default is loopback with a free port")
 	caOut := fs.String("ca-out", "", "with tls: true, write the CA certificate (PEM) to this file")
+	keysOut := fs.String("public-keys-out", "", "with signingKeys, write each public key (PEM) to <dir>/<key>.pub")
 	quiet := fs.Bool("quiet", false, "do not log requests")
 	var tlsHosts hostList
 	fs.Var(&tlsHosts, "tls-host", "extra host name or IP for the TLS certificate (repeatable)")
@@ -60,6 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *caOut != "" && !cfg.TLS {
 		return fmt.Errorf("--ca-out needs tls: true in %s", *configPath)
 	}
+	if *keysOut != "" && len(cfg.SigningKeys) == 0 {
+		return fmt.Errorf("--public-keys-out needs signingKeys in %s", *configPath)
+	}
 	if len(tlsHosts) > 0 && !cfg.TLS {
 		return fmt.Errorf("--tls-host needs tls: true in %s", *configPath)
 	}
@@ -76,6 +81,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *caOut != "" {
 		if err := os.WriteFile(*caOut, srv.CACertPEM(), 0o644); err != nil {
 			return fmt.Errorf("write CA certificate: %w", err)
+		}
+	}
+	if *keysOut != "" {
+		for key, pem := range srv.PublicKeys() {
+			if err := os.WriteFile(filepath.Join(*keysOut, key+".pub"), pem, 0o644); err != nil {
+				return fmt.Errorf("write public key %s: %w", key, err)
+			}
 		}
 	}
 	fmt.Fprintf(stderr, "fakeregistry: serving %d images from %s on %s://%s\n", len(cfg.Images), *configPath, srv.Scheme(), srv.Addr())

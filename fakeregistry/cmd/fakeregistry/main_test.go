@@ -111,6 +111,32 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestRunWritesPublicKeys: --public-keys-out writes <dir>/<key>.pub for
+// each signing key before the address is printed.
+func TestRunWritesPublicKeys(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "signed.yaml")
+	if err := os.WriteFile(cfg, []byte("signingKeys: [signer]\nimages:\n- ref: team/app:v1\n  signatures: [signer]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--config", cfg, "--public-keys-out", dir, "--quiet"}, stdout, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for stdout.String() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "signer.pub"))
+	if err != nil || !strings.HasPrefix(string(pem), "-----BEGIN PUBLIC KEY-----") {
+		t.Errorf("signer.pub: %q, %v", pem, err)
+	}
+}
+
 func TestRunRefusesBadInput(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("images:\n- ref: team/app:v1\n  fault: {status: teapot}\n"), 0o600); err != nil {
@@ -125,6 +151,7 @@ func TestRunRefusesBadInput(t *testing.T) {
 		{[]string{"--config", "../../testdata/every-fault.yaml", "extra"}, `unexpected arguments ["extra"]`},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "--ca-out", "x.pem"}, "--ca-out needs tls: true"},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "--tls-host", "registry.test"}, "--tls-host needs tls: true"},
+		{[]string{"--config", "../../testdata/every-fault.yaml", "--public-keys-out", "."}, "--public-keys-out needs signingKeys"},
 	} {
 		err := run(context.Background(), c.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
