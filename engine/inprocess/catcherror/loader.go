@@ -54,7 +54,7 @@ func Factory(inner engineapi.ContextLoaderFactory, flags Flags, logger logr.Logg
 		if policy == nil || !flags.Any(policy.GetNamespace(), policy.GetName()) {
 			return l
 		}
-		return &contextLoader{inner: l, flags: flags, namespace: policy.GetNamespace(), policy: policy.GetName(), logger: logger}
+		return &contextLoader{inner: l, flags: flags, namespace: policy.GetNamespace(), policy: policy.GetName(), rule: rule.Name, logger: logger}
 	}
 }
 
@@ -62,6 +62,7 @@ type contextLoader struct {
 	inner             engineapi.ContextLoader
 	flags             Flags
 	namespace, policy string
+	rule              string
 	logger            logr.Logger
 }
 
@@ -70,7 +71,7 @@ func (c *contextLoader) Load(ctx context.Context, jp jmespath.Interface, client 
 ) error {
 	caught := false
 	for _, e := range entries {
-		caught = caught || c.flags.Caught(c.namespace, c.policy, e)
+		caught = caught || c.flags.Caught(c.namespace, c.policy, c.rule, e)
 	}
 	if !caught {
 		return c.inner.Load(ctx, jp, client, rclientFactory, entries, jsonContext)
@@ -80,7 +81,7 @@ func (c *contextLoader) Load(ctx context.Context, jp jmespath.Interface, client 
 	}
 	// Entry by entry, in order, so that an entry can use the ones before it.
 	for _, e := range entries {
-		if !c.flags.Caught(c.namespace, c.policy, e) {
+		if !c.flags.Caught(c.namespace, c.policy, c.rule, e) {
 			if err := factories.LoadContextLoaderEntriesWithoutInitializers(c.inner, ctx, jp, client, rclientFactory,
 				[]kyvernov1.ContextEntry{e}, jsonContext); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 
 	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
@@ -33,17 +34,30 @@ func Native() bool {
 }
 
 // entryKey identifies an imageRegistry context entry within a batch: the
-// policy's namespace and name plus the entry as written (Kyverno copies
-// entries verbatim into autogen rules, so one key covers rule-, foreach- and
-// autogen-level copies).
+// policy's namespace and name, the rule, and the entry's name and jmesPath.
+// Not its reference: Kyverno's autogen rewrites the references of the rules
+// it generates for Pod controllers (request.object.spec becomes
+// request.object.spec.template.spec), and those rules are found through the
+// rule they come from (autogenBase).
 type entryKey struct {
-	namespace, policy         string
-	name, reference, jmesPath string
+	namespace, policy, rule string
+	name, jmesPath          string
 }
 
-func keyOf(namespace, policy string, e kyvernov1.ContextEntry) entryKey {
-	return entryKey{namespace: namespace, policy: policy, name: e.Name,
-		reference: e.ImageRegistry.Reference, jmesPath: e.ImageRegistry.JMESPath}
+func keyOf(namespace, policy, rule string, e kyvernov1.ContextEntry) entryKey {
+	return entryKey{namespace: namespace, policy: policy, rule: rule, name: e.Name, jmesPath: e.ImageRegistry.JMESPath}
+}
+
+// autogenBase is the rule an autogen rule was generated from: Kyverno
+// v1.19.1 names them autogen-<rule> and autogen-cronjob-<rule>.
+func autogenBase(rule string) string {
+	if r, ok := strings.CutPrefix(rule, "autogen-cronjob-"); ok {
+		return r
+	}
+	if r, ok := strings.CutPrefix(rule, "autogen-"); ok {
+		return r
+	}
+	return rule
 }
 
 // Flags records, for every imageRegistry entry whose policy set catchError,
@@ -53,9 +67,16 @@ type Flags struct {
 	set map[entryKey]bool
 }
 
-// Caught reports whether the entry of the given policy asked for catchError: true.
-func (f Flags) Caught(namespace, policy string, e kyvernov1.ContextEntry) bool {
-	return e.ImageRegistry != nil && f.set[keyOf(namespace, policy, e)]
+// Caught reports whether the entry of the given policy's rule asked for
+// catchError: true; an autogen rule answers for the rule it was made from.
+func (f Flags) Caught(namespace, policy, rule string, e kyvernov1.ContextEntry) bool {
+	if e.ImageRegistry == nil {
+		return false
+	}
+	if v, ok := f.set[keyOf(namespace, policy, rule, e)]; ok {
+		return v
+	}
+	return f.set[keyOf(namespace, policy, autogenBase(rule), e)]
 }
 
 // Any reports whether any entry of the given policy set catchError: true.
@@ -134,9 +155,13 @@ func Strip(file string, data []byte, into *Flags) ([]byte, error) {
 	return bytes.Join(lines, nil), nil
 }
 
+// ruleItem is the field path of a policy's rule.
+var ruleItem = regexp.MustCompile(`^spec\.rules\[\d+\]$`)
+
 type stripper struct {
 	file              string
 	namespace, policy string
+	rule              string // the rule being walked
 	flags             *Flags
 	blank             map[int]bool
 	changed, rerender bool
@@ -153,6 +178,10 @@ func (s *stripper) walk(n *yaml.Node, path string) error {
 			}
 		}
 	case yaml.MappingNode:
+		if ruleItem.MatchString(path) {
+			// Entries below belong to this rule.
+			s.rule = scalarValue(n, "name")
+		}
 		if reg := yamlpath.Child(n, "imageRegistry"); reg != nil && reg.Kind == yaml.MappingNode {
 			if err := s.entry(n, reg, path); err != nil {
 				return err
@@ -191,10 +220,10 @@ func (s *stripper) entry(entry, reg *yaml.Node, path string) error {
 		s.changed = true
 		e := kyvernov1.ContextEntry{Name: scalarValue(entry, "name"), ImageRegistry: &kyvernov1.ImageRegistry{
 			Reference: scalarValue(reg, "reference"), JMESPath: scalarValue(reg, "jmesPath")}}
-		k := keyOf(s.namespace, s.policy, e)
+		k := keyOf(s.namespace, s.policy, s.rule, e)
 		if prev, dup := s.flags.set[k]; dup && prev != caught {
-			return fmt.Errorf("%s:%d:%d: %s.imageRegistry.%s: policy %s has another imageRegistry entry %q with the same reference and jmesPath but %s: %v; the entries cannot be told apart",
-				s.file, v.Line, v.Column, path, Field, s.policy, e.Name, Field, prev)
+			return fmt.Errorf("%s:%d:%d: %s.imageRegistry.%s: rule %s of policy %s has another imageRegistry entry %q with the same jmesPath but %s: %v; the entries cannot be told apart",
+				s.file, v.Line, v.Column, path, Field, s.rule, s.policy, e.Name, Field, prev)
 		}
 		s.flags.set[k] = caught
 		return nil

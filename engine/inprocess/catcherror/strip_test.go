@@ -57,12 +57,21 @@ func TestStripRecordsEveryDepth(t *testing.T) {
 		{entry("perContainer", "{{ element.image }}", "registry"), true},
 		{entry("perContainer", "{{ element.image }}", ""), false}, // another jmesPath: another entry
 	} {
-		if got := flags.Caught("", "p", tc.e); got != tc.want {
+		if got := flags.Caught("", "p", "r", tc.e); got != tc.want {
 			t.Errorf("Caught(%s, jmesPath %q) = %v, want %v", tc.e.Name, tc.e.ImageRegistry.JMESPath, got, tc.want)
 		}
 	}
-	if flags.Caught("", "other-policy", entry("imageData", "{{ request.object.spec.containers[0].image }}", "")) {
+	if flags.Caught("", "other-policy", "r", entry("imageData", "{{ request.object.spec.containers[0].image }}", "")) {
 		t.Error("a flag of policy p applies to another policy")
+	}
+	if flags.Caught("", "p", "other-rule", entry("imageData", "{{ request.object.spec.containers[0].image }}", "")) {
+		t.Error("a flag of rule r applies to another rule")
+	}
+	// Autogen rules carry rewritten references and answer for their rule.
+	for _, rule := range []string{"autogen-r", "autogen-cronjob-r"} {
+		if !flags.Caught("", "p", rule, entry("imageData", "{{ request.object.spec.template.spec.containers[0].image }}", "")) {
+			t.Errorf("%s: the flag of rule r does not reach its autogen copy", rule)
+		}
 	}
 	if !flags.Any("", "p") || flags.Any("", "q") {
 		t.Error("Any: want true for p, false for q")
@@ -116,7 +125,7 @@ func TestStripErrors(t *testing.T) {
 			`p.yaml:12:21: spec.rules[0].context[0].imageRegistry.catchError: want a boolean (true or false), got a sequence`},
 		{"ambiguous", strings.Replace(strings.Replace(twoEntries, "containers[1].image }}\"\n        catchError: false", "containers[0].image }}\"\n        catchError: false", 1),
 			"- name: other", "- name: imageData", 1),
-			`p.yaml:16:21: spec.rules[0].context[1].imageRegistry.catchError: policy p has another imageRegistry entry "imageData"`},
+			`p.yaml:16:21: spec.rules[0].context[1].imageRegistry.catchError: rule r of policy p has another imageRegistry entry "imageData"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var flags Flags
