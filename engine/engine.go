@@ -69,7 +69,11 @@ type Request struct {
 	// Operation is the admission operation (CREATE, UPDATE, DELETE);
 	// empty means CREATE.
 	Operation string
-	Registry  RegistryConfig
+	// NamespaceLabels are the labels of the Namespaces the resources live
+	// in, by name, for rules that match with a namespaceSelector (the
+	// cluster's Namespaces, which a batch has no other way to know).
+	NamespaceLabels map[string]map[string]string
+	Registry        RegistryConfig
 }
 
 // ResourceID names a resource in a result.

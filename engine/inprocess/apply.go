@@ -35,8 +35,11 @@ type batch struct {
 	flags     catcherror.Flags
 	registry  engineapi.RegistryClientFactory
 	operation string
-	deferred  bool
-	logger    logr.Logger
+	// namespaceLabels are the labels of the resources' Namespaces
+	// (engine.Request.NamespaceLabels), for namespaceSelector matching.
+	namespaceLabels map[string]map[string]string
+	deferred        bool
+	logger          logr.Logger
 	// cfg and jp are Kyverno's default configuration and JMESPath, shared
 	// by the batch's goroutines as Kyverno's controllers share them.
 	cfg config.Configuration
@@ -256,7 +259,7 @@ func (b *batch) policyContext(jp jmespath.Interface, cfg config.Configuration, r
 		}
 		pc = pc.WithNewResource(unstructured.Unstructured{})
 	}
-	return pc.WithPolicy(pol).WithNamespaceLabels(nil).WithResourceKind(resource.GroupVersionKind(), ""), nil
+	return pc.WithPolicy(pol).WithNamespaceLabels(b.namespaceLabels[resource.GetNamespace()]).WithResourceKind(resource.GroupVersionKind(), ""), nil
 }
 
 // deferredLoading overrides Kyverno's deferred-loading toggle for one

@@ -162,6 +162,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	defer cancel()
 
 	run := newBatch(policies, flags, rcf, op, e.deferred, e.logger)
+	run.namespaceLabels = req.NamespaceLabels
 	perResource := make([][]engine.Result, len(resources))
 	errs := make([]error, len(resources))
 	var wg sync.WaitGroup

@@ -6,13 +6,17 @@ package kyvernocli
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/imagectx/conformance/engine"
 )
@@ -147,9 +151,12 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	args = append(args, "--registry", "--policy-report", "--output-format", "json", "--remove-color",
 		// Level 3 is where v1.19.1 logs a policy file it skipped.
 		"-v=3")
-	if op != "CREATE" {
-		values := fmt.Sprintf("apiVersion: cli.kyverno.io/v1alpha1\nkind: Values\nglobalValues:\n  request.operation: %s\n", op)
-		p, err := wd.writeFile([]byte(values), "values.yaml")
+	if op != "CREATE" || len(req.NamespaceLabels) > 0 {
+		values, err := valuesFile(op, req.NamespaceLabels)
+		if err != nil {
+			return nil, err
+		}
+		p, err := wd.writeFile(values, "values.yaml")
 		if err != nil {
 			return nil, err
 		}
@@ -164,6 +171,34 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, fmt.Errorf("kyvernocli: %w (deadline budget %s after %s waiting for a process slot)", err, budget, wait.Round(time.Millisecond))
 	}
 	return interpretApply(run, pols, ress)
+}
+
+// valuesFile is the CLI's values file (cli.kyverno.io/v1alpha1 Values) for
+// an operation other than CREATE (globalValues request.operation) and the
+// labels of the resources' Namespaces (namespaceSelector), which
+// kubectl-kyverno apply has no cluster to read them from.
+func valuesFile(op string, namespaces map[string]map[string]string) ([]byte, error) {
+	type namespaceSelector struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	}
+	v := struct {
+		APIVersion        string              `json:"apiVersion"`
+		Kind              string              `json:"kind"`
+		GlobalValues      map[string]string   `json:"globalValues,omitempty"`
+		NamespaceSelector []namespaceSelector `json:"namespaceSelector,omitempty"`
+	}{APIVersion: "cli.kyverno.io/v1alpha1", Kind: "Values"}
+	if op != "CREATE" {
+		v.GlobalValues = map[string]string{"request.operation": op}
+	}
+	for _, name := range slices.Sorted(maps.Keys(namespaces)) {
+		v.NamespaceSelector = append(v.NamespaceSelector, namespaceSelector{Name: name, Labels: namespaces[name]})
+	}
+	out, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("kyvernocli: values file: %w", err)
+	}
+	return out, nil
 }
 
 // interpretApply turns one apply run into results, checking that every

@@ -290,3 +290,24 @@ func TestBlockStyle(t *testing.T) {
 		t.Errorf("err = %v, want s.yaml:3: not valid YAML", err)
 	}
 }
+
+func TestValuesFile(t *testing.T) {
+	got, err := valuesFile("DELETE", map[string]map[string]string{"sandbox": nil, "verified": {"imagectx.io/verify": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `apiVersion: cli.kyverno.io/v1alpha1
+globalValues:
+  request.operation: DELETE
+kind: Values
+namespaceSelector:
+- labels: null
+  name: sandbox
+- labels:
+    imagectx.io/verify: "true"
+  name: verified
+`
+	if string(got) != want {
+		t.Errorf("valuesFile:\n%s\nwant:\n%s", got, want)
+	}
+}

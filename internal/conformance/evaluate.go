@@ -63,7 +63,13 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 		ev.Err = err
 		return ev
 	}
-	req := engine.Request{Policies: policies, Resources: resources}
+	req := engine.Request{Policies: policies, Resources: resources, Operation: b.Operation}
+	if len(f.Namespaces) > 0 {
+		req.NamespaceLabels = map[string]map[string]string{}
+		for _, ns := range f.Namespaces {
+			req.NamespaceLabels[ns.Name] = ns.Labels
+		}
+	}
 	for _, c := range f.Registry.Credentials {
 		req.Registry.Credentials = append(req.Registry.Credentials, credential(c, ev.Vars, srv.Addr()))
 	}

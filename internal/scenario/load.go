@@ -16,6 +16,7 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/fakeregistry"
 	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
@@ -295,6 +296,11 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			}
 			set[k] = true
 		}
+		switch b.Operation {
+		case "", "CREATE", "UPDATE", "DELETE":
+		default:
+			return d.errf(at(bn, "operation"), field+".operation", "want CREATE, UPDATE or DELETE, got %q", b.Operation)
+		}
 		if b.CatchError != nil {
 			if !policiesHaveImageRegistry(f.Policies) {
 				return d.errf(at(bn, "catchError"), field+".catchError", "no policy has an imageRegistry context entry to set it on")
@@ -310,6 +316,29 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	for name, line := range used {
 		if !set[name] {
 			return &LoadError{File: d.file, Line: line, Field: "bindings", Msg: fmt.Sprintf("placeholder ($%s) is set by no binding (a binding that leaves it out removes the key; at least one must set it)", name)}
+		}
+	}
+
+	// Namespaces.
+	nsSeen := map[string]int{}
+	for i, ns := range f.Namespaces {
+		nn := at(root, "namespaces", i)
+		field := fmt.Sprintf("namespaces[%d]", i)
+		if ns.Name == "" {
+			return d.errf(nn, field+".name", "want the Namespace's name")
+		}
+		if j, dup := nsSeen[ns.Name]; dup {
+			return d.errf(at(nn, "name"), field+".name", "Namespace %q is also given as namespaces[%d]", ns.Name, j)
+		}
+		nsSeen[ns.Name] = i
+		if errs := validation.IsDNS1123Label(ns.Name); len(errs) > 0 {
+			return d.errf(at(nn, "name"), field+".name", "want a Namespace name: %s", strings.Join(errs, "; "))
+		}
+		for _, k := range sortedKeys(ns.Labels) {
+			errs := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(ns.Labels[k])...)
+			if len(errs) > 0 {
+				return d.errf(keyNode(at(nn, "labels"), k), field+".labels."+k, "want a Kubernetes label: %s", strings.Join(errs, "; "))
+			}
 		}
 	}
 

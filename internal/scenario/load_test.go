@@ -134,6 +134,12 @@ func TestParseErrors(t *testing.T) {
 		{"password not a string, not echoed", "  deadline: 2s\n", "  deadline: 2s\n  credentials: [{username: u, password: 8675309}]\n",
 			[]string{"registry.credentials[0].password: want a string, got a number"}},
 		{"not yaml", "kind: Test\n", "kind: [Test\n", []string{"t.yaml: not valid YAML"}},
+		{"bad operation", "  catchError: true\n", "  catchError: true\n  operation: PATCH\n",
+			[]string{"bindings[1].operation: want CREATE, UPDATE or DELETE, got \"PATCH\""}},
+		{"namespace named twice", "registry:\n", "namespaces:\n- {name: team, labels: {a: b}}\n- {name: team}\nregistry:\n",
+			[]string{"t.yaml:32:10: namespaces[1].name: Namespace \"team\" is also given as namespaces[0]"}},
+		{"namespace label", "registry:\n", "namespaces:\n- {name: team, labels: {imagectx.io/verify: \"a b\"}}\nregistry:\n",
+			[]string{"namespaces[0].labels.imagectx.io/verify: want a Kubernetes label"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,8 +49,11 @@ type File struct {
 	Bindings    []Binding         `json:"bindings"`
 	Policies    []Documents       `json:"policies"`
 	Resources   []Documents       `json:"resources"`
-	Registry    Registry          `json:"registry"`
-	Results     []Row             `json:"results"`
+	// Namespaces are the Namespaces the resources live in, with labels,
+	// for rules matching with a namespaceSelector.
+	Namespaces []Namespace `json:"namespaces"`
+	Registry   Registry    `json:"registry"`
+	Results    []Row       `json:"results"`
 
 	// ruleTypes maps policy name and rule name to the rule's type.
 	ruleTypes map[string]map[string]string
@@ -94,9 +97,12 @@ type Binding struct {
 	// CatchError, when set, writes catchError: <value> into every
 	// imageRegistry context entry of every policy (rule and foreach
 	// contexts); unset leaves the policies as written.
-	CatchError *bool             `json:"catchError"`
-	Labels     map[string]string `json:"labels"`
-	Requires   []string          `json:"requires"`
+	CatchError *bool `json:"catchError"`
+	// Operation is the admission operation the batch is evaluated for
+	// (CREATE, UPDATE, DELETE; request.operation); empty means CREATE.
+	Operation string            `json:"operation"`
+	Labels    map[string]string `json:"labels"`
+	Requires  []string          `json:"requires"`
 
 	line int
 }
@@ -109,6 +115,13 @@ type Value struct {
 func (v *Value) decodeNode(_ *decoder, n *yaml.Node, _ string) error {
 	v.Node = n
 	return nil
+}
+
+// Namespace is one Namespace the resources live in (a cluster's, which a
+// policy's namespaceSelector reads).
+type Namespace struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
 }
 
 // Registry is the fake registry's state for the file plus what the engine
