@@ -131,6 +131,10 @@ func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unst
 			Expect(err).NotTo(HaveOccurred())
 		}
 	}, NodeTimeout(time.Minute))
+	if !hasRule(obj, "validate", "verifyImages") {
+		// A mutate-only policy has no validating webhook to wait for.
+		return e.waitMutatingWebhook(ctx, obj, failurePolicy)
+	}
 	webhook := "validate.kyverno.svc-" + strings.ToLower(failurePolicy)
 	Eventually(func(g Gomega) {
 		p, err := e.dyn.Resource(policyGVR).Namespace(ns).Get(ctx, obj.GetName(), metav1.GetOptions{})
@@ -162,12 +166,27 @@ func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unst
 		}
 		g.Expect(names).To(ContainElement(webhook))
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
-	if !patchesResources(obj) {
+	return e.waitMutatingWebhook(ctx, obj, failurePolicy)
+}
+
+// waitMutatingWebhook waits, for a policy with mutate or verifyImages
+// rules, until Kyverno's mutating webhook of its failurePolicy covers Pods
+// and the policy is Ready.
+func (e *testEnv) waitMutatingWebhook(ctx context.Context, obj *unstructured.Unstructured, failurePolicy string) error {
+	if !hasRule(obj, "mutate", "verifyImages") {
 		return nil
 	}
-	// mutate and verifyImages rules run in the mutating webhook.
 	mutating := "mutate.kyverno.svc-" + strings.ToLower(failurePolicy)
 	Eventually(func(g Gomega) {
+		p, err := e.dyn.Resource(policyGVR).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
+		ready := false
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			ready = ready || (m["type"] == "Ready" && m["status"] == "True")
+		}
+		g.Expect(ready).To(BeTrue(), "policy %s/%s Ready condition: %v", obj.GetNamespace(), obj.GetName(), conds)
 		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resourceMutatingWebhookConfig, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
 		var names []string
@@ -188,14 +207,17 @@ func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unst
 	return nil
 }
 
-// patchesResources reports whether a policy has mutate or verifyImages
-// rules, which Kyverno serves from its mutating webhook.
-func patchesResources(obj *unstructured.Unstructured) bool {
+// hasRule reports whether a policy has a rule of one of the types
+// (validate and verifyImages rules are served by Kyverno's validating
+// webhook, mutate and verifyImages rules by its mutating webhook).
+func hasRule(obj *unstructured.Unstructured, types ...string) bool {
 	rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")
 	for _, r := range rules {
 		m, _ := r.(map[string]any)
-		if m["mutate"] != nil || m["verifyImages"] != nil {
-			return true
+		for _, t := range types {
+			if m[t] != nil {
+				return true
+			}
 		}
 	}
 	return false
