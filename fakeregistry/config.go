@@ -52,9 +52,25 @@ type Image struct {
 	// serves, under cosign's tag sha256-<hex>.sig in the same repository.
 	// An image without signatures is unsigned.
 	Signatures []string `json:"signatures,omitempty"`
+	// Attestations are cosign attestations of this image's manifest, each
+	// an in-toto Statement signed by one of SigningKeys, served under
+	// cosign's tag sha256-<hex>.att.
+	Attestations []Attestation `json:"attestations,omitempty"`
 	// Malformed serves a broken manifest: "json" (not valid JSON) or
 	// "mediatype" (a wrong media type). Single-platform images only.
 	Malformed string `json:"malformed,omitempty"`
+}
+
+// Attestation is one in-toto Statement about an image, signed by a key.
+type Attestation struct {
+	// Key is one of Config.SigningKeys.
+	Key string `json:"key"`
+	// PredicateType is the Statement's predicateType, a URI such as
+	// https://slsa.dev/provenance/v1 (what verifyImages attestations[].type
+	// selects).
+	PredicateType string `json:"predicateType"`
+	// Predicate is the Statement's predicate (any JSON object).
+	Predicate map[string]any `json:"predicate,omitempty"`
 }
 
 // Values of Image.Malformed.

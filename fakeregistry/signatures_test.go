@@ -26,6 +26,9 @@ func TestCosignVerifiesSignatures(t *testing.T) {
 			{Ref: "team/app:both", Config: fakeregistry.ImageConfig{User: "2"}, Signatures: []string{"other", "signer"}},
 			{Ref: "team/app:multi", Platforms: []string{"linux/amd64", "linux/arm64"}, Signatures: []string{"signer"}},
 			{Ref: "team/app:unsigned", Config: fakeregistry.ImageConfig{User: "1"}},
+			{Ref: "team/app:attested", Config: fakeregistry.ImageConfig{User: "3"}, Attestations: []fakeregistry.Attestation{
+				{Key: "signer", PredicateType: "https://example.com/CodeReview/v1", Predicate: map[string]any{"reviewed": true}},
+			}},
 		},
 	})
 	if err != nil {
@@ -70,6 +73,22 @@ func TestCosignVerifiesSignatures(t *testing.T) {
 			t.Errorf("%s with key %s: err = %v, want %q", tc.ref, tc.key, err, tc.wantErr)
 		}
 	}
+	// Attestations: cosign's attestation verifier finds the DSSE envelope
+	// under sha256-<hex>.att and checks it with the key.
+	pem, _ := srv.PublicKeyPEM("signer")
+	pub, _ := cryptoutils.UnmarshalPEMToPublicKey(pem)
+	v, _ := signature.LoadVerifier(pub, crypto.SHA256)
+	r, _ := name.ParseReference(srv.Addr() + "/team/app:attested")
+	atts, _, err := cosign.VerifyImageAttestations(context.Background(), r, &cosign.CheckOpts{
+		SigVerifier: v, IgnoreTlog: true, IgnoreSCT: true, ClaimVerifier: cosign.IntotoSubjectClaimVerifier,
+	})
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("VerifyImageAttestations: %d, %v", len(atts), err)
+	}
+	payload, err := atts[0].Payload()
+	if err != nil || !strings.Contains(string(payload), `"payloadType":"application/vnd.in-toto+json"`) {
+		t.Errorf("attestation payload %s, %v", payload, err)
+	}
 	if _, err := srv.PublicKeyPEM("nobody"); err == nil || !strings.Contains(err.Error(), `no signing key "nobody"`) {
 		t.Errorf("PublicKeyPEM(nobody) err = %v", err)
 	}
@@ -85,6 +104,10 @@ func TestSignatureConfigErrors(t *testing.T) {
 		{fakeregistry.Config{SigningKeys: []string{"k"}, Images: []fakeregistry.Image{{Ref: "a/b:v1", Missing: true, Signatures: []string{"k"}}}},
 			"images[0].signatures[0]: a missing tag has no manifest to sign"},
 		{fakeregistry.Config{SigningKeys: []string{"k", "k"}}, `signingKeys[1]: duplicate of signingKeys[0] "k"`},
+		{fakeregistry.Config{SigningKeys: []string{"k"}, Images: []fakeregistry.Image{{Ref: "a/b:v1", Attestations: []fakeregistry.Attestation{{Key: "x"}}}}},
+			`images[0].attestations[0].key: want one of signingKeys [k], got "x"`},
+		{fakeregistry.Config{SigningKeys: []string{"k"}, Images: []fakeregistry.Image{{Ref: "a/b:v1", Attestations: []fakeregistry.Attestation{{Key: "k"}}}}},
+			`images[0].attestations[0].predicateType: want the Statement's predicate type`},
 		{fakeregistry.Config{SigningKeys: []string{"1k"}}, `signingKeys[0]: want a key name of letters, digits and '_' starting with a letter, got "1k"`},
 	} {
 		err := tc.cfg.Validate()

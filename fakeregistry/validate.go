@@ -80,6 +80,21 @@ func (c Config) Validate() error {
 				v.add(p, "want one of signingKeys %v, got %q", c.SigningKeys, k)
 			}
 		}
+		for j, a := range img.Attestations {
+			p := fmt.Sprintf("images[%d].attestations[%d]", i, j)
+			switch {
+			case img.Missing:
+				v.add(p, "a missing tag has no manifest to attest; remove attestations or missing")
+			case img.Malformed != "":
+				v.add(p, "a malformed manifest has no digest an attestation could name; remove attestations or malformed")
+			}
+			if _, ok := keys[a.Key]; !ok {
+				v.add(p+".key", "want one of signingKeys %v, got %q", c.SigningKeys, a.Key)
+			}
+			if a.PredicateType == "" {
+				v.add(p+".predicateType", "want the Statement's predicate type, a URI such as https://slsa.dev/provenance/v1")
+			}
+		}
 	}
 	return errors.Join(v.errs...)
 }

@@ -122,7 +122,9 @@ func TestRunWritesPublicKeys(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--config", cfg, "--public-keys-out", dir, "--quiet"}, stdout, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"--config", cfg, "--public-keys-out", dir, "--quiet"}, stdout, io.Discard)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for stdout.String() == "" && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
