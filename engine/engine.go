@@ -73,7 +73,10 @@ type Request struct {
 	// in, by name, for rules that match with a namespaceSelector (the
 	// cluster's Namespaces, which a batch has no other way to know).
 	NamespaceLabels map[string]map[string]string
-	Registry        RegistryConfig
+	// ConfigMaps are the ConfigMaps configMap context entries read (a
+	// cluster's, which a batch has no other way to know).
+	ConfigMaps []Document
+	Registry   RegistryConfig
 }
 
 // ResourceID names a resource in a result.

@@ -38,8 +38,10 @@ type batch struct {
 	// namespaceLabels are the labels of the resources' Namespaces
 	// (engine.Request.NamespaceLabels), for namespaceSelector matching.
 	namespaceLabels map[string]map[string]string
-	deferred        bool
-	logger          logr.Logger
+	// configMaps answer configMap context entries.
+	configMaps configMaps
+	deferred   bool
+	logger     logr.Logger
 	// cfg and jp are Kyverno's default configuration and JMESPath, shared
 	// by the batch's goroutines as Kyverno's controllers share them.
 	cfg config.Configuration
@@ -77,7 +79,12 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 	}
 	cfg, jp := b.cfg, b.jp
 	rec := &recorder{}
-	loaders := rec.factory(catcherror.Factory(factories.DefaultContextLoaderFactory(nil), b.flags, b.logger))
+	// Without ConfigMaps, no resolver, as kubectl-kyverno apply has none.
+	var cmResolver engineapi.ConfigmapResolver
+	if b.configMaps != nil {
+		cmResolver = b.configMaps
+	}
+	loaders := rec.factory(catcherror.Factory(factories.DefaultContextLoaderFactory(cmResolver), b.flags, b.logger))
 	isCluster := false
 	eng := kyvernoengine.NewEngine(cfg, jp, nil, b.registry, imageverifycache.DisabledImageVerifyCache(),
 		loaders, exceptions.New(noExceptions{}), &isCluster)

@@ -161,8 +161,13 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	ctx, cancel := budget.Start(ctx)
 	defer cancel()
 
+	cms, err := loadConfigMaps(req.ConfigMaps)
+	if err != nil {
+		return nil, err
+	}
 	run := newBatch(policies, flags, rcf, op, e.deferred, e.logger)
 	run.namespaceLabels = req.NamespaceLabels
+	run.configMaps = cms
 	perResource := make([][]engine.Result, len(resources))
 	errs := make([]error, len(resources))
 	var wg sync.WaitGroup

@@ -24,6 +24,8 @@ const (
 	CapClientDeadline = "clientDeadline"
 	// CapVerifyImagesPatch: the resource a verifyImages rule patched.
 	CapVerifyImagesPatch = "verifyImagesPatch"
+	// CapConfigMaps: configMap context entries answered from given ConfigMaps.
+	CapConfigMaps = "configMaps"
 )
 
 // The probe applies two policies to one Pod whose image cannot be parsed,
@@ -257,6 +259,8 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 				"when the context ends, so no rule reports 'context deadline exceeded'",
 			CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
 				"not those of verifyImages policies",
+			CapConfigMaps: "kubectl-kyverno apply has no ConfigMap resolver without a cluster " +
+				"(kubectl-kyverno test has one); configMap context entries cannot be answered",
 		},
 	}
 	if !catchErr {

@@ -106,6 +106,10 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, fmt.Errorf("kyvernocli: RegistryConfig.Secrets given (%d), but kubectl-kyverno apply has no secret lister "+
 			"and ignores imageRegistryCredentials.secrets; check Capabilities().Unsupported[%q]", len(req.Registry.Secrets), CapSecrets)
 	}
+	if len(req.ConfigMaps) > 0 {
+		return nil, fmt.Errorf("kyvernocli: Request.ConfigMaps given (%d), but kubectl-kyverno apply cannot resolve configMap "+
+			"context entries without a cluster; check Capabilities().Unsupported[%q]", len(req.ConfigMaps), CapConfigMaps)
+	}
 	if len(req.Policies) == 0 {
 		return nil, fmt.Errorf("kyvernocli: no policies given")
 	}

@@ -63,7 +63,12 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 		ev.Err = err
 		return ev
 	}
-	req := engine.Request{Policies: policies, Resources: resources, Operation: b.Operation}
+	configMaps, err := f.RenderConfigMaps(ev.Vars)
+	if err != nil {
+		ev.Err = err
+		return ev
+	}
+	req := engine.Request{Policies: policies, Resources: resources, ConfigMaps: configMaps, Operation: b.Operation}
 	if len(f.Namespaces) > 0 {
 		req.NamespaceLabels = map[string]map[string]string{}
 		for _, ns := range f.Namespaces {

@@ -319,6 +319,25 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 	}
 
+	// ConfigMaps.
+	cmSeen := map[string]string{}
+	for i, ds := range f.ConfigMaps {
+		for _, doc := range ds.Docs {
+			field := fmt.Sprintf("configMaps[%d]", i)
+			if doc.Kind != "ConfigMap" {
+				return d.errf(at(root, "configMaps", i), field, "%s: want kind ConfigMap, got %q", doc.Source, doc.Kind)
+			}
+			key := doc.NS + "/" + doc.Name
+			if prev, dup := cmSeen[key]; dup {
+				return d.errf(at(root, "configMaps", i), field, "%s: ConfigMap %s is also given at %s", doc.Source, key, prev)
+			}
+			cmSeen[key] = doc.Source
+			if err := checkVarsIn(doc.Node, field); err != nil {
+				return err
+			}
+		}
+	}
+
 	// Namespaces.
 	nsSeen := map[string]int{}
 	for i, ns := range f.Namespaces {
@@ -485,6 +504,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// RenderConfigMaps returns the file's ConfigMaps with vars expanded.
+func (f *File) RenderConfigMaps(vars Vars) ([]engine.Document, error) {
+	var out []engine.Document
+	for _, ds := range f.ConfigMaps {
+		for _, doc := range ds.Docs {
+			data, err := doc.render(nil, vars)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, engine.Document{File: doc.Source, Data: data})
+		}
+	}
+	return out, nil
 }
 
 // Render returns the policies and resources for one binding with vars

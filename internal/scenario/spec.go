@@ -92,6 +92,9 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	if r.PatchedResource != nil && ruleType == RuleVerifyImages {
 		req = append(req, CapVerifyImagesPatch)
 	}
+	if len(f.ConfigMaps) > 0 {
+		req = append(req, CapConfigMaps)
+	}
 	slices.Sort(req)
 	req = slices.Compact(req)
 	out := make([]*Spec, 0, len(r.Resources))

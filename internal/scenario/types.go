@@ -25,9 +25,12 @@ const (
 	// rule patched (image digests, the kyverno.io/verify-images
 	// annotation); required by rows that expect one.
 	CapVerifyImagesPatch = "verifyImagesPatch"
+	// CapConfigMaps: the engine resolves configMap context entries from
+	// the scenario's configMaps; required by files that give some.
+	CapConfigMaps = "configMaps"
 )
 
-var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch}
+var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps}
 
 // Result values a row may expect. "none" means the engine reports no result
 // for that rule and resource (Kyverno's foreach skips every element).
@@ -52,6 +55,9 @@ type File struct {
 	// Namespaces are the Namespaces the resources live in, with labels,
 	// for rules matching with a namespaceSelector.
 	Namespaces []Namespace `json:"namespaces"`
+	// ConfigMaps are the ConfigMaps configMap context entries read (file
+	// paths or inline objects, like resources).
+	ConfigMaps []Documents `json:"configMaps"`
 	Registry   Registry    `json:"registry"`
 	Results    []Row       `json:"results"`
 
