@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -58,17 +56,7 @@ func policyTemplate(m cases.Mode) string {
 // REQUIRE_CATCHERROR=1). Any other error fails the spec.
 func applyPolicy(ctx context.Context, m cases.Mode, vars map[string]string) {
 	err := env.createPolicy(ctx, policyTemplate(m), vars)
-	if err == nil {
-		return
-	}
-	if m.CatchError && strings.Contains(err.Error(), admissionCases.Texts.UnknownField) {
-		reason := "unsupported: this Kyverno does not know catchError; the API server rejects the policy: " + err.Error()
-		AddReportEntry("catchError", reason)
-		if os.Getenv("REQUIRE_CATCHERROR") == "1" {
-			Fail("REQUIRE_CATCHERROR=1: " + reason)
-		}
-		Skip(reason)
-	}
+	skipUnknownCatchError(err, m.CatchError, "the policy")
 	Expect(err).NotTo(HaveOccurred(), "create policy from %s", policyTemplate(m))
 }
 

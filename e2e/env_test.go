@@ -137,15 +137,7 @@ func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unst
 	}
 	webhook := "validate.kyverno.svc-" + strings.ToLower(failurePolicy)
 	Eventually(func(g Gomega) {
-		p, err := e.dyn.Resource(policyGVR).Namespace(ns).Get(ctx, obj.GetName(), metav1.GetOptions{})
-		g.Expect(err).NotTo(HaveOccurred())
-		conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
-		ready := false
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			ready = ready || (m["type"] == "Ready" && m["status"] == "True")
-		}
-		g.Expect(ready).To(BeTrue(), "policy %s/%s Ready condition: %v", ns, obj.GetName(), conds)
+		e.expectReady(ctx, g, obj)
 		vwc, err := e.cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, resourceWebhookConfig, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
 		var names []string
@@ -178,15 +170,7 @@ func (e *testEnv) waitMutatingWebhook(ctx context.Context, obj *unstructured.Uns
 	}
 	mutating := "mutate.kyverno.svc-" + strings.ToLower(failurePolicy)
 	Eventually(func(g Gomega) {
-		p, err := e.dyn.Resource(policyGVR).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
-		g.Expect(err).NotTo(HaveOccurred())
-		conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
-		ready := false
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			ready = ready || (m["type"] == "Ready" && m["status"] == "True")
-		}
-		g.Expect(ready).To(BeTrue(), "policy %s/%s Ready condition: %v", obj.GetNamespace(), obj.GetName(), conds)
+		e.expectReady(ctx, g, obj)
 		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resourceMutatingWebhookConfig, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
 		var names []string
@@ -205,6 +189,37 @@ func (e *testEnv) waitMutatingWebhook(ctx context.Context, obj *unstructured.Uns
 		g.Expect(names).To(ContainElement(mutating))
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 	return nil
+}
+
+// skipUnknownCatchError turns the API server's refusal of a catchError
+// policy (an unknown field on a Kyverno without the feature) into an
+// unsupported spec with that reason, a failure with REQUIRE_CATCHERROR=1.
+// Any other error, or none, returns.
+func skipUnknownCatchError(err error, catchError bool, policy string) {
+	// Any depth: rule contexts, foreach contexts.
+	if err == nil || !catchError || !strings.Contains(err.Error(), "strict decoding error: unknown field") ||
+		!strings.Contains(err.Error(), `.imageRegistry.catchError"`) {
+		return
+	}
+	reason := fmt.Sprintf("unsupported: this Kyverno does not know catchError; the API server rejects %s: %v", policy, err)
+	AddReportEntry("catchError", reason)
+	if os.Getenv("REQUIRE_CATCHERROR") == "1" {
+		Fail("REQUIRE_CATCHERROR=1: " + reason)
+	}
+	Skip(reason)
+}
+
+// expectReady fails g until Kyverno marks the policy Ready.
+func (e *testEnv) expectReady(ctx context.Context, g Gomega, obj *unstructured.Unstructured) {
+	p, err := e.dyn.Resource(policyGVR).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
+	ready := false
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		ready = ready || (m["type"] == "Ready" && m["status"] == "True")
+	}
+	g.Expect(ready).To(BeTrue(), "policy %s/%s Ready condition: %v", obj.GetNamespace(), obj.GetName(), conds)
 }
 
 // hasRule reports whether a policy has a rule of one of the types

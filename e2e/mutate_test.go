@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -92,17 +91,9 @@ var _ = Describe("Pod admission through the mutating webhook", Label("area:admis
 			if c.Rule == "verifyImages" {
 				template = "testdata/verify-policy.yaml"
 			}
-			if err := env.createPolicy(ctx, template, vars); err != nil {
-				if c.CatchError && strings.Contains(err.Error(), admissionCases.Texts.UnknownField) {
-					reason := "unsupported: this Kyverno does not know catchError; the API server rejects the policy: " + err.Error()
-					AddReportEntry("catchError", reason)
-					if os.Getenv("REQUIRE_CATCHERROR") == "1" {
-						Fail("REQUIRE_CATCHERROR=1: " + reason)
-					}
-					Skip(reason)
-				}
-				Expect(err).NotTo(HaveOccurred(), "create policy from %s", template)
-			}
+			err = env.createPolicy(ctx, template, vars)
+			skipUnknownCatchError(err, c.CatchError, "the policy")
+			Expect(err).NotTo(HaveOccurred(), "create policy from %s", template)
 
 			got := env.createPod(ctx, ns, image)
 			var annotations map[string]string

@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -119,17 +117,9 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 	createPolicies := func() {
 		for _, doc := range policies {
 			obj := asNamespacedPolicy(doc.Data, ns, doc.File, process == processAdmission)
-			if err := env.createPolicyObject(ctx, obj, failurePolicyOf(obj)); err != nil {
-				if f.UsesCatchError(b) && strings.Contains(err.Error(), "strict decoding error: unknown field") {
-					reason := fmt.Sprintf("unsupported: this Kyverno does not know catchError; the API server rejects %s: %v", obj.GetName(), err)
-					AddReportEntry("catchError", reason)
-					if os.Getenv("REQUIRE_CATCHERROR") == "1" {
-						Fail("REQUIRE_CATCHERROR=1: " + reason)
-					}
-					Skip(reason)
-				}
-				Expect(err).NotTo(HaveOccurred(), "create policy %s from %s", obj.GetName(), doc.File)
-			}
+			err := env.createPolicyObject(ctx, obj, failurePolicyOf(obj))
+			skipUnknownCatchError(err, f.UsesCatchError(b), obj.GetName())
+			Expect(err).NotTo(HaveOccurred(), "create policy %s from %s", obj.GetName(), doc.File)
 		}
 	}
 	// Admission: the policies see the Pods arrive. Background: the Pods

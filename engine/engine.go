@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -125,6 +126,20 @@ type Engine interface {
 	// means the batch could not be evaluated at all (bad policy YAML, a
 	// driver failure); per-rule failures are Results with StatusError.
 	Evaluate(ctx context.Context, req Request) ([]Result, error)
+}
+
+// AutogenBase is the rule an autogen rule was generated from: Kyverno
+// (v1.19.1 pkg/autogen) names the rules it adds for Pod controllers
+// autogen-<rule> (Deployment and the like) and autogen-cronjob-<rule>
+// (CronJob). Any other name is returned as it is.
+func AutogenBase(rule string) string {
+	if r, ok := strings.CutPrefix(rule, "autogen-cronjob-"); ok {
+		return r
+	}
+	if r, ok := strings.CutPrefix(rule, "autogen-"); ok {
+		return r
+	}
+	return rule
 }
 
 // SortResults orders results by policy, rule, resource, status and message,

@@ -70,24 +70,14 @@ func (c Config) Validate() error {
 	for i, img := range c.Images {
 		for j, k := range img.Signatures {
 			p := fmt.Sprintf("images[%d].signatures[%d]", i, j)
-			switch {
-			case img.Missing:
-				v.add(p, "a missing tag has no manifest to sign; remove signatures or missing")
-			case img.Malformed != "":
-				v.add(p, "a malformed manifest has no digest a signature could name; remove signatures or malformed")
-			}
+			v.signable(p, "signatures", img)
 			if _, ok := keys[k]; !ok {
 				v.add(p, "want one of signingKeys %v, got %q", c.SigningKeys, k)
 			}
 		}
 		for j, a := range img.Attestations {
 			p := fmt.Sprintf("images[%d].attestations[%d]", i, j)
-			switch {
-			case img.Missing:
-				v.add(p, "a missing tag has no manifest to attest; remove attestations or missing")
-			case img.Malformed != "":
-				v.add(p, "a malformed manifest has no digest an attestation could name; remove attestations or malformed")
-			}
+			v.signable(p, "attestations", img)
 			if _, ok := keys[a.Key]; !ok {
 				v.add(p+".key", "want one of signingKeys %v, got %q", c.SigningKeys, a.Key)
 			}
@@ -100,6 +90,17 @@ func (c Config) Validate() error {
 }
 
 type validator struct{ errs []error }
+
+// signable refuses signatures or attestations (field) of an image that has
+// no manifest digest they could name.
+func (v *validator) signable(p, field string, img Image) {
+	switch {
+	case img.Missing:
+		v.add(p, "a missing tag has no manifest to sign; remove %s or missing", field)
+	case img.Malformed != "":
+		v.add(p, "a malformed manifest has no digest a signature could name; remove %s or malformed", field)
+	}
+}
 
 func (v *validator) add(path, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})

@@ -287,13 +287,7 @@ func interpretApply(run runResult, pols []policyDoc, ress []resourceDoc) ([]engi
 }
 
 func (p policyDoc) hasRule(rule string) bool {
-	for _, r := range p.Rules {
-		// Autogen rules are named autogen-<rule> and autogen-cronjob-<rule>.
-		if rule == r || rule == "autogen-"+r || rule == "autogen-cronjob-"+r {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(p.Rules, rule) || slices.Contains(p.Rules, engine.AutogenBase(rule))
 }
 
 type droppedPolicy struct {

@@ -4,10 +4,10 @@
 package scenario
 
 import (
-	"strings"
-
-	"github.com/imagectx/conformance/fakeregistry"
 	"gopkg.in/yaml.v3"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/fakeregistry"
 )
 
 // Capability names a case can require; they match engine.Capabilities.
@@ -71,20 +71,7 @@ func (f *File) RuleType(policy, rule string) string {
 	if t, ok := f.ruleTypes[policy][rule]; ok {
 		return t
 	}
-	return f.ruleTypes[policy][autogenBase(rule)]
-}
-
-// autogenBase is the rule an autogen rule was generated from: Kyverno names
-// the rules it adds for Pod controllers autogen-<rule> (Deployment and the
-// like) and autogen-cronjob-<rule> (CronJob).
-func autogenBase(rule string) string {
-	if r, ok := strings.CutPrefix(rule, "autogen-cronjob-"); ok {
-		return r
-	}
-	if r, ok := strings.CutPrefix(rule, "autogen-"); ok {
-		return r
-	}
-	return rule
+	return f.ruleTypes[policy][engine.AutogenBase(rule)]
 }
 
 // Metadata names the file and labels every spec it produces.

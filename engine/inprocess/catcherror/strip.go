@@ -12,6 +12,7 @@ import (
 	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
@@ -38,7 +39,7 @@ func Native() bool {
 // Not its reference: Kyverno's autogen rewrites the references of the rules
 // it generates for Pod controllers (request.object.spec becomes
 // request.object.spec.template.spec), and those rules are found through the
-// rule they come from (autogenBase).
+// rule they come from (engine.AutogenBase).
 type entryKey struct {
 	namespace, policy, rule string
 	name, jmesPath          string
@@ -46,18 +47,6 @@ type entryKey struct {
 
 func keyOf(namespace, policy, rule string, e kyvernov1.ContextEntry) entryKey {
 	return entryKey{namespace: namespace, policy: policy, rule: rule, name: e.Name, jmesPath: e.ImageRegistry.JMESPath}
-}
-
-// autogenBase is the rule an autogen rule was generated from: Kyverno
-// v1.19.1 names them autogen-<rule> and autogen-cronjob-<rule>.
-func autogenBase(rule string) string {
-	if r, ok := strings.CutPrefix(rule, "autogen-cronjob-"); ok {
-		return r
-	}
-	if r, ok := strings.CutPrefix(rule, "autogen-"); ok {
-		return r
-	}
-	return rule
 }
 
 // Flags records, for every imageRegistry entry whose policy set catchError,
@@ -76,7 +65,7 @@ func (f Flags) Caught(namespace, policy, rule string, e kyvernov1.ContextEntry) 
 	if v, ok := f.set[keyOf(namespace, policy, rule, e)]; ok {
 		return v
 	}
-	return f.set[keyOf(namespace, policy, autogenBase(rule), e)]
+	return f.set[keyOf(namespace, policy, engine.AutogenBase(rule), e)]
 }
 
 // Any reports whether any entry of the given policy set catchError: true.
