@@ -6,8 +6,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -128,18 +128,32 @@ type Engine interface {
 	Evaluate(ctx context.Context, req Request) ([]Result, error)
 }
 
-// AutogenBase is the rule an autogen rule was generated from: Kyverno
-// (v1.19.1 pkg/autogen) names the rules it adds for Pod controllers
-// autogen-<rule> (Deployment and the like) and autogen-cronjob-<rule>
-// (CronJob). Any other name is returned as it is.
-func AutogenBase(rule string) string {
-	if r, ok := strings.CutPrefix(rule, "autogen-cronjob-"); ok {
-		return r
+// AutogenRule resolves a rule name as Kyverno reports it against the rules
+// a policy was written with: the rule itself, or the rule an autogen rule
+// was generated from. Kyverno (v1.19.1 pkg/autogen/v1 getAutogenRuleName)
+// names the rules it adds for Pod controllers "autogen-<rule>" (Deployment
+// and the like) and "autogen-cronjob-<rule>" (CronJob), cut to 63
+// characters. A name that two rules' autogen copies share (the Deployment
+// copy of "cronjob-x" and the CronJob copy of "x") resolves to the first
+// of them in rules. ok is false when name is none of these.
+func AutogenRule(name string, rules []string) (rule string, ok bool) {
+	if slices.Contains(rules, name) {
+		return name, true
 	}
-	if r, ok := strings.CutPrefix(rule, "autogen-"); ok {
-		return r
+	for _, r := range rules {
+		if autogenName("autogen", r) == name || autogenName("autogen-cronjob", r) == name {
+			return r, true
+		}
 	}
-	return rule
+	return "", false
+}
+
+func autogenName(prefix, rule string) string {
+	name := prefix + "-" + rule
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
 }
 
 // SortResults orders results by policy, rule, resource, status and message,

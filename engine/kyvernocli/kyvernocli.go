@@ -224,16 +224,14 @@ func interpretApply(run runResult, pols []policyDoc, ress []resourceDoc) ([]engi
 		// resource file, loader error), not a rule result.
 		return nil, fmt.Errorf("kyvernocli: apply exited 1 without a report\n%s", stderrSummary(run.Stderr))
 	}
-	if len(out.Reports) == 0 {
-		// No report is what the CLI prints when no rule matched. But
-		// stdout that is neither a report nor a warning may be a report
-		// the driver could not read: reading that as "no result" for every
-		// rule would pass `result: none` rows untested.
-		for _, l := range out.Other {
-			if !strings.HasPrefix(strings.TrimSpace(l), "Warning:") {
-				return nil, fmt.Errorf("kyvernocli: apply exited %d with no report the driver can read; stdout has %q\n%s",
-					run.ExitCode, l, stderrSummary(run.Stderr))
-			}
+	// Stdout that is neither a report, a mutated resource, a skip list nor
+	// a warning may be a report the driver could not read: reading that as
+	// "no result" would pass `result: none` rows untested. (No report at
+	// all is what the CLI prints when no rule matched.)
+	for _, l := range out.Other {
+		if !strings.HasPrefix(strings.TrimSpace(l), "Warning:") {
+			return nil, fmt.Errorf("kyvernocli: apply exited %d; stdout has a line the driver cannot read: %q\n%s",
+				run.ExitCode, l, stderrSummary(run.Stderr))
 		}
 	}
 	results, err := out.results()
@@ -287,7 +285,8 @@ func interpretApply(run runResult, pols []policyDoc, ress []resourceDoc) ([]engi
 }
 
 func (p policyDoc) hasRule(rule string) bool {
-	return slices.Contains(p.Rules, rule) || slices.Contains(p.Rules, engine.AutogenBase(rule))
+	_, ok := engine.AutogenRule(rule, p.Rules)
+	return ok
 }
 
 type droppedPolicy struct {

@@ -79,6 +79,9 @@ var appliedLine = regexp.MustCompile(`^policy (\S+) applied to ([^/\s]*)/([^/\s]
 // after it: the next output (the JSON report) continues the same line.
 const mutationDone = "Mutation has been applied successfully."
 
+// generationDone follows a generated resource (processGenerateResponse).
+const generationDone = "Generation completed successfully."
+
 // parseApplyOutput reads `kubectl-kyverno apply -p --output-format json`
 // stdout. json.Marshal writes each report on one line; any other line
 // (warnings printed ahead of the JSON, the "---" between reports, the
@@ -97,7 +100,9 @@ func parseApplyOutput(stdout []byte) (applyOutput, error) {
 		lineNo++
 		line := sc.Text()
 		if block != nil {
-			if strings.TrimSpace(line) != "---" {
+			// The CLI ends the block with a bare "---" line; an indented
+			// "---" is part of the YAML (a block scalar).
+			if strings.TrimRight(line, " \r") != "---" {
 				blockYAML.WriteString(line + "\n")
 				continue
 			}
@@ -129,6 +134,10 @@ func parseApplyOutput(stdout []byte) (applyOutput, error) {
 			m := appliedLine.FindStringSubmatch(trimmed)
 			block = &patchedKey{Policy: m[1], Namespace: m[2], Kind: m[3], Name: m[4]}
 			blockLine = lineNo
+		case strings.HasPrefix(trimmed, generationDone) || trimmed == "Generate:":
+			// Generated resources come in the same blocks as mutated ones
+			// and would pass for a policy's patched resource: refuse.
+			return out, fmt.Errorf("stdout line %d: the CLI printed generated resources (a generate rule), which this driver does not read", lineNo)
 		case trimmed == "patched targets:":
 			// mutateExisting targets: no scenario asks for them; refuse
 			// rather than drop them unread.

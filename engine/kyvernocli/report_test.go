@@ -255,6 +255,7 @@ func TestParseMutateOutputErrors(t *testing.T) {
 		{"bad yaml", "policy p applied to default/Pod/app:\n: : :\n---\n", "stdout line 1: the resource policy p patched"},
 		{"twice", "policy p applied to default/Pod/app:\na: 1\n---\npolicy p applied to default/Pod/app:\na: 1\n---\n", "policy p patched default/Pod/app twice"},
 		{"targets", "patched targets: \n", "patched targets (mutateExisting)"},
+		{"generate", "policy g applied to default/ConfigMap/c:\na: 1\n---\n\n\nGenerate:\nGeneration completed successfully.{}\n", "generated resources (a generate rule)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseApplyOutput([]byte(tt.stdout))
@@ -268,7 +269,7 @@ func TestParseMutateOutputErrors(t *testing.T) {
 func TestUnreadableReportIsAnError(t *testing.T) {
 	pols, ress := capturedPolicies()
 	_, err := interpretApply(runResult{Stdout: []byte("Warning: x\nsomething {\"kind\":\"ClusterReport\"}\n")}, pols, ress)
-	if err == nil || !strings.Contains(err.Error(), "no report the driver can read") {
+	if err == nil || !strings.Contains(err.Error(), "stdout has a line the driver cannot read") {
 		t.Errorf("err = %v, want the unread stdout named", err)
 	}
 }

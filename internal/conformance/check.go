@@ -91,9 +91,10 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		out.Reason = fmt.Sprintf(format, args...)
 		return out
 	}
-	// The row's result is the one whose status and message it matches;
-	// a spec expecting one result reports that one even when it differs.
-	got, err := pick(matches, row, ev.Vars)
+	// Rows and results pair one to one (a verifyImages rule reports
+	// twice); a spec expecting one result reports that one even when it
+	// differs.
+	got, err := pick(matches, s.Siblings, row, ev.Vars)
 	if err != nil {
 		return fail("message matcher: %v", err)
 	}
@@ -170,37 +171,53 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 	return out
 }
 
-// pick is the index of the result among matches that the row expects:
-// the first with the row's status and message, else (to report the
-// difference) the only one there is, else the first with the row's status;
-// -1 for none.
-func pick(matches []engine.Result, row *scenario.Row, vars scenario.Vars) (int, error) {
-	sameStatus := -1
-	for i, r := range matches {
-		if string(r.Status) != row.Result {
-			continue
-		}
-		if sameStatus < 0 {
-			sameStatus = i
-		}
-		if row.Message == nil {
-			return i, nil
-		}
-		ok, _, err := row.Message.Match(r.Message, vars)
-		if err != nil {
-			return -1, err
-		}
-		if ok {
-			return i, nil
+// pick is the index of the result among matches that row is paired with:
+// the sibling rows, in file order, each take the first result not taken yet
+// with their status and message. A row left without one gets (to report
+// the difference) the only result there is, else the first untaken result
+// with its status, else the first untaken result; -1 when there is none.
+func pick(matches []engine.Result, siblings []*scenario.Row, row *scenario.Row, vars scenario.Vars) (int, error) {
+	if len(siblings) == 0 {
+		siblings = []*scenario.Row{row}
+	}
+	taken := make([]bool, len(matches))
+	for _, sib := range siblings {
+		for i, r := range matches {
+			if taken[i] || string(r.Status) != sib.Result {
+				continue
+			}
+			ok := true
+			if sib.Message != nil {
+				var err error
+				if ok, _, err = sib.Message.Match(r.Message, vars); err != nil {
+					return -1, err
+				}
+			}
+			if ok {
+				taken[i] = true
+				if sib == row {
+					return i, nil
+				}
+				break
+			}
 		}
 	}
 	if len(matches) == 1 {
 		return 0, nil
 	}
-	if sameStatus < 0 && len(matches) > 0 {
-		return 0, nil
+	fallback := -1
+	for i, r := range matches {
+		if taken[i] {
+			continue
+		}
+		if string(r.Status) == row.Result {
+			return i, nil
+		}
+		if fallback < 0 {
+			fallback = i
+		}
 	}
-	return sameStatus, nil
+	return fallback, nil
 }
 
 func describeResults(rs []engine.Result) string {

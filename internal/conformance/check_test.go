@@ -219,6 +219,19 @@ results:
 	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, "want 2 result(s) for this rule and resource (one per row), got 1: [pass: verified]") {
 		t.Errorf("one result: %s: %s", o.Outcome, o.Reason)
 	}
+	// Two identical rows need two results: one result cannot answer both.
+	twin, err := scenario.Parse("w.yaml", "w", []byte(strings.Replace(src, "result: fail, message: missing digest", "result: pass, message: verified", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := scenario.Specs([]*scenario.File{twin})
+	oneAndOther := &Evaluation{Results: []engine.Result{res(engine.StatusPass, "verified"), res(engine.StatusFail, "anything")}}
+	if o := Check(tw[0], oneAndOther, caps, "e", Options{}); o.Outcome != OutcomePass {
+		t.Errorf("first twin: %s: %s", o.Outcome, o.Reason)
+	}
+	if o := Check(tw[1], oneAndOther, caps, "e", Options{}); o.Outcome != OutcomeFail || !strings.Contains(o.Reason, "want pass, got fail: anything") {
+		t.Errorf("second twin must not reuse the first one's result: %s: %s", o.Outcome, o.Reason)
+	}
 	wrong := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "other"), res(engine.StatusPass, "verified")}}
 	o = Check(ss[1], wrong, caps, "e", Options{})
 	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, `want fail with message exactly "missing digest"`) {

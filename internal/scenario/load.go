@@ -406,7 +406,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		if !ok {
 			return d.errf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
 		}
-		if !slices.Contains(rs, r.Rule) && !slices.Contains(rs, engine.AutogenBase(r.Rule)) {
+		if _, ok := engine.AutogenRule(r.Rule, rs); !ok {
 			return d.errf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
 		}
 		if len(r.Resources) == 0 {

@@ -23,6 +23,9 @@ type Spec struct {
 	// policy, rule and resource under its binding: the number of rows
 	// that expect one (0 for a row expecting none).
 	Expected int
+	// Siblings are those rows in file order, Row among them (nil for a
+	// row expecting none); each must be matched by a result of its own.
+	Siblings []*Row
 }
 
 // EvalKey names the evaluation the spec's result comes from.
@@ -44,11 +47,11 @@ func Specs(files []*File) []*Spec {
 			// Rows expecting results for one policy, rule and resource
 			// (more than one for a verifyImages rule); the second and
 			// later are named <spec>#2 and so on.
-			expected, seen := map[string]int{}, map[string]int{}
+			siblings, seen := map[string][]*Row{}, map[string]int{}
 			for ri := range f.Results {
 				if r := &f.Results[ri]; r.AppliesTo(b.Name) && r.Result != "none" {
 					for _, res := range r.Resources {
-						expected[specName(f, b, r, res)]++
+						siblings[specName(f, b, r, res)] = append(siblings[specName(f, b, r, res)], r)
 					}
 				}
 			}
@@ -56,7 +59,8 @@ func Specs(files []*File) []*Spec {
 				if r := &f.Results[ri]; r.AppliesTo(b.Name) {
 					for _, s := range rowSpecs(f, b, catch, r) {
 						base := s.Name
-						s.Expected = expected[base]
+						s.Siblings = siblings[base]
+						s.Expected = len(s.Siblings)
 						if seen[base]++; seen[base] > 1 {
 							s.Name = fmt.Sprintf("%s#%d", base, seen[base])
 						}

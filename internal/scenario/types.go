@@ -68,10 +68,13 @@ type File struct {
 // RuleType is the type of a rule of one of the file's policies (RuleMutate
 // and the like), "" for an unknown policy or rule.
 func (f *File) RuleType(policy, rule string) string {
-	if t, ok := f.ruleTypes[policy][rule]; ok {
-		return t
+	types := f.ruleTypes[policy]
+	names := make([]string, 0, len(types))
+	for n := range types {
+		names = append(names, n)
 	}
-	return f.ruleTypes[policy][engine.AutogenBase(rule)]
+	base, _ := engine.AutogenRule(rule, names)
+	return types[base]
 }
 
 // Metadata names the file and labels every spec it produces.

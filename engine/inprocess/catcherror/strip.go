@@ -39,7 +39,7 @@ func Native() bool {
 // Not its reference: Kyverno's autogen rewrites the references of the rules
 // it generates for Pod controllers (request.object.spec becomes
 // request.object.spec.template.spec), and those rules are found through the
-// rule they come from (engine.AutogenBase).
+// rule they come from (engine.AutogenRule).
 type entryKey struct {
 	namespace, policy, rule string
 	name, jmesPath          string
@@ -62,10 +62,18 @@ func (f Flags) Caught(namespace, policy, rule string, e kyvernov1.ContextEntry) 
 	if e.ImageRegistry == nil {
 		return false
 	}
-	if v, ok := f.set[keyOf(namespace, policy, rule, e)]; ok {
+	want := keyOf(namespace, policy, rule, e)
+	if v, ok := f.set[want]; ok {
 		return v
 	}
-	return f.set[keyOf(namespace, policy, engine.AutogenBase(rule), e)]
+	for k, v := range f.set {
+		if k.namespace == namespace && k.policy == policy && k.name == want.name && k.jmesPath == want.jmesPath {
+			if _, ok := engine.AutogenRule(rule, []string{k.rule}); ok {
+				return v
+			}
+		}
+	}
+	return false
 }
 
 // Any reports whether any entry of the given policy set catchError: true.
