@@ -59,10 +59,17 @@ func newSigningKeys(names []string) (map[string]*signingKey, error) {
 func (st *state) sign(put func(repo, ref string, m blob) error, host string) error {
 	for _, name := range st.order {
 		rs := st.repos[name]
+		// Two tags with the same content share a digest and so cosign's
+		// tags: one image's signatures would overwrite the other's.
+		signedBy := map[string]string{}
 		for _, im := range rs.images {
 			if len(im.cfg.Signatures) == 0 && len(im.cfg.Attestations) == 0 {
 				continue
 			}
+			if other, dup := signedBy[im.built.top.digest]; dup {
+				return fmt.Errorf("sign image %s: %s has the same digest %s (the same content), and cosign keeps the signatures and attestations of a digest under one tag; give one of them other content (a config field)", im.ref, other, im.built.top.digest)
+			}
+			signedBy[im.built.top.digest] = im.ref
 			if err := st.signImage(put, host, rs.name, im); err != nil {
 				return fmt.Errorf("sign image %s: %w", im.ref, err)
 			}

@@ -94,6 +94,22 @@ func TestCosignVerifiesSignatures(t *testing.T) {
 	}
 }
 
+// Two tags with the same content share a digest, hence cosign's tags: the
+// server refuses to let one image's signatures stand for the other's.
+func TestSameDigestSignedTwice(t *testing.T) {
+	_, err := fakeregistry.Start(fakeregistry.Config{
+		SigningKeys: []string{"k"},
+		Images: []fakeregistry.Image{
+			{Ref: "team/app:a", Signatures: []string{"k"}},
+			{Ref: "team/app:b"},
+			{Ref: "team/app:c", Attestations: []fakeregistry.Attestation{{Key: "k", PredicateType: "https://example.com/p"}}},
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), "sign image team/app:c: team/app:a has the same digest") {
+		t.Errorf("Start = %v, want the shared digest refused", err)
+	}
+}
+
 func TestSignatureConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  fakeregistry.Config

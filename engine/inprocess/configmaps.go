@@ -32,6 +32,11 @@ func loadConfigMaps(docs []engine.Document) (configMaps, error) {
 		if cm.Kind != "ConfigMap" || cm.APIVersion != "v1" || cm.Name == "" {
 			return nil, fmt.Errorf("inprocess: ConfigMap %s: want apiVersion v1, kind ConfigMap and metadata.name, got %s %s %q", d.File, cm.APIVersion, cm.Kind, cm.Name)
 		}
+		if cm.Namespace == "" {
+			// As an API server would store it; Kyverno asks for "default"
+			// when a configMap entry names no namespace.
+			cm.Namespace = "default"
+		}
 		key := cm.Namespace + "/" + cm.Name
 		if _, dup := out[key]; dup {
 			return nil, fmt.Errorf("inprocess: ConfigMap %s: %s is given twice", d.File, key)

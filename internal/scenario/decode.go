@@ -24,8 +24,11 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	loc := e.File
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
 		loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	case e.Line > 0:
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
 	if e.Field == "" {
 		return fmt.Sprintf("%s: %s", loc, e.Msg)

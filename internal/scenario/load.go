@@ -327,7 +327,18 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			if doc.Kind != "ConfigMap" {
 				return d.errf(at(root, "configMaps", i), field, "%s: want kind ConfigMap, got %q", doc.Source, doc.Kind)
 			}
-			key := doc.NS + "/" + doc.Name
+			ph := map[string]int{}
+			placeholders(doc.Node, ph)
+			if names := sortedKeys(ph); len(names) > 0 {
+				return &LoadError{File: d.file, Line: ph[names[0]], Field: field, Msg: fmt.Sprintf("placeholder ($%s): bindings do not apply to configMaps", names[0])}
+			}
+			ns := doc.NS
+			if ns == "" {
+				// Kyverno looks a configMap entry up in "default" when it
+				// names no namespace; so does a ConfigMap without one.
+				ns = "default"
+			}
+			key := ns + "/" + doc.Name
 			if prev, dup := cmSeen[key]; dup {
 				return d.errf(at(root, "configMaps", i), field, "%s: ConfigMap %s is also given at %s", doc.Source, key, prev)
 			}
@@ -380,6 +391,20 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	}
 	if f.Registry.TrustCA && !f.Registry.TLS {
 		return d.errf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
+	}
+	// The registry model is served as written: a ${VAR} in an attestation's
+	// predicate would be served literally (the address is known only once
+	// the registry runs).
+	for i, img := range f.Registry.Images {
+		for j := range img.Attestations {
+			pn := at(rn, "images", i, "attestations", j, "predicate")
+			used := map[string]*yaml.Node{}
+			usedVars(pn, used)
+			if names := sortedKeys(used); len(names) > 0 {
+				return d.errf(used[names[0]], fmt.Sprintf("registry.images[%d].attestations[%d].predicate", i, j),
+					"${%s}: variables are not expanded in the registry model; write the value", names[0])
+			}
+		}
 	}
 	if err := f.Registry.Config.Validate(); err != nil {
 		// Report the fake registry's first complaint at its line.
