@@ -103,7 +103,9 @@ var _ = Describe("Pod admission through the mutating webhook", Label("area:admis
 				annotations = pod.Annotations
 			}
 			AddReportEntry("admission", fmt.Sprintf("took %s, warnings %q, error: %v, annotations %v", got.Took.Round(time.Millisecond), got.Warnings, got.Err, annotations))
-			want := c.expect(ns, srv.Addr(), image)
+			digest, err := srv.Digest("team/app:v1")
+			Expect(err).NotTo(HaveOccurred())
+			want := c.expect(ns, srv.Addr(), image, digest)
 			if want.Denied != "" {
 				Expect(got.Err).To(HaveOccurred(), "want the Pod denied")
 				Expect(got.Err.Error()).To(Equal(want.Denied))
@@ -123,10 +125,6 @@ var _ = Describe("Pod admission through the mutating webhook", Label("area:admis
 	)
 })
 
-// resolvedDigest is the manifest digest of the fake registry's team/app:v1
-// (deterministic: it depends only on the image's config).
-const resolvedDigest = "sha256:d2a158174c1e881ee2b98d15574da88a9105a06506e313d6aaef3d0125604aa4"
-
 // expect is the outcome Kyverno v1.19.1 gives without catchError (measured
 // with the local provider), and the contract's with it: a deleted image
 // makes the guarded rule skip, so the Pod is admitted unpatched, with no
@@ -134,14 +132,14 @@ const resolvedDigest = "sha256:d2a158174c1e881ee2b98d15574da88a9105a06506e313d6a
 // a mutate rule denies under failurePolicy Fail and warns under Ignore; a
 // verifyImages rule denies under failurePolicy Fail whatever its
 // failureAction (Audit included).
-func (c webhookCase) expect(ns, registry, image string) webhookOutcome {
+func (c webhookCase) expect(ns, registry, image, digest string) webhookOutcome {
 	chain := fmt.Sprintf("failed to fetch image descriptor: %[1]s, error: failed to fetch image descriptor: %[1]s, error: failed to fetch image reference: %[1]s, error: GET http://%[2]s/v2/team/app/manifests/deleted: MANIFEST_UNKNOWN: Unknown manifest", image, registry)
 	const pre = "failed to evaluate preconditions: failed to substitute variables in condition key: failed to resolve imageData.resolvedImage || '' at path : "
 	switch {
 	case c.Image == "missing" && c.CatchError:
 		return webhookOutcome{}
 	case c.Rule == "mutate" && c.Image == "present":
-		return webhookOutcome{Annotations: map[string]string{"imagectx.io/resolved": registry + "/team/app@" + resolvedDigest}}
+		return webhookOutcome{Annotations: map[string]string{"imagectx.io/resolved": registry + "/team/app@" + digest}}
 	case c.Rule == "mutate" && c.FailurePolicy == "Fail":
 		return webhookOutcome{Denied: `admission webhook "mutate.kyverno.svc-fail" denied the request: mutation policy annotate-resolved error: failed to apply policy annotate-resolved rules [annotate: ` + pre + chain + "]"}
 	case c.Rule == "mutate":

@@ -139,47 +139,38 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 	// verification, then its image checks), the entry is one of them, so
 	// it must match one of the rows for that key.
 	specs := scenario.Specs([]*scenario.File{f})
-	groups := map[string][]*scenario.Spec{}
-	var keys []string
 	for _, s := range specs {
-		if s.Binding != b || s.Row.Result == "none" {
-			continue // none rows are checked below, once the others are in
+		// One check per policy, rule and resource: at its first row.
+		if s.Binding != b || s.Row.Result == "none" || s.Siblings[0] != s.Row {
+			continue
 		}
-		key := s.Row.Policy + "/" + s.Row.Rule + "/" + s.Resource
-		if groups[key] == nil {
-			keys = append(keys, key)
-		}
-		groups[key] = append(groups[key], s)
-	}
-	for _, key := range keys {
-		group := groups[key]
-		first := group[0].Row
+		first := s.Row
 		kind := first.Kind
 		if kind == "" {
 			kind = "Pod"
 		}
-		where := fmt.Sprintf("%s:%d %s/%s on %s", f.Path, first.Line(), first.Policy, first.Rule, group[0].Resource)
+		where := fmt.Sprintf("%s:%d %s/%s on %s", f.Path, first.Line(), first.Policy, first.Rule, s.Resource)
 		Eventually(func(g Gomega) {
-			got, err := env.results(ctx, ns, kind, group[0].Resource, first.Policy, first.Rule)
+			got, err := env.results(ctx, ns, kind, s.Resource, first.Policy, first.Rule)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(got).To(HaveLen(1), "%s: want one PolicyReport entry, got %+v", where, got)
 			entry := got[0]
 			g.Expect(entry.Process).To(Equal(process), where)
 			var whys []string
-			for _, s := range group {
-				if entry.Result != s.Row.Result {
-					whys = append(whys, fmt.Sprintf("line %d: want %s", s.Row.Line(), s.Row.Result))
+			for _, row := range s.Siblings {
+				if entry.Result != row.Result {
+					whys = append(whys, fmt.Sprintf("line %d: want %s", row.Line(), row.Result))
 					continue
 				}
-				if s.Row.Message == nil {
+				if row.Message == nil {
 					return
 				}
-				ok, why, err := s.Row.Message.Match(entry.Message, vars)
+				ok, why, err := row.Message.Match(entry.Message, vars)
 				g.Expect(err).NotTo(HaveOccurred(), where)
 				if ok {
 					return
 				}
-				whys = append(whys, fmt.Sprintf("line %d: %s", s.Row.Line(), why))
+				whys = append(whys, fmt.Sprintf("line %d: %s", row.Line(), why))
 			}
 			g.Expect(whys).To(BeEmpty(), "%s: the entry %s: %s matches no row", where, entry.Result, entry.Message)
 		}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
@@ -188,7 +179,11 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 		if s.Binding != b || s.Row.Result != "none" {
 			continue
 		}
-		got, err := env.results(ctx, ns, "Pod", s.Resource, s.Row.Policy, s.Row.Rule)
+		kind := s.Row.Kind
+		if kind == "" {
+			kind = "Pod"
+		}
+		got, err := env.results(ctx, ns, kind, s.Resource, s.Row.Policy, s.Row.Rule)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(got).To(BeEmpty(), "%s:%d: want no result for %s/%s", f.Path, s.Row.Line(), s.Row.Policy, s.Row.Rule)
 	}
@@ -212,7 +207,10 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 // a namespaced Policy in ns, so that parallel specs do not see each
 // other's Pods. For admission its validate rules audit instead of enforce
 // and it does not scan in the background: the rule results are unchanged,
-// only where they go. For a background scan it is kept as written.
+// only where they go. verifyImages rules keep their failureAction (an
+// erroring one denies under failurePolicy Fail even in Audit, see
+// mutate_test.go); the request's policy sets failurePolicy Ignore. For a
+// background scan the policy is kept as written.
 func asNamespacedPolicy(data []byte, ns, file string, admission bool) *unstructured.Unstructured {
 	obj := &unstructured.Unstructured{}
 	Expect(yaml.Unmarshal(data, &obj.Object)).To(Succeed(), file)
