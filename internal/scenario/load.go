@@ -467,7 +467,11 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 		if p := r.PatchedResource; p != nil {
 			if t := f.RuleType(r.Policy, r.Rule); t != RuleMutate && t != RuleVerifyImages {
-				return d.errf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is a %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, t)
+				kind := "a " + t
+				if t == "" {
+					kind = "not a validate, mutate, verifyImages or generate"
+				}
+				return d.errf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, kind)
 			}
 			if err := checkVarsIn(p.node, field+".patchedResource"); err != nil {
 				return err
@@ -494,7 +498,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				// verifyImages rule: its verification, then its digest and
 				// required checks), so a key may have several rows, but
 				// "none" excludes any other.
-				sn := strings.Join([]string{f.Name, b.Name, r.Policy, r.Rule, res}, "/")
+				sn := specName(f, &b, r, res)
 				for _, prev := range specNames[sn] {
 					if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" {
 						return d.errf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) excludes any other row for the same policy, rule, resource and binding", sn, prev)
