@@ -73,6 +73,13 @@ type Attestation struct {
 	Predicate map[string]any `json:"predicate,omitempty"`
 }
 
+// Values of Fault.Corrupt.
+const (
+	CorruptTruncate = "truncate"
+	CorruptReset    = "reset"
+	CorruptDigest   = "digest"
+)
+
 // Values of Image.Malformed.
 const (
 	MalformedJSON      = "json"
@@ -133,6 +140,12 @@ type Fault struct {
 	Times int `json:"times,omitempty"`
 	// Delay stalls each matching request; it ends when the client gives up.
 	Delay Duration `json:"delay,omitempty"`
+	// Corrupt serves the response broken instead of failing it: "truncate"
+	// (the full Content-Length, half the body, then the connection closes),
+	// "reset" (half the body, then a TCP reset; plain HTTP only) or
+	// "digest" (one byte more than the content the digest names). GET
+	// only; a HEAD is answered normally.
+	Corrupt string `json:"corrupt,omitempty"`
 	// On chooses which requests: "manifests" (default), "blobs", or "all"
 	// (every request under the repository). A fault on GET /v2/ is set
 	// with Config.Ping, where On may only be "" or "ping".

@@ -60,7 +60,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"auth type", "images:\n- ref: a/b:v1\n  auth: {type: digest, username: u, password: p}\n",
 			`cfg.yaml:3:16: images[0].auth.type: want "basic" or "bearer", got "digest"`},
 		{"fault that does nothing", "repositories:\n- name: a/b\n  fault: {times: 2}\n",
-			`cfg.yaml:3:10: repositories[0].fault: a fault needs a status or a delay`},
+			`cfg.yaml:3:10: repositories[0].fault: a fault needs a status, a delay or corrupt`},
 		{"ping fault on an image", "images:\n- ref: a/b:v1\n  fault: {delay: 1s, on: ping}\n",
 			`cfg.yaml:3:26: images[0].fault.on: GET /v2/ names no repository; put a ping fault under the top-level ping: key`},
 		{"missing with content", "images:\n- ref: a/b:v1\n  missing: true\n  layers: [10]\n",

@@ -151,6 +151,7 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 			break
 		}
 	}
+	corrupt := ""
 	for _, fs := range faults {
 		if fs == nil || !faultApplies(fs.f.On, rt.kind) || !fs.take() {
 			continue
@@ -158,12 +159,27 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 		if !s.applyFault(w, r, fs, rt.kind, rec) {
 			return
 		}
+		if fs.f.Corrupt != "" && r.Method == http.MethodGet && corrupt == "" {
+			corrupt = fs.f.Corrupt
+		}
 	}
 	if a, ok := s.authorizedAny(r, rs.name, rs.authsFor(ims)); !ok {
 		s.unauthorized(w, r, rs.name, a.EmptyBody, bearerError(s.tokens, r))
 		return
 	}
+	if corrupt != "" {
+		appendFault(rec, "corrupt "+corrupt)
+		s.serveCorrupt(w, r, rt.kind, corrupt)
+		return
+	}
 	s.registry.ServeHTTP(w, r)
+}
+
+func appendFault(rec *Request, f string) {
+	if rec.Fault != "" {
+		rec.Fault += ", "
+	}
+	rec.Fault += f
 }
 
 func faultApplies(on, kind string) bool {

@@ -125,6 +125,11 @@ func TestSignatureConfigErrors(t *testing.T) {
 		{fakeregistry.Config{SigningKeys: []string{"k"}, Images: []fakeregistry.Image{{Ref: "a/b:v1", Attestations: []fakeregistry.Attestation{{Key: "k"}}}}},
 			`images[0].attestations[0].predicateType: want the Statement's predicate type`},
 		{fakeregistry.Config{SigningKeys: []string{"1k"}}, `signingKeys[0]: want a key name of letters, digits and '_' starting with a letter, got "1k"`},
+		{fakeregistry.Config{Repositories: []fakeregistry.Repository{{Name: "a/b", Fault: &fakeregistry.Fault{Corrupt: "shred"}}}},
+			`repositories[0].fault.corrupt: want "truncate", "reset" or "digest", got "shred"`},
+		{fakeregistry.Config{Repositories: []fakeregistry.Repository{{Name: "a/b", Fault: &fakeregistry.Fault{Corrupt: "reset", Status: 500}}}},
+			`repositories[0].fault.corrupt: a corrupt response is a served one; remove status`},
+		{fakeregistry.Config{Ping: &fakeregistry.Fault{Corrupt: "reset"}}, `ping.corrupt: GET /v2/ has no content to corrupt`},
 	} {
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

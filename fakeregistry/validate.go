@@ -229,8 +229,19 @@ func (v *validator) fault(p string, f *Fault, ping bool) {
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599 || http.StatusText(f.Status) == "") {
 		v.add(p+".status", "want an HTTP error status (400-599) such as 403, 429, 500 or 503, got %d", f.Status)
 	}
-	if f.Status == 0 && f.Delay == 0 {
-		v.add(p, "a fault needs a status or a delay")
+	if f.Status == 0 && f.Delay == 0 && f.Corrupt == "" {
+		v.add(p, "a fault needs a status, a delay or corrupt")
+	}
+	switch f.Corrupt {
+	case "", CorruptTruncate, CorruptReset, CorruptDigest:
+	default:
+		v.add(p+".corrupt", "want %q, %q or %q, got %q", CorruptTruncate, CorruptReset, CorruptDigest, f.Corrupt)
+	}
+	if f.Corrupt != "" && f.Status != 0 {
+		v.add(p+".corrupt", "a corrupt response is a served one; remove status")
+	}
+	if f.Corrupt != "" && ping {
+		v.add(p+".corrupt", "GET /v2/ has no content to corrupt")
 	}
 	if f.Status == 0 && (f.Body != "" || f.EmptyBody) {
 		v.add(p+".body", "a body needs a status")
