@@ -34,6 +34,13 @@ type Image struct {
 	Missing bool `json:"missing,omitempty"`
 	// Config is the image config (the fields Kyverno policies read).
 	Config ImageConfig `json:"config,omitempty"`
+	// ConfigFile is merged into the generated config file as a JSON merge
+	// patch (RFC 7386): new top-level keys are added (e.g.
+	// "moby.buildkit.buildinfo.v1", "history"), objects merge ("config",
+	// "rootfs"), and null removes a key ("rootfs": null, "created": null),
+	// so any config a real registry serves can be written, broken ones
+	// included. Applied to every platform's config of an index.
+	ConfigFile map[string]any `json:"configFile,omitempty"`
 	// Annotations go on the manifest.
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Layers are declared layer sizes in bytes. Their digests derive from

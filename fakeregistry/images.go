@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
 )
 
 // Media types written into the seeded manifests.
@@ -183,6 +185,15 @@ func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
 	cfgData, err := json.Marshal(cf)
 	if err != nil {
 		return blob{}, blob{}, fmt.Errorf("encode config %s: %w", img.Ref, err)
+	}
+	if img.ConfigFile != nil {
+		patch, err := json.Marshal(img.ConfigFile)
+		if err != nil {
+			return blob{}, blob{}, fmt.Errorf("encode configFile %s: %w", img.Ref, err)
+		}
+		if cfgData, err = jsonpatch.MergePatch(cfgData, patch); err != nil {
+			return blob{}, blob{}, fmt.Errorf("merge configFile %s: %w", img.Ref, err)
+		}
 	}
 	cfg := newBlob(mediaTypeConfig, cfgData)
 	man.Config = ociDescriptor{MediaType: mediaTypeConfig, Digest: cfg.digest, Size: int64(len(cfgData))}

@@ -125,6 +125,9 @@ func (v *validator) image(p string, img Image) {
 		if img.Config.hasFields() {
 			set = append(set, "config")
 		}
+		if img.ConfigFile != nil {
+			set = append(set, "configFile")
+		}
 		if len(img.Annotations) > 0 {
 			set = append(set, "annotations")
 		}

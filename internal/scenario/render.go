@@ -246,6 +246,10 @@ func (doc Doc) render(b *Binding, vars Vars) ([]byte, error) {
 		}
 	}
 	expandVars(n, vars)
+	// A document written in flow style ("- {apiVersion: v1, kind: Pod}")
+	// would render starting with "{", which Kyverno's resource loader takes
+	// for JSON and refuses; the top level is written in block style.
+	n.Style &^= yaml.FlowStyle
 	out, err := yaml.Marshal(n)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", doc.Source, err)
