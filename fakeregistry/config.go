@@ -63,6 +63,11 @@ type Image struct {
 	// an in-toto Statement signed by one of SigningKeys, served under
 	// cosign's tag sha256-<hex>.att.
 	Attestations []Attestation `json:"attestations,omitempty"`
+	// Format is the manifest format: "oci" (default: OCI image manifest and
+	// index), "docker" (Docker v2 schema 2 manifest, manifest list, config
+	// and layer media types) or "schema1" (a Docker schema 1 signed
+	// manifest, which go-containerregistry refuses).
+	Format string `json:"format,omitempty"`
 	// Malformed serves a broken manifest: "json" (not valid JSON) or
 	// "mediatype" (a wrong media type). Single-platform images only.
 	Malformed string `json:"malformed,omitempty"`
@@ -79,6 +84,13 @@ type Attestation struct {
 	// Predicate is the Statement's predicate (any JSON object).
 	Predicate map[string]any `json:"predicate,omitempty"`
 }
+
+// Values of Image.Format.
+const (
+	FormatOCI     = "oci"
+	FormatDocker  = "docker"
+	FormatSchema1 = "schema1"
+)
 
 // Values of Fault.Corrupt.
 const (

@@ -19,7 +19,25 @@ const (
 	mediaTypeLayer    = "application/vnd.oci.image.layer.v1.tar+gzip"
 	// mediaTypeWrong is what a "malformed: mediatype" manifest claims to be.
 	mediaTypeWrong = "application/vnd.fakeregistry.unknown.v1+json"
+
+	// Docker image manifest v2, schema 2 (Image.Format "docker").
+	mediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+	mediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
+	mediaTypeDockerConfig   = "application/vnd.docker.container.image.v1+json"
+	mediaTypeDockerLayer    = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+	// Docker schema 1 (Image.Format "schema1"), still served for old images.
+	mediaTypeSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 )
+
+// mediaTypes are the media types of one manifest format.
+type mediaTypes struct{ manifest, index, config, layer string }
+
+func formatMediaTypes(format string) mediaTypes {
+	if format == FormatDocker {
+		return mediaTypes{mediaTypeDockerManifest, mediaTypeDockerList, mediaTypeDockerConfig, mediaTypeDockerLayer}
+	}
+	return mediaTypes{mediaTypeManifest, mediaTypeIndex, mediaTypeConfig, mediaTypeLayer}
+}
 
 // blob is content addressed by its sha256 digest.
 type blob struct {
@@ -124,6 +142,11 @@ func syntheticDigest(kind string, i int, size int64) string {
 func buildImage(i int, img Image) (*builtImage, error) {
 	repo, tag, _ := splitRef(img.Ref)
 	b := &builtImage{index: i, repo: repo, tag: tag}
+	if img.Format == FormatSchema1 {
+		b.top = schema1Manifest(repo, tag, img)
+		return b, nil
+	}
+	mt := formatMediaTypes(img.Format)
 	if len(img.Platforms) == 0 {
 		cfg, man, err := buildManifest(img, img.Config.OS, img.Config.Architecture, "")
 		if err != nil {
@@ -132,7 +155,7 @@ func buildImage(i int, img Image) (*builtImage, error) {
 		b.top, b.configs = man, []blob{cfg}
 		return b, nil
 	}
-	idx := ociIndex{SchemaVersion: 2, MediaType: mediaTypeIndex, Annotations: img.Annotations}
+	idx := ociIndex{SchemaVersion: 2, MediaType: mt.index, Annotations: img.Annotations}
 	for _, p := range img.Platforms {
 		os, arch, variant := splitPlatform(p)
 		cfg, man, err := buildManifest(img, os, arch, variant)
@@ -150,7 +173,7 @@ func buildImage(i int, img Image) (*builtImage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode index %s: %w", img.Ref, err)
 	}
-	b.top = newBlob(mediaTypeIndex, data)
+	b.top = newBlob(mt.index, data)
 	return b, nil
 }
 
@@ -177,10 +200,11 @@ func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
 			cf.Config.Volumes[v] = struct{}{}
 		}
 	}
-	man := ociManifest{SchemaVersion: 2, MediaType: mediaTypeManifest, Layers: []ociDescriptor{}, Annotations: img.Annotations}
+	mt := formatMediaTypes(img.Format)
+	man := ociManifest{SchemaVersion: 2, MediaType: mt.manifest, Layers: []ociDescriptor{}, Annotations: img.Annotations}
 	for i, size := range img.Layers {
 		cf.RootFS.DiffIDs = append(cf.RootFS.DiffIDs, syntheticDigest("diffid", i, size))
-		man.Layers = append(man.Layers, ociDescriptor{MediaType: mediaTypeLayer, Digest: syntheticDigest("layer", i, size), Size: size})
+		man.Layers = append(man.Layers, ociDescriptor{MediaType: mt.layer, Digest: syntheticDigest("layer", i, size), Size: size})
 	}
 	cfgData, err := json.Marshal(cf)
 	if err != nil {
@@ -195,17 +219,32 @@ func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
 			return blob{}, blob{}, fmt.Errorf("merge configFile %s: %w", img.Ref, err)
 		}
 	}
-	cfg := newBlob(mediaTypeConfig, cfgData)
-	man.Config = ociDescriptor{MediaType: mediaTypeConfig, Digest: cfg.digest, Size: int64(len(cfgData))}
+	cfg := newBlob(mt.config, cfgData)
+	man.Config = ociDescriptor{MediaType: mt.config, Digest: cfg.digest, Size: int64(len(cfgData))}
 	manData, err := json.Marshal(man)
 	if err != nil {
 		return blob{}, blob{}, fmt.Errorf("encode manifest %s: %w", img.Ref, err)
 	}
-	m := newBlob(mediaTypeManifest, manData)
+	m := newBlob(mt.manifest, manData)
 	if img.Malformed != "" {
 		m = malform(img.Malformed, m)
 	}
 	return cfg, m, nil
+}
+
+// schema1Manifest is a Docker schema 1 signed manifest: the shape old
+// images still have (name, tag, architecture, fsLayers, history with the
+// v1 config as a string); its signature is not checked by clients that
+// refuse the format anyway. No blobs are served for it.
+func schema1Manifest(repo, tag string, img Image) blob {
+	v1, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "config": map[string]any{"User": img.Config.User}})
+	m := map[string]any{
+		"schemaVersion": 1, "name": repo, "tag": tag, "architecture": "amd64",
+		"fsLayers": []map[string]string{{"blobSum": syntheticDigest("schema1-layer", 0, 0)}},
+		"history":  []map[string]string{{"v1Compatibility": string(v1)}},
+	}
+	data, _ := json.Marshal(m)
+	return newBlob(mediaTypeSchema1Signed, data)
 }
 
 // malform breaks a manifest the way Image.Malformed asks.

@@ -120,6 +120,15 @@ func (v *validator) image(p string, img Image) {
 	case !tagPattern.MatchString(tag):
 		v.add(p+".ref", "want a tag of [A-Za-z0-9_.-] (at most 128, not starting with . or -), got %q", tag)
 	}
+	switch img.Format {
+	case "", FormatOCI, FormatDocker:
+	case FormatSchema1:
+		if len(img.Platforms) > 0 || img.Malformed != "" || len(img.Signatures) > 0 || len(img.Attestations) > 0 || img.ConfigFile != nil {
+			v.add(p+".format", "a schema 1 manifest has no platforms, malformed, signatures, attestations or configFile")
+		}
+	default:
+		v.add(p+".format", "want %q (default), %q or %q, got %q", FormatOCI, FormatDocker, FormatSchema1, img.Format)
+	}
 	if img.Missing {
 		var set []string
 		if img.Config.hasFields() {
