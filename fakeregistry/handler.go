@@ -213,10 +213,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, fs *faultSta
 	if f.Status == 0 {
 		return true
 	}
-	if rec.Fault != "" {
-		rec.Fault += ", "
-	}
-	rec.Fault += fmt.Sprintf("status %d", f.Status)
+	appendFault(rec, fmt.Sprintf("status %d", f.Status))
 	writeFault(w, f, kind)
 	return false
 }

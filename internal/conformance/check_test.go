@@ -201,8 +201,8 @@ results:
 		t.Fatal(err)
 	}
 	ss := scenario.Specs([]*scenario.File{f})
-	if len(ss) != 2 || ss[0].Name != "v/default/p/r/app" || ss[1].Name != "v/default/p/r/app#2" || ss[0].Expected != 2 || ss[1].Expected != 2 {
-		t.Fatalf("specs %q %q, expected %d %d", ss[0].Name, ss[1].Name, ss[0].Expected, ss[1].Expected)
+	if len(ss) != 2 || ss[0].Name != "v/default/p/r/app" || ss[1].Name != "v/default/p/r/app#2" || len(ss[0].Siblings) != 2 || len(ss[1].Siblings) != 2 {
+		t.Fatalf("specs %q %q, siblings %d %d", ss[0].Name, ss[1].Name, len(ss[0].Siblings), len(ss[1].Siblings))
 	}
 	res := func(st engine.Status, msg string) engine.Result {
 		return engine.Result{Policy: "p", Rule: "r", Resource: engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}, Status: st, Message: msg}

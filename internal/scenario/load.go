@@ -231,8 +231,8 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	if len(f.Resources) == 0 {
 		return d.errf(root, "resources", "want at least one resource")
 	}
-	rules := map[string][]string{}
-	f.ruleTypes = map[string]map[string]string{}
+	f.rules, f.ruleTypes = map[string][]string{}, map[string]map[string]string{}
+	rules := f.rules
 	for i, ds := range f.Policies {
 		for _, doc := range ds.Docs {
 			if doc.Kind != "ClusterPolicy" && doc.Kind != "Policy" {

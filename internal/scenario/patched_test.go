@@ -84,3 +84,20 @@ func TestPatchedResourceErrors(t *testing.T) {
 		})
 	}
 }
+
+// A resource written in flow style renders with a block-style top level:
+// Kyverno's resource loader (in process and in the CLI) takes a document
+// starting with "{" for JSON and refuses it.
+func TestRenderFlowStyleResource(t *testing.T) {
+	f, err := Parse("m.yaml", "m", []byte(mutateScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, resources, err := f.Render(&f.Bindings[0], Vars{VarRegistry: "127.0.0.1:5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(resources[0].Data); !strings.HasPrefix(got, "apiVersion: v1\n") {
+		t.Errorf("rendered resource starts %q, want block style", got)
+	}
+}

@@ -19,12 +19,10 @@ type Spec struct {
 	Labels []string
 	// Requires are the capabilities the spec needs, sorted.
 	Requires []string
-	// Expected is how many results the engine must report for the spec's
-	// policy, rule and resource under its binding: the number of rows
-	// that expect one (0 for a row expecting none).
-	Expected int
-	// Siblings are those rows in file order, Row among them (nil for a
-	// row expecting none); each must be matched by a result of its own.
+	// Siblings are the rows expecting a result for the spec's policy, rule
+	// and resource under its binding, in file order, Row among them (nil
+	// for a row expecting none): the engine must report exactly
+	// len(Siblings) results, each matched by a row of its own.
 	Siblings []*Row
 }
 
@@ -60,7 +58,6 @@ func Specs(files []*File) []*Spec {
 					for _, s := range rowSpecs(f, b, catch, r) {
 						base := s.Name
 						s.Siblings = siblings[base]
-						s.Expected = len(s.Siblings)
 						if seen[base]++; seen[base] > 1 {
 							s.Name = fmt.Sprintf("%s#%d", base, seen[base])
 						}

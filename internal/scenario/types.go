@@ -61,20 +61,17 @@ type File struct {
 	Registry   Registry    `json:"registry"`
 	Results    []Row       `json:"results"`
 
+	// rules are each policy's rule names in the order written;
 	// ruleTypes maps policy name and rule name to the rule's type.
+	rules     map[string][]string
 	ruleTypes map[string]map[string]string
 }
 
 // RuleType is the type of a rule of one of the file's policies (RuleMutate
 // and the like), "" for an unknown policy or rule.
 func (f *File) RuleType(policy, rule string) string {
-	types := f.ruleTypes[policy]
-	names := make([]string, 0, len(types))
-	for n := range types {
-		names = append(names, n)
-	}
-	base, _ := engine.AutogenRule(rule, names)
-	return types[base]
+	base, _ := engine.AutogenRule(rule, f.rules[policy])
+	return f.ruleTypes[policy][base]
 }
 
 // Metadata names the file and labels every spec it produces.
