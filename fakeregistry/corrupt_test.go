@@ -73,6 +73,11 @@ func TestCorruptFaults(t *testing.T) {
 			if !regexp.MustCompile(tc.want).MatchString(msg) {
 				t.Errorf("got %q\nwant %q", msg, tc.want)
 			}
+			// A reset client returns before the handler logs the request;
+			// Close waits for handlers, so the log is complete after it.
+			if err := srv.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if log := srv.Requests(); !strings.Contains(fmt.Sprint(log), "corrupt "+f.Corrupt) {
 				t.Errorf("the request log does not name the fault: %+v", log)
 			}
