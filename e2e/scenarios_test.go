@@ -60,6 +60,9 @@ func scenarioSkipReason(f *scenario.File, b *scenario.Binding) string {
 	if f.Registry.TrustCA {
 		return "trusts the fake registry's CA; the admission controller uses the host's trust store"
 	}
+	if len(f.Registries) > 0 || len(f.Registry.Hosts) > 0 {
+		return "serves more than one registry or public host names; the controllers started for the suite have one registry and no registry proxy"
+	}
 	return ""
 }
 
@@ -110,7 +113,7 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 	srv := env.registry(f.RegistryConfig())
 	refused, err := srv.RefusedAddr()
 	Expect(err).NotTo(HaveOccurred())
-	vars := f.Substitutions(srv.Addr(), refused, srv.PublicKeys())
+	vars := f.Substitutions(srv.Addr(), refused, srv.PublicKeys(), nil)
 	policies, resources, err := f.Render(b, vars)
 	Expect(err).NotTo(HaveOccurred(), f.Path)
 

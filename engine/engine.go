@@ -61,6 +61,11 @@ type RegistryConfig struct {
 	Secrets map[string][]Credential
 	// CACertsPEM are extra trusted CA certificates, PEM encoded.
 	CACertsPEM [][]byte
+	// Proxy is the HTTPS_PROXY (and HTTP_PROXY) URL the engine uses, e.g.
+	// "http://127.0.0.1:PORT" (fakeregistry/proxy, serving public registry
+	// host names); as with the environment variables, loopback addresses
+	// are always reached directly. Empty: no proxy.
+	Proxy string
 }
 
 // Request is one batch: every policy is applied to every resource.

@@ -15,8 +15,17 @@ type Config struct {
 	Repositories []Repository `json:"repositories,omitempty"`
 	// Ping is a fault on GET /v2/ (for example a delay).
 	Ping *Fault `json:"ping,omitempty"`
-	// TLS serves HTTPS with a self-signed certificate.
+	// TLS serves HTTPS with a self-signed certificate (always with Hosts).
 	TLS bool `json:"tls,omitempty"`
+	// Hosts are registry host names this registry also answers for, such as
+	// "ghcr.io" or "index.docker.io" (a port other than 443 is written
+	// "host:port"). They imply TLS: the certificate covers them, and a
+	// client reaches the registry for them through a loopback proxy
+	// (fakeregistry/proxy) that tunnels CONNECT host:443 to this server.
+	// "docker.io" is stored as "index.docker.io", the host
+	// go-containerregistry (and so Kyverno) connects to for Docker Hub.
+	// Signatures and attestations name images by the first host.
+	Hosts []string `json:"hosts,omitempty"`
 	// SigningKeys names cosign key pairs (ECDSA P-256) the registry makes
 	// when it starts; images sign with them (Image.Signatures) and
 	// Server.PublicKeyPEM gives their public keys. Names are letters,

@@ -42,7 +42,7 @@ func TestParseConfigErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown top-level field", "imagez: []\n",
-			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of images, ping, repositories, signingKeys, tls`},
+			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of hosts, images, ping, repositories, signingKeys, tls`},
 		{"unknown image field", "images:\n- ref: a/b:v1\n  tags: [x]\n",
 			`cfg.yaml:3:3: images[0].tags: unknown field "tags"; want one of annotations, attestations, auth, config, configFile, fault, format, layers, malformed, missing, platforms, ref, signatures`},
 		{"status not an integer", "images:\n- ref: a/b:v1\n  fault: {status: forbidden}\n",
@@ -77,6 +77,20 @@ func TestParseConfigErrors(t *testing.T) {
 			`cfg.yaml:4:14: images[0].malformed: a malformed manifest is a single-platform image; remove platforms`},
 		{"tls not a bool", "tls: maybe\n",
 			`cfg.yaml:1:6: tls: want true or false, got "maybe"`},
+		{"host with a scheme", "hosts: [https://ghcr.io]\n",
+			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000 (no scheme or path), got "https://ghcr.io"`},
+		{"host that is an address", "hosts: [10.0.0.1]\n",
+			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000, got the IP address "10.0.0.1" (an address is reached directly, not by name; use a second registry's ${REGISTRY_<name>})`},
+		{"host without a dot", "hosts: [nginx]\n",
+			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000, got "nginx" (a name without a dot is read as a repository, not a registry)`},
+		{"local host", "hosts: [registry.local]\n",
+			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000, got "registry.local", which clients reach over plain HTTP and never through a proxy`},
+		{"host with a bad port", "hosts: [ghcr.io:99999]\n",
+			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000, got "ghcr.io:99999" (port "99999" is not 1-65535)`},
+		{"host in upper case", "hosts: [GHCR.io]\n",
+			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000, got "GHCR.io" (label "GHCR": lower-case letters, digits and '-')`},
+		{"Docker Hub twice", "hosts: [docker.io, index.docker.io]\n",
+			`cfg.yaml:1:20: hosts[1]: duplicate of hosts[0] (both are index.docker.io)`},
 		{"not YAML", "images: [\n", "cfg.yaml: yaml: line 1: did not find expected node content"},
 	}
 	for _, c := range cases {

@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type Server struct {
 	cfg      Config
 	scheme   string // "http" or "https"
 	addr     string
+	hosts    []string // Config.Hosts, normalized by RegistryHost
 	listener net.Listener
 	http     *http.Server
 	registry http.Handler // go-containerregistry's handler, the protocol core
@@ -111,14 +113,18 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("fakeregistry listen %s: %w", o.listen, err)
 	}
 	s.addr = ln.Addr().String()
-	// Signatures name the image by host:port, known only now; nothing is
-	// served before Serve below.
-	if err := st.sign(func(repo, ref string, m blob) error { return putManifest(s.registry, repo, ref, m) }, s.addr); err != nil {
+	for _, h := range cfg.Hosts {
+		norm, _ := RegistryHost(h) // Validate checked it
+		s.hosts = append(s.hosts, norm)
+	}
+	// Signatures name the image by host:port (or its first host name),
+	// known only now; nothing is served before Serve below.
+	if err := st.sign(func(repo, ref string, m blob) error { return putManifest(s.registry, repo, ref, m) }, s.imageHost()); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	if cfg.TLS {
-		cert, caPEM, err := selfSignedCert(tlsHosts(s.addr, o.tlsHosts), o.now())
+	if cfg.TLS || len(s.hosts) > 0 {
+		cert, caPEM, err := selfSignedCert(tlsHosts(s.addr, append(slices.Clone(o.tlsHosts), hostNames(s.hosts)...)), o.now())
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("fakeregistry tls: %w", err)
@@ -149,11 +155,38 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 // Addr is the bound host:port, e.g. "127.0.0.1:41234".
 func (s *Server) Addr() string { return s.addr }
 
+// Hosts are the registry host names the server answers for (Config.Hosts
+// as clients name them: "docker.io" is "index.docker.io"), each "host" for
+// port 443 or "host:port"; nil without Config.Hosts.
+func (s *Server) Hosts() []string { return slices.Clone(s.hosts) }
+
+// imageHost is the registry part of image names the server writes into
+// signatures: its first host name, else its address.
+func (s *Server) imageHost() string {
+	if len(s.hosts) > 0 {
+		return s.hosts[0]
+	}
+	return s.addr
+}
+
+// hostNames strips the ports of registry hosts, for a certificate.
+func hostNames(hosts []string) []string {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		if n, _, err := net.SplitHostPort(h); err == nil {
+			h = n
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 // Scheme is "https" when the config asks for TLS, else "http".
 func (s *Server) Scheme() string { return s.scheme }
 
 // CACertPEM is the PEM certificate a client must trust in TLS mode (the
-// server's self-signed certificate); nil without TLS.
+// server's self-signed certificate, valid for its address and its Hosts);
+// nil without TLS.
 func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
 
 // Digest returns the digest of the manifest (or index) served for

@@ -3,10 +3,13 @@ package fakeregistry
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // FieldError is one problem in a Config, located by its field path
@@ -25,6 +28,52 @@ var (
 	// keyNamePattern keeps signing key names usable in variable names.
 	keyNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 )
+
+// hostLabel is one DNS label of a registry host name.
+var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// RegistryHost checks that h names a registry a client reaches over TLS
+// by name, and returns the host go-containerregistry connects to for it:
+// "docker.io" (Docker Hub) becomes "index.docker.io", ":443" is dropped.
+// It refuses what a client would not send through a proxy or would reach
+// over plain HTTP: IP addresses, "localhost", *.local and *.localhost
+// names (go-containerregistry's insecure defaults), names without a dot,
+// upper case, a scheme or path, and ports outside 1-65535.
+func RegistryHost(h string) (string, error) {
+	want := "want a registry host name such as ghcr.io or registry.example:5000"
+	if strings.Contains(h, "/") {
+		return "", fmt.Errorf("%s (no scheme or path), got %q", want, h)
+	}
+	host, port := h, ""
+	if i := strings.LastIndex(h, ":"); i >= 0 {
+		host, port = h[:i], h[i+1:]
+		n := 0
+		if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 1 || n > 65535 || fmt.Sprint(n) != port {
+			return "", fmt.Errorf("%s, got %q (port %q is not 1-65535)", want, h, port)
+		}
+	}
+	switch {
+	case host == "":
+		return "", fmt.Errorf("%s, got nothing", want)
+	case net.ParseIP(strings.Trim(host, "[]")) != nil:
+		return "", fmt.Errorf("%s, got the IP address %q (an address is reached directly, not by name; use a second registry's ${REGISTRY_<name>})", want, h)
+	case host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local"):
+		return "", fmt.Errorf("%s, got %q, which clients reach over plain HTTP and never through a proxy", want, h)
+	case !strings.Contains(host, "."):
+		return "", fmt.Errorf("%s, got %q (a name without a dot is read as a repository, not a registry)", want, h)
+	}
+	for _, l := range strings.Split(host, ".") {
+		if !hostLabel.MatchString(l) {
+			return "", fmt.Errorf("%s, got %q (label %q: lower-case letters, digits and '-')", want, h, l)
+		}
+	}
+	reg, err := name.NewRegistry(h, name.StrictValidation)
+	if err != nil {
+		return "", fmt.Errorf("%s, got %q: %w", want, h, err)
+	}
+	out := reg.RegistryStr()
+	return strings.TrimSuffix(out, ":443"), nil
+}
 
 // Validate checks the whole Config and returns every problem found, each a
 // *FieldError, joined with errors.Join.
@@ -56,6 +105,19 @@ func (c Config) Validate() error {
 		v.fault(p+".fault", r.Fault, false)
 	}
 	v.fault("ping", c.Ping, true)
+	seenHost := map[string]int{}
+	for i, h := range c.Hosts {
+		p := fmt.Sprintf("hosts[%d]", i)
+		norm, err := RegistryHost(h)
+		if err != nil {
+			v.add(p, "%v", err)
+			continue
+		}
+		if j, dup := seenHost[norm]; dup {
+			v.add(p, "duplicate of hosts[%d] (both are %s)", j, norm)
+		}
+		seenHost[norm] = i
+	}
 	keys := map[string]int{}
 	for i, k := range c.SigningKeys {
 		p := fmt.Sprintf("signingKeys[%d]", i)

@@ -146,6 +146,12 @@ func (w *workdir) env(reg engine.RegistryConfig, extra map[string]string) ([]str
 		}
 		vars["SSL_CERT_FILE"] = p
 	}
+	if reg.Proxy != "" {
+		// The CLI's registry transport uses http.ProxyFromEnvironment;
+		// NO_PROXY stays unset (loopback is never proxied anyway).
+		vars["HTTPS_PROXY"] = reg.Proxy
+		vars["HTTP_PROXY"] = reg.Proxy
+	}
 	for k, v := range extra {
 		vars[k] = v
 	}

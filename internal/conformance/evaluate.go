@@ -10,12 +10,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/fakeregistry/proxy"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -32,6 +35,9 @@ type Evaluation struct {
 	// Requested records, for every ref a row's requests check names,
 	// whether any request touched it.
 	Requested map[string]bool
+	// Refused are the hosts the registry proxy refused ("host:port"): an
+	// image naming a registry the file does not serve.
+	Refused []string
 	// Vars are the substitutions used (REGISTRY, REFUSED and the file's).
 	Vars     scenario.Vars
 	Duration time.Duration
@@ -45,18 +51,19 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	start := time.Now()
 	defer func() { ev.Duration = time.Since(start) }()
 
-	srv, err := fakeregistry.Start(f.RegistryConfig())
+	regs, err := startRegistries(f)
 	if err != nil {
-		ev.Err = fmt.Errorf("%s: start fake registry: %w", f.Path, err)
+		ev.Err = err
 		return ev
 	}
-	defer srv.Close()
+	defer regs.close()
+	srv := regs.servers[0]
 	refused, err := srv.RefusedAddr()
 	if err != nil {
 		ev.Err = fmt.Errorf("%s: %w", f.Path, err)
 		return ev
 	}
-	ev.Vars = f.Substitutions(srv.Addr(), refused, srv.PublicKeys())
+	ev.Vars = f.Substitutions(srv.Addr(), refused, regs.publicKeys(), regs.addrs())
 
 	policies, resources, err := f.Render(b, ev.Vars)
 	if err != nil {
@@ -89,6 +96,14 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	if f.Registry.TrustCA {
 		req.Registry.CACertsPEM = [][]byte{srv.CACertPEM()}
 	}
+	// A registry serving public host names is trusted as the real one is
+	// (its certificate authority in the system roots).
+	for _, s := range regs.servers {
+		if len(s.Hosts()) > 0 && !(s == srv && f.Registry.TrustCA) {
+			req.Registry.CACertsPEM = append(req.Registry.CACertsPEM, s.CACertPEM())
+		}
+	}
+	req.Registry.Proxy = regs.proxy.URL()
 
 	ectx, cancel := context.WithTimeout(ctx, f.Deadline())
 	defer cancel()
@@ -98,20 +113,106 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	}
 	// Close first: it ends stalled handlers and waits for them, so requests
 	// the client gave up on are in the log too.
-	if err := srv.Close(); err != nil && ev.Err == nil {
+	if err := regs.close(); err != nil && ev.Err == nil {
 		ev.Err = fmt.Errorf("%s: %w", ev.Key, err)
 	}
 	ev.Requests = srv.Requests()
+	ev.Refused = regs.proxy.Refused()
 	ev.Requested = map[string]bool{}
 	for _, r := range f.Results {
 		if r.Requests == nil {
 			continue
 		}
 		for _, ref := range append(append([]string{}, r.Requests.Never...), r.Requests.Seen...) {
-			ev.Requested[ref] = srv.Requested(ref)
+			ev.Requested[ref] = regs.requested(ref)
 		}
 	}
 	return ev
+}
+
+// registries are an evaluation's fake registries (registry, then
+// registries[] in order) and the proxy that serves their host names.
+type registries struct {
+	f       *scenario.File
+	servers []*fakeregistry.Server
+	proxy   *proxy.Proxy
+	closed  bool
+}
+
+// startRegistries starts every fake registry of f and a proxy for their
+// host names. The proxy runs even when no registry has a host name: it
+// is what the engine gets as HTTPS_PROXY, so an image naming any other
+// host (ghcr.io in a file that serves none) is refused with 403 on
+// loopback instead of leaving the machine.
+func startRegistries(f *scenario.File) (*registries, error) {
+	regs := &registries{f: f}
+	routes := map[string]string{}
+	for _, m := range f.RegistryModels() {
+		s, err := fakeregistry.Start(m.Config)
+		if err != nil {
+			regs.close()
+			return nil, fmt.Errorf("%s: start fake registry (%s): %w", f.Path, m.Field, err)
+		}
+		regs.servers = append(regs.servers, s)
+		for _, h := range s.Hosts() {
+			routes[h] = s.Addr()
+		}
+	}
+	p, err := proxy.Start(routes)
+	if err != nil {
+		regs.close()
+		return nil, fmt.Errorf("%s: start registry proxy: %w", f.Path, err)
+	}
+	regs.proxy = p
+	return regs, nil
+}
+
+// close stops the proxy and every registry; idempotent.
+func (r *registries) close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var errs []error
+	if r.proxy != nil {
+		errs = append(errs, r.proxy.Close())
+	}
+	for _, s := range r.servers {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// addrs maps registries[].name to its host:port.
+func (r *registries) addrs() map[string]string {
+	out := map[string]string{}
+	for i, m := range r.f.RegistryModels()[1:] {
+		out[m.Name] = r.servers[i+1].Addr()
+	}
+	return out
+}
+
+// publicKeys are every registry's signing keys (names are unique across
+// a file's registries).
+func (r *registries) publicKeys() map[string][]byte {
+	out := map[string][]byte{}
+	for _, s := range r.servers {
+		maps.Copy(out, s.PublicKeys())
+	}
+	return out
+}
+
+// requested answers a row's requests check: "repo:tag" is asked of the
+// first registry, "<host>/repo:tag" of the registry serving that host.
+func (r *registries) requested(ref string) bool {
+	for _, s := range r.servers {
+		for _, h := range s.Hosts() {
+			if rest, ok := strings.CutPrefix(ref, h+"/"); ok {
+				return s.Requested(rest)
+			}
+		}
+	}
+	return r.servers[0].Requested(ref)
 }
 
 func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.Credential {
@@ -193,12 +294,18 @@ func (e *Evaluations) Prefetch(pairs []Pair, limit int) {
 // registry: faults that make the client retry or stall first.
 func waitRank(f *scenario.File) int {
 	rank := 0
-	faults := []*fakeregistry.Fault{f.Registry.Ping}
-	for _, r := range f.Registry.Repositories {
-		faults = append(faults, r.Fault)
-	}
-	for _, img := range f.Registry.Images {
-		faults = append(faults, img.Fault)
+	var faults []*fakeregistry.Fault
+	for _, m := range f.RegistryModels() {
+		faults = append(faults, m.Config.Ping)
+		for _, r := range m.Config.Repositories {
+			faults = append(faults, r.Fault)
+		}
+		for _, img := range m.Config.Images {
+			faults = append(faults, img.Fault)
+		}
+		if m.Config.TLS || len(m.Config.Hosts) > 0 {
+			rank = max(rank, 1) // certificate generation
+		}
 	}
 	for _, ft := range faults {
 		if ft == nil {
@@ -210,9 +317,6 @@ func waitRank(f *scenario.File) int {
 		if ft.Delay > 0 {
 			rank = max(rank, 2)
 		}
-	}
-	if f.Registry.TLS {
-		rank = max(rank, 1) // certificate generation
 	}
 	return rank
 }
@@ -250,6 +354,7 @@ type evaluationWire struct {
 	Results    []engine.Result        `json:"results"`
 	Err        string                 `json:"err,omitempty"`
 	Requests   []fakeregistry.Request `json:"requests"`
+	Refused    []string               `json:"refused,omitempty"`
 	Requested  map[string]bool        `json:"requested"`
 	Vars       scenario.Vars          `json:"vars"`
 	DurationNS int64                  `json:"durationNs"`
@@ -257,7 +362,7 @@ type evaluationWire struct {
 
 // MarshalJSON keeps the error as text.
 func (ev *Evaluation) MarshalJSON() ([]byte, error) {
-	w := evaluationWire{Key: ev.Key, Results: ev.Results, Requests: ev.Requests, Requested: ev.Requested, Vars: ev.Vars, DurationNS: int64(ev.Duration)}
+	w := evaluationWire{Key: ev.Key, Results: ev.Results, Requests: ev.Requests, Refused: ev.Refused, Requested: ev.Requested, Vars: ev.Vars, DurationNS: int64(ev.Duration)}
 	if ev.Err != nil {
 		w.Err = ev.Err.Error()
 	}
@@ -270,7 +375,7 @@ func (ev *Evaluation) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*ev = Evaluation{Key: w.Key, Results: w.Results, Requests: w.Requests, Requested: w.Requested, Vars: w.Vars, Duration: time.Duration(w.DurationNS)}
+	*ev = Evaluation{Key: w.Key, Results: w.Results, Requests: w.Requests, Refused: w.Refused, Requested: w.Requested, Vars: w.Vars, Duration: time.Duration(w.DurationNS)}
 	if w.Err != "" {
 		ev.Err = errors.New(w.Err)
 	}

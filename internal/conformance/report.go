@@ -145,7 +145,7 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 			faults = append(faults, fault)
 		}
 		index := map[string]*row{}
-		vars := f.Substitutions("${REGISTRY}", "${REFUSED}", nil)
+		vars := f.Substitutions("${REGISTRY}", "${REFUSED}", nil, nil)
 		for ri := range f.Results {
 			r := &f.Results[ri]
 			site := r.Labels["site"]

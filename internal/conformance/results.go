@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -116,7 +117,15 @@ func Template(msg string, ev *Evaluation) string {
 	if ev == nil {
 		return msg
 	}
-	for _, k := range []string{scenario.VarRegistry, scenario.VarRefused} {
+	keys := []string{scenario.VarRegistry, scenario.VarRefused}
+	for k := range ev.Vars {
+		if strings.HasPrefix(k, scenario.VarRegistryPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	// Longest address first: 127.0.0.1:4123 is a prefix of 127.0.0.1:41234.
+	slices.SortStableFunc(keys, func(a, b string) int { return len(ev.Vars[b]) - len(ev.Vars[a]) })
+	for _, k := range keys {
 		if v := ev.Vars[k]; v != "" {
 			msg = strings.ReplaceAll(msg, v, "${"+k+"}")
 		}
@@ -142,14 +151,16 @@ func SecretMasker(f *scenario.File) func(string) string {
 			add(c.Password)
 		}
 	}
-	for _, img := range f.Registry.Images {
-		if img.Auth != nil {
-			add(img.Auth.Password)
+	for _, m := range f.RegistryModels() {
+		for _, img := range m.Config.Images {
+			if img.Auth != nil {
+				add(img.Auth.Password)
+			}
 		}
-	}
-	for _, r := range f.Registry.Repositories {
-		if r.Auth != nil {
-			add(r.Auth.Password)
+		for _, r := range m.Config.Repositories {
+			if r.Auth != nil {
+				add(r.Auth.Password)
+			}
 		}
 	}
 	return func(s string) string {

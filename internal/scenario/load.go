@@ -198,15 +198,20 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	for _, v := range builtinVars {
 		known[v] = true
 	}
-	for _, k := range f.Registry.SigningKeys {
-		known[VarPublicKeyPrefix+k] = true
+	for _, m := range f.RegistryModels() {
+		for _, k := range m.Config.SigningKeys {
+			known[VarPublicKeyPrefix+k] = true
+		}
+		if m.Name != "" {
+			known[VarRegistryPrefix+m.Name] = true
+		}
 	}
 	for k := range f.Vars {
 		if !varName.MatchString(k) {
 			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "want a variable name of letters, digits and '_'")
 		}
-		if slices.Contains(builtinVars, k) || strings.HasPrefix(k, VarPublicKeyPrefix) {
-			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (REGISTRY, REFUSED and PUBLIC_KEY_<signing key> are set per run); choose another name", k)
+		if slices.Contains(builtinVars, k) || strings.HasPrefix(k, VarPublicKeyPrefix) || strings.HasPrefix(k, VarRegistryPrefix) {
+			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (REGISTRY, REFUSED, REGISTRY_<registries[].name> and PUBLIC_KEY_<signing key> are set per run); choose another name", k)
 		}
 		known[k] = true
 	}
@@ -392,27 +397,8 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	if f.Registry.TrustCA && !f.Registry.TLS {
 		return d.errf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
 	}
-	// The registry model is served as written: a ${VAR} in an attestation's
-	// predicate would be served literally (the address is known only once
-	// the registry runs).
-	for i, img := range f.Registry.Images {
-		for j := range img.Attestations {
-			pn := at(rn, "images", i, "attestations", j, "predicate")
-			used := map[string]*yaml.Node{}
-			usedVars(pn, used)
-			if names := sortedKeys(used); len(names) > 0 {
-				return d.errf(used[names[0]], fmt.Sprintf("registry.images[%d].attestations[%d].predicate", i, j),
-					"${%s}: variables are not expanded in the registry model; write the value", names[0])
-			}
-		}
-	}
-	if err := f.Registry.Config.Validate(); err != nil {
-		// Report the fake registry's first complaint at its line.
-		var fe *fakeregistry.FieldError
-		if errors.As(err, &fe) {
-			return d.errf(nodeAtPath(rn, fe.Path), "registry."+fe.Path, "%s", fe.Msg)
-		}
-		return d.errf(rn, "registry", "%v", err)
+	if err := checkRegistryModels(d, root, f); err != nil {
+		return err
 	}
 
 	// Results.
@@ -622,6 +608,70 @@ func (f *File) Deadline() time.Duration {
 	}
 	return time.Duration(f.Registry.Deadline)
 }
+
+// checkRegistryModels validates every fake registry of the file at its
+// lines: the model itself, registries[].name, and what must be unique
+// across registries (a host, a signing key, since ${PUBLIC_KEY_<key>} is
+// one variable).
+func checkRegistryModels(d *decoder, root *yaml.Node, f *File) error {
+	names := map[string]int{}
+	hosts := map[string]string{}
+	keys := map[string]string{}
+	for i, m := range f.RegistryModels() {
+		var n *yaml.Node
+		if i == 0 {
+			n = at(root, "registry")
+		} else {
+			n = at(root, "registries", i-1)
+			if !registryName.MatchString(m.Name) {
+				return d.errf(orNode(at(n, "name"), n), m.Field+".name", "want a registry name of letters, digits and '_' starting with a letter (it makes ${REGISTRY_<name>}), got %q", m.Name)
+			}
+			if j, dup := names[m.Name]; dup {
+				return d.errf(at(n, "name"), m.Field+".name", "duplicate of registries[%d].name %q", j, m.Name)
+			}
+			names[m.Name] = i - 1
+		}
+		// The registry model is served as written: a ${VAR} in an
+		// attestation's predicate would be served literally (the address
+		// is known only once the registry runs).
+		for j, img := range m.Config.Images {
+			for k := range img.Attestations {
+				pn := at(n, "images", j, "attestations", k, "predicate")
+				used := map[string]*yaml.Node{}
+				usedVars(pn, used)
+				if names := sortedKeys(used); len(names) > 0 {
+					return d.errf(used[names[0]], fmt.Sprintf("%s.images[%d].attestations[%d].predicate", m.Field, j, k),
+						"${%s}: variables are not expanded in the registry model; write the value", names[0])
+				}
+			}
+		}
+		if err := m.Config.Validate(); err != nil {
+			// Report the fake registry's first complaint at its line.
+			var fe *fakeregistry.FieldError
+			if errors.As(err, &fe) {
+				return d.errf(nodeAtPath(n, fe.Path), m.Field+"."+fe.Path, "%s", fe.Msg)
+			}
+			return d.errf(n, m.Field, "%v", err)
+		}
+		for j, h := range m.Config.Hosts {
+			norm, _ := fakeregistry.RegistryHost(h) // Validate checked it
+			if other, dup := hosts[norm]; dup {
+				return d.errf(at(n, "hosts", j), fmt.Sprintf("%s.hosts[%d]", m.Field, j), "%s is served by %s already; a host has one registry", norm, other)
+			}
+			hosts[norm] = m.Field
+		}
+		for j, k := range m.Config.SigningKeys {
+			if other, dup := keys[k]; dup {
+				return d.errf(at(n, "signingKeys", j), fmt.Sprintf("%s.signingKeys[%d]", m.Field, j), "%s is a signing key of %s already; ${PUBLIC_KEY_%s} names one key, choose another name", k, other, k)
+			}
+			keys[k] = m.Field
+		}
+	}
+	return nil
+}
+
+// registryName keeps registries[].name usable in a variable name.
+var registryName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // RegistryConfig is the fake registry's model for this file.
 func (f *File) RegistryConfig() fakeregistry.Config { return f.Registry.Config }

@@ -25,12 +25,21 @@ type Vars map[string]string
 // that key's PEM-encoded public key (e.g. ${PUBLIC_KEY_signer}).
 const VarPublicKeyPrefix = "PUBLIC_KEY_"
 
+// VarRegistryPrefix + a registries[].name is the variable holding that
+// registry's 127.0.0.1:PORT.
+const VarRegistryPrefix = "REGISTRY_"
+
 // Substitutions are the file's vars with the built-ins set: REGISTRY to
 // registry (the fake registry's host:port), REFUSED to refused and
-// PUBLIC_KEY_<name> to each signing key's PEM from publicKeys (keys left
-// out stay unexpanded, as the catalogue shows them).
-func (f *File) Substitutions(registry, refused string, publicKeys map[string][]byte) Vars {
+// PUBLIC_KEY_<name> to each signing key's PEM from publicKeys, and
+// REGISTRY_<name> to each of registries (registries[].name to its
+// host:port). Keys and registries left out stay unexpanded, as the
+// catalogue shows them.
+func (f *File) Substitutions(registry, refused string, publicKeys map[string][]byte, registries map[string]string) Vars {
 	v := Vars{VarRegistry: registry, VarRefused: refused}
+	for name, addr := range registries {
+		v[VarRegistryPrefix+name] = addr
+	}
 	for k, pem := range publicKeys {
 		v[VarPublicKeyPrefix+k] = string(pem)
 	}

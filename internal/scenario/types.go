@@ -4,6 +4,8 @@
 package scenario
 
 import (
+	"fmt"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagectx/conformance/engine"
@@ -59,7 +61,11 @@ type File struct {
 	// paths or inline objects, like resources).
 	ConfigMaps []Documents `json:"configMaps"`
 	Registry   Registry    `json:"registry"`
-	Results    []Row       `json:"results"`
+	// Registries are more fake registries, each with its own images, auth
+	// and faults (a trusted and an untrusted one; ghcr.io beside Docker
+	// Hub). The engine's logins, secrets and deadline stay in Registry.
+	Registries []NamedRegistry `json:"registries"`
+	Results    []Row           `json:"results"`
 
 	// rules are each policy's rule names in the order written;
 	// ruleTypes maps policy name and rule name to the rule's type.
@@ -131,6 +137,33 @@ type Registry struct {
 	Deadline fakeregistry.Duration `json:"deadline"`
 	// TrustCA gives the engine the registry's CA certificate (with tls: true).
 	TrustCA bool `json:"trustCA"`
+}
+
+// NamedRegistry is one of File.Registries.
+type NamedRegistry struct {
+	// Name sets ${REGISTRY_<name>} to the registry's 127.0.0.1:PORT;
+	// letters, digits and '_', starting with a letter.
+	Name string `json:"name"`
+	// The fakeregistry.Config model, verbatim (hosts: names it serves).
+	fakeregistry.Config `json:",inline"`
+}
+
+// RegistryModel is one fake registry of a file with where it was written:
+// Field is "registry" or "registries[i]", Name is "" for the first.
+type RegistryModel struct {
+	Field  string
+	Name   string
+	Config fakeregistry.Config
+}
+
+// RegistryModels are the file's fake registries: registry, then
+// registries in order.
+func (f *File) RegistryModels() []RegistryModel {
+	out := []RegistryModel{{Field: "registry", Config: f.Registry.Config}}
+	for i, r := range f.Registries {
+		out = append(out, RegistryModel{Field: fmt.Sprintf("registries[%d]", i), Name: r.Name, Config: r.Config})
+	}
+	return out
 }
 
 // Credential is a login the engine presents.

@@ -2,7 +2,7 @@
 // engine.Request, where the Kyverno CLI would read the process environment:
 // the request's docker-config logins stand in for go-containerregistry's
 // authn.DefaultKeychain (DOCKER_CONFIG), its secrets for a cluster's Secret
-// lister, its CA certificates for SSL_CERT_FILE. Each request has its own,
+// lister, its CA certificates for SSL_CERT_FILE, its proxy for HTTPS_PROXY. Each request has its own,
 // so concurrent evaluations never share credentials or trust.
 //
 // Which keychains a client gets follows Kyverno v1.19.1's
@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -39,6 +40,7 @@ import (
 	"github.com/kyverno/kyverno/pkg/engine/adapters"
 	engineapi "github.com/kyverno/kyverno/pkg/engine/api"
 	"github.com/kyverno/sdk/extensions/regcreds"
+	"golang.org/x/net/http/httpproxy"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
@@ -61,20 +63,29 @@ var _ engineapi.RegistryClientFactory = (*Factory)(nil)
 // PEM certificate, a secret name with more than one "/".
 func NewFactory(cfg engine.RegistryConfig) (*Factory, error) {
 	f := &Factory{dockerConfig: dockerConfig(cfg.Credentials), transport: regcreds.DefaultTransport}
-	if len(cfg.CACertsPEM) > 0 {
+	if len(cfg.CACertsPEM) > 0 || cfg.Proxy != "" {
 		// Kyverno's transport (timeouts, proxy from the environment) with
-		// the request's CAs added to the system pool.
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		for i, pem := range cfg.CACertsPEM {
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("registry CA certificate %d: no PEM certificate found", i)
-			}
-		}
+		// the request's CAs added to the system pool and its proxy in place
+		// of the environment's.
 		t := regcreds.DefaultTransport.Clone()
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		if len(cfg.CACertsPEM) > 0 {
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			for i, pem := range cfg.CACertsPEM {
+				if !pool.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("registry CA certificate %d: no PEM certificate found", i)
+				}
+			}
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		if cfg.Proxy != "" {
+			// What HTTPS_PROXY=cfg.Proxy gives http.ProxyFromEnvironment
+			// (same package, same rules: loopback is never proxied).
+			proxyFor := (&httpproxy.Config{HTTPSProxy: cfg.Proxy, HTTPProxy: cfg.Proxy}).ProxyFunc()
+			t.Proxy = func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
+		}
 		f.transport = t
 	}
 	if len(cfg.Secrets) > 0 {

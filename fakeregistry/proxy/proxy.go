@@ -1,0 +1,316 @@
+// Package proxy is a loopback HTTP proxy that lets clients reach fake
+// registries by public host names (ghcr.io, index.docker.io, ...) without
+// touching the network. Clients find it through the standard proxy
+// variables (HTTPS_PROXY), which Kyverno's registry transport, the Kyverno
+// CLI and the Kyverno controllers all honour (Go's
+// http.ProxyFromEnvironment). It answers CONNECT host:port for the hosts it
+// was given by tunnelling the connection to that host's fake registry on
+// 127.0.0.1; the registry's own TLS certificate covers the name, so the
+// client's TLS handshake is with the fake. Any other host, and any request
+// that is not a CONNECT, gets 403 and is logged: nothing is ever forwarded
+// to a host the caller did not name, and routes lead only to loopback
+// addresses.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tunnel is one request the proxy answered.
+type Tunnel struct {
+	// Host is what the client asked for, "host:port" (CONNECT) or the
+	// absolute URL's host (a plain proxied request, always refused).
+	Host string
+	// Target is the loopback address the tunnel led to; empty if refused.
+	Target string
+	// Status is 200 for an open tunnel, 403 for a refusal.
+	Status int
+}
+
+func (t Tunnel) String() string {
+	if t.Target == "" {
+		return fmt.Sprintf("CONNECT %s %d refused: no fake registry serves it", t.Host, t.Status)
+	}
+	return fmt.Sprintf("CONNECT %s %d -> %s", t.Host, t.Status, t.Target)
+}
+
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	listen string
+	hook   func(Tunnel)
+}
+
+// WithListenAddress binds another loopback address than 127.0.0.1:0.
+func WithListenAddress(addr string) Option { return func(o *options) { o.listen = addr } }
+
+// WithTunnelHook calls fn for every request, as it is answered (the
+// command logs refusals through it).
+func WithTunnelHook(fn func(Tunnel)) Option { return func(o *options) { o.hook = fn } }
+
+// Proxy is a running proxy. Close it to free the port and end tunnels.
+type Proxy struct {
+	routes   map[string]string // "host:port" -> "127.0.0.1:PORT"
+	hook     func(Tunnel)
+	addr     string
+	http     *http.Server
+	served   chan struct{}
+	mu       sync.Mutex
+	log      []Tunnel
+	conns    map[net.Conn]struct{}
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+// Start serves routes on 127.0.0.1 with a free port. A route's key is a
+// registry host ("ghcr.io", port 443) or "host:port"; its value is the
+// loopback "host:port" of the fake registry that answers for it (a
+// fakeregistry.Server's Addr, serving TLS for that name). Errors: a target
+// that is not a loopback IP address and port, a listen address that is not
+// loopback, a key with a bad port.
+func Start(routes map[string]string, opts ...Option) (*Proxy, error) {
+	o := options{listen: "127.0.0.1:0"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := requireLoopback(o.listen); err != nil {
+		return nil, fmt.Errorf("proxy listen address: %w", err)
+	}
+	p := &Proxy{routes: map[string]string{}, hook: o.hook, served: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	for host, target := range routes {
+		key, err := hostPort(host)
+		if err != nil {
+			return nil, fmt.Errorf("proxy route %q: %w", host, err)
+		}
+		if err := requireLoopback(target); err != nil {
+			return nil, fmt.Errorf("proxy route %q: target: %w", host, err)
+		}
+		p.routes[key] = target
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return nil, fmt.Errorf("proxy listen %s: %w", o.listen, err)
+	}
+	p.addr = ln.Addr().String()
+	p.http = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	go func() {
+		defer close(p.served)
+		_ = p.http.Serve(ln)
+	}()
+	return p, nil
+}
+
+// Addr is the bound "127.0.0.1:PORT".
+func (p *Proxy) Addr() string { return p.addr }
+
+// URL is the value for HTTPS_PROXY (and HTTP_PROXY): "http://127.0.0.1:PORT".
+func (p *Proxy) URL() string { return "http://" + p.addr }
+
+// Hosts are the routed hosts, "host:port", sorted.
+func (p *Proxy) Hosts() []string {
+	out := make([]string, 0, len(p.routes))
+	for h := range p.routes {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Tunnels returns every request answered so far, oldest first.
+func (p *Proxy) Tunnels() []Tunnel {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.log)
+}
+
+// Refused returns the hosts refused so far, in order, each once.
+func (p *Proxy) Refused() []string {
+	var out []string
+	for _, t := range p.Tunnels() {
+		if t.Target == "" && !slices.Contains(out, t.Host) {
+			out = append(out, t.Host)
+		}
+	}
+	return out
+}
+
+// Close stops accepting, closes every open tunnel and waits for them;
+// idempotent.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	err := p.http.Close()
+	<-p.served
+	p.inflight.Wait()
+	if err != nil {
+		return fmt.Errorf("proxy close: %w", err)
+	}
+	return nil
+}
+
+func (p *Proxy) record(t Tunnel) {
+	p.mu.Lock()
+	p.log = append(p.log, t)
+	p.mu.Unlock()
+	if p.hook != nil {
+		p.hook(t)
+	}
+}
+
+// ServeHTTP answers CONNECT for routed hosts and refuses everything else.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodConnect {
+		p.refuse(w, r.Host, fmt.Sprintf("%s %s: this proxy only opens CONNECT tunnels to fake registries", r.Method, r.URL))
+		return
+	}
+	key, err := hostPort(r.Host)
+	target, ok := p.routes[key]
+	if err != nil || !ok {
+		p.refuse(w, r.Host, fmt.Sprintf("no fake registry serves %s (served: %s)", r.Host, strings.Join(p.Hosts(), ", ")))
+		return
+	}
+	if !p.enter() {
+		http.Error(w, "proxy closing", http.StatusServiceUnavailable)
+		return
+	}
+	defer p.inflight.Done()
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	upstream, err := d.DialContext(ctx, "tcp", target)
+	cancel()
+	if err != nil {
+		http.Error(w, fmt.Sprintf("fake registry for %s at %s: %v", r.Host, target, err), http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		upstream.Close()
+		http.Error(w, "connection cannot be hijacked", http.StatusInternalServerError)
+		return
+	}
+	client, buf, err := hj.Hijack()
+	if err != nil {
+		upstream.Close()
+		return
+	}
+	if !p.track(client, upstream) {
+		return
+	}
+	defer p.untrack(client, upstream)
+	p.record(Tunnel{Host: r.Host, Target: target, Status: http.StatusOK})
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	// Bytes the client sent after the CONNECT head are in buf already.
+	if n := buf.Reader.Buffered(); n > 0 {
+		head, _ := buf.Reader.Peek(n)
+		if _, err := upstream.Write(head); err != nil {
+			return
+		}
+	}
+	splice(client, upstream)
+}
+
+func (p *Proxy) refuse(w http.ResponseWriter, host, why string) {
+	p.record(Tunnel{Host: host, Status: http.StatusForbidden})
+	http.Error(w, "fakeregistry proxy: "+why, http.StatusForbidden)
+}
+
+func (p *Proxy) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.inflight.Add(1)
+	return true
+}
+
+// track registers a tunnel's connections so Close can end them; false
+// (and both closed) once Close has begun.
+func (p *Proxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+func (p *Proxy) untrack(conns ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// splice copies both ways until either side ends, then closes both (a
+// half-closed TLS tunnel has nothing more to say).
+func splice(a, b net.Conn) {
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(a, b); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(b, a); done <- struct{}{} }()
+	<-done
+	_ = a.Close()
+	_ = b.Close()
+	<-done
+}
+
+// hostPort is "host:port" with port 443 for a bare host, lower case.
+func hostPort(h string) (string, error) {
+	h = strings.ToLower(h)
+	host, port, err := net.SplitHostPort(h)
+	if err != nil {
+		if !strings.Contains(h, ":") {
+			return h + ":443", nil
+		}
+		return "", err
+	}
+	if host == "" || port == "" {
+		return "", errors.New("want host or host:port")
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// requireLoopback accepts "IP:port" with a loopback IP.
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want 127.0.0.1:PORT, got %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("want a loopback address such as 127.0.0.1:PORT, got %q", addr)
+	}
+	return nil
+}
