@@ -50,6 +50,20 @@ type Image struct {
 	// so any config a real registry serves can be written, broken ones
 	// included. Applied to every platform's config of an index.
 	ConfigFile map[string]any `json:"configFile,omitempty"`
+	// PlatformConfigFiles are merge patches for one platform's config of
+	// an index, by its Platforms entry ("linux/arm64"), applied after
+	// ConfigFile: images whose platforms differ (another User, other
+	// labels), as multi-arch builds are.
+	PlatformConfigFiles map[string]map[string]any `json:"platformConfigFiles,omitempty"`
+	// LayerMediaType is the media type of every layer in the manifest
+	// (default: the format's gzip layer type), e.g.
+	// "application/vnd.oci.image.layer.v1.tar+zstd".
+	LayerMediaType string `json:"layerMediaType,omitempty"`
+	// MediaType replaces the manifest's media type (its mediaType field and
+	// Content-Type; for Platforms, the index's), any "type/subtype" string:
+	// what a registry serves for an artifact or a format clients do not
+	// know. The content stays an image manifest (or index).
+	MediaType string `json:"mediaType,omitempty"`
 	// Annotations go on the manifest.
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Layers are declared layer sizes in bytes. Their digests derive from

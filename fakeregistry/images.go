@@ -1,6 +1,7 @@
 package fakeregistry
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -148,17 +149,18 @@ func buildImage(i int, img Image) (*builtImage, error) {
 	}
 	mt := formatMediaTypes(img.Format)
 	if len(img.Platforms) == 0 {
-		cfg, man, err := buildManifest(img, img.Config.OS, img.Config.Architecture, "")
+		cfg, man, err := buildManifest(img, img.Config.OS, img.Config.Architecture, "", img.MediaType)
 		if err != nil {
 			return nil, err
 		}
 		b.top, b.configs = man, []blob{cfg}
 		return b, nil
 	}
-	idx := ociIndex{SchemaVersion: 2, MediaType: mt.index, Annotations: img.Annotations}
+	indexType := cmp.Or(img.MediaType, mt.index)
+	idx := ociIndex{SchemaVersion: 2, MediaType: indexType, Annotations: img.Annotations}
 	for _, p := range img.Platforms {
 		os, arch, variant := splitPlatform(p)
-		cfg, man, err := buildManifest(img, os, arch, variant)
+		cfg, man, err := buildManifest(img, os, arch, variant, "")
 		if err != nil {
 			return nil, err
 		}
@@ -173,12 +175,13 @@ func buildImage(i int, img Image) (*builtImage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode index %s: %w", img.Ref, err)
 	}
-	b.top = newBlob(mt.index, data)
+	b.top = newBlob(indexType, data)
 	return b, nil
 }
 
-// buildManifest builds the config blob and the image manifest for one platform.
-func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
+// buildManifest builds the config blob and the image manifest for one
+// platform; mediaType, when set, replaces the manifest's media type.
+func buildManifest(img Image, os, arch, variant, mediaType string) (blob, blob, error) {
 	if os == "" {
 		os = "linux"
 	}
@@ -201,22 +204,33 @@ func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
 		}
 	}
 	mt := formatMediaTypes(img.Format)
-	man := ociManifest{SchemaVersion: 2, MediaType: mt.manifest, Layers: []ociDescriptor{}, Annotations: img.Annotations}
+	manifestType := cmp.Or(mediaType, mt.manifest)
+	man := ociManifest{SchemaVersion: 2, MediaType: manifestType, Layers: []ociDescriptor{}, Annotations: img.Annotations}
 	for i, size := range img.Layers {
 		cf.RootFS.DiffIDs = append(cf.RootFS.DiffIDs, syntheticDigest("diffid", i, size))
-		man.Layers = append(man.Layers, ociDescriptor{MediaType: mt.layer, Digest: syntheticDigest("layer", i, size), Size: size})
+		man.Layers = append(man.Layers, ociDescriptor{MediaType: cmp.Or(img.LayerMediaType, mt.layer), Digest: syntheticDigest("layer", i, size), Size: size})
 	}
 	cfgData, err := json.Marshal(cf)
 	if err != nil {
 		return blob{}, blob{}, fmt.Errorf("encode config %s: %w", img.Ref, err)
 	}
-	if img.ConfigFile != nil {
-		patch, err := json.Marshal(img.ConfigFile)
+	platform := os + "/" + arch
+	if variant != "" {
+		platform += "/" + variant
+	}
+	for _, p := range []struct {
+		field string
+		patch map[string]any
+	}{{"configFile", img.ConfigFile}, {"platformConfigFiles." + platform, img.PlatformConfigFiles[platform]}} {
+		if p.patch == nil {
+			continue
+		}
+		patch, err := json.Marshal(p.patch)
 		if err != nil {
-			return blob{}, blob{}, fmt.Errorf("encode configFile %s: %w", img.Ref, err)
+			return blob{}, blob{}, fmt.Errorf("encode %s of %s: %w", p.field, img.Ref, err)
 		}
 		if cfgData, err = jsonpatch.MergePatch(cfgData, patch); err != nil {
-			return blob{}, blob{}, fmt.Errorf("merge configFile %s: %w", img.Ref, err)
+			return blob{}, blob{}, fmt.Errorf("merge %s of %s: %w", p.field, img.Ref, err)
 		}
 	}
 	cfg := newBlob(mt.config, cfgData)
@@ -225,7 +239,7 @@ func buildManifest(img Image, os, arch, variant string) (blob, blob, error) {
 	if err != nil {
 		return blob{}, blob{}, fmt.Errorf("encode manifest %s: %w", img.Ref, err)
 	}
-	m := newBlob(mt.manifest, manData)
+	m := newBlob(manifestType, manData)
 	if img.Malformed != "" {
 		m = malform(img.Malformed, m)
 	}

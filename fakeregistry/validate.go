@@ -27,6 +27,8 @@ var (
 	tagPattern  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 	// keyNamePattern keeps signing key names usable in variable names.
 	keyNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	// mediaTypePattern is RFC 6838's type/subtype (restricted-name chars).
+	mediaTypePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
 )
 
 // hostLabel is one DNS label of a registry host name.
@@ -185,8 +187,8 @@ func (v *validator) image(p string, img Image) {
 	switch img.Format {
 	case "", FormatOCI, FormatDocker:
 	case FormatSchema1:
-		if len(img.Platforms) > 0 || img.Malformed != "" || len(img.Signatures) > 0 || len(img.Attestations) > 0 || img.ConfigFile != nil {
-			v.add(p+".format", "a schema 1 manifest has no platforms, malformed, signatures, attestations or configFile")
+		if len(img.Platforms) > 0 || img.Malformed != "" || len(img.Signatures) > 0 || len(img.Attestations) > 0 || img.ConfigFile != nil || img.LayerMediaType != "" || img.MediaType != "" {
+			v.add(p+".format", "a schema 1 manifest has no platforms, malformed, signatures, attestations, configFile, layerMediaType or mediaType")
 		}
 	default:
 		v.add(p+".format", "want %q (default), %q or %q, got %q", FormatOCI, FormatDocker, FormatSchema1, img.Format)
@@ -198,6 +200,15 @@ func (v *validator) image(p string, img Image) {
 		}
 		if img.ConfigFile != nil {
 			set = append(set, "configFile")
+		}
+		if len(img.PlatformConfigFiles) > 0 {
+			set = append(set, "platformConfigFiles")
+		}
+		if img.LayerMediaType != "" {
+			set = append(set, "layerMediaType")
+		}
+		if img.MediaType != "" {
+			set = append(set, "mediaType")
 		}
 		if len(img.Annotations) > 0 {
 			set = append(set, "annotations")
@@ -236,6 +247,19 @@ func (v *validator) image(p string, img Image) {
 			v.add(pp, "duplicate of platforms[%d] %q", j, pl)
 		}
 		seen[pl] = i
+	}
+	for _, pl := range sortedKeys(img.PlatformConfigFiles) {
+		if _, ok := seen[pl]; !ok {
+			v.add(p+".platformConfigFiles."+pl, "want one of platforms %v, got %q", img.Platforms, pl)
+		}
+	}
+	for _, f := range []struct{ field, value string }{{"layerMediaType", img.LayerMediaType}, {"mediaType", img.MediaType}} {
+		if f.value != "" && !mediaTypePattern.MatchString(f.value) {
+			v.add(p+"."+f.field, `want a media type "type/subtype" such as application/vnd.oci.image.layer.v1.tar+zstd, got %q`, f.value)
+		}
+	}
+	if img.MediaType != "" && img.Malformed == MalformedMediaType {
+		v.add(p+".mediaType", "malformed: mediatype sets the media type already; remove one")
 	}
 	if len(img.Platforms) > 0 && (img.Config.OS != "" || img.Config.Architecture != "") {
 		v.add(p+".config", "os/architecture come from platforms for an index; remove config.os and config.architecture")
