@@ -1,6 +1,7 @@
 package fakeregistry
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -93,7 +94,12 @@ func (s *Server) authorizedAny(r *http.Request, repository string, auths []*Auth
 // auth mode. scope names the repository for a Bearer challenge.
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, repository string, emptyBody bool, bearerErr string) {
 	if s.state.mode == authModeBearer {
-		c := fmt.Sprintf(`Bearer realm="%s://%s/token",service="%s"`, s.scheme, r.Host, tokenService)
+		realm := s.scheme + "://" + r.Host + "/token"
+		service := tokenService
+		if ch := s.cfg.Challenge; ch != nil {
+			realm, service = cmp.Or(ch.Realm, realm), cmp.Or(ch.Service, service)
+		}
+		c := fmt.Sprintf(`Bearer realm="%s",service="%s"`, realm, service)
 		if repository != "" {
 			c += fmt.Sprintf(`,scope="repository:%s:pull"`, repository)
 		}
@@ -102,7 +108,11 @@ func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, repository
 		}
 		w.Header().Set("WWW-Authenticate", c)
 	} else {
-		w.Header().Set("WWW-Authenticate", `Basic realm="fakeregistry"`)
+		realm := tokenService
+		if ch := s.cfg.Challenge; ch != nil && ch.Realm != "" {
+			realm = ch.Realm
+		}
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Basic realm="%s"`, realm))
 	}
 	var body []byte
 	if !emptyBody {

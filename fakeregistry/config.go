@@ -26,6 +26,17 @@ type Config struct {
 	// go-containerregistry (and so Kyverno) connects to for Docker Hub.
 	// Signatures and attestations name images by the first host.
 	Hosts []string `json:"hosts,omitempty"`
+	// Challenge sets what the registry announces on GET /v2/ and in its
+	// 401 answers. Without it: 401 with a Bearer challenge when an auth is
+	// bearer, a Basic one when an auth is basic, 200 with no auth at all.
+	Challenge *Challenge `json:"challenge,omitempty"`
+	// StorageHost makes blob GETs and HEADs (after auth and faults) answer
+	// 307 Temporary Redirect to https://<StorageHost>/fakeregistry-storage/
+	// <repository>/blobs/<digest>, as GHCR, Docker Hub and ECR send blobs
+	// to a storage host. The storage host answers without auth when it is
+	// one of Hosts; else nothing serves it (the proxy refuses it: a storage
+	// host a firewall blocks).
+	StorageHost string `json:"storageHost,omitempty"`
 	// SigningKeys names cosign key pairs (ECDSA P-256) the registry makes
 	// when it starts; images sign with them (Image.Signatures) and
 	// Server.PublicKeyPEM gives their public keys. Names are letters,
@@ -140,6 +151,27 @@ type ImageConfig struct {
 	Created      string            `json:"created,omitempty"` // RFC 3339
 	OS           string            `json:"os,omitempty"`
 	Architecture string            `json:"architecture,omitempty"`
+}
+
+// Challenge is the registry's GET /v2/ answer and WWW-Authenticate
+// challenge, as real registries vary them.
+type Challenge struct {
+	// Type is "bearer" or "basic"; required when no auth is configured
+	// (Docker Hub and GHCR challenge for Bearer even for public images),
+	// else it must be the scheme the auths use.
+	Type string `json:"type,omitempty"`
+	// Ping is the status of an anonymous GET /v2/: 401 (with the
+	// challenge; the default) or 200 (the registry challenges only on
+	// repository requests).
+	Ping int `json:"ping,omitempty"`
+	// Realm is the Bearer token service URL, e.g.
+	// "https://auth.docker.io/token" (its host must be one of Hosts; its
+	// path is where tokens are served), default <scheme>://<host>/token;
+	// for Basic the realm name, default "fakeregistry".
+	Realm string `json:"realm,omitempty"`
+	// Service is the Bearer challenge's service, e.g. "registry.docker.io";
+	// default "fakeregistry".
+	Service string `json:"service,omitempty"`
 }
 
 // Repository applies auth or a fault to every tag of a repository.

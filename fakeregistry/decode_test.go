@@ -42,7 +42,7 @@ func TestParseConfigErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown top-level field", "imagez: []\n",
-			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of hosts, images, ping, repositories, signingKeys, tls`},
+			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of challenge, hosts, images, ping, repositories, signingKeys, storageHost, tls`},
 		{"unknown image field", "images:\n- ref: a/b:v1\n  tags: [x]\n",
 			`cfg.yaml:3:3: images[0].tags: unknown field "tags"; want one of annotations, attestations, auth, config, configFile, fault, format, layerMediaType, layers, malformed, mediaType, missing, platformConfigFiles, platforms, ref, signatures`},
 		{"status not an integer", "images:\n- ref: a/b:v1\n  fault: {status: forbidden}\n",

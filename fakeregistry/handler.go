@@ -10,8 +10,11 @@ import (
 
 // Request kinds, as recorded in Request.Kind.
 const (
-	KindPing      = "ping"
-	KindToken     = "token"
+	KindPing  = "ping"
+	KindToken = "token"
+	// KindStorage is a blob fetched from the storage host a blob request
+	// was redirected to (Config.StorageHost).
+	KindStorage   = "storage"
 	KindManifest  = "manifest"
 	KindBlob      = "blob"
 	KindUpload    = "upload"
@@ -78,7 +81,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	start := time.Since(s.epoch) // one monotonic clock read; time.Now reads two clocks
 	rw := &statusWriter{ResponseWriter: w}
-	rt := parseRoute(r.URL.Path)
+	// parsed is what the request log re-derives from the path; rt also
+	// knows the configured token path and the storage host's paths.
+	parsed := parseRoute(r.URL.Path)
+	rt := parsed
+	if r.URL.Path == s.tokenPath {
+		rt = route{kind: KindToken}
+	} else if rest, ok := strings.CutPrefix(r.URL.Path, storagePrefix); ok {
+		rt = storageRoute(rest)
+	}
 	rec := Request{
 		Method:               r.Method,
 		Path:                 r.URL.Path,
@@ -90,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		rec.Status = rw.status
 		rec.Duration = time.Since(s.epoch) - start
-		s.log.add(&rec, rt)
+		s.log.add(&rec, parsed)
 		if s.opts.hook != nil {
 			s.opts.hook(rec)
 		}
@@ -101,6 +112,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.servePing(rw, r, &rec)
 	case KindToken:
 		s.serveToken(rw, r, &rec)
+	case KindStorage:
+		s.serveStorage(rw, r, rt)
 	case KindManifest, KindBlob, KindUpload, KindTags, KindReferrers:
 		s.serveRepository(rw, r, rt, &rec)
 	default:
@@ -113,6 +126,10 @@ func (s *Server) servePing(w http.ResponseWriter, r *http.Request, rec *Request)
 		if !s.applyFault(w, r, s.state.ping, KindPing, rec) {
 			return
 		}
+	}
+	if ch := s.cfg.Challenge; ch != nil && ch.Ping == http.StatusOK {
+		s.registry.ServeHTTP(w, r) // challenges come with repository requests only
+		return
 	}
 	switch s.state.mode {
 	case authModeBearer:
@@ -172,7 +189,37 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 		s.serveCorrupt(w, r, rt.kind, corrupt)
 		return
 	}
+	if s.cfg.StorageHost != "" && rt.kind == KindBlob && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		w.Header().Set("Location", "https://"+s.storageHost+storagePrefix+rt.repository+"/blobs/"+rt.reference)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	s.registry.ServeHTTP(w, r)
+}
+
+// storagePrefix starts the path of a blob on the storage host.
+const storagePrefix = "/fakeregistry-storage/"
+
+// storageRoute parses "<repository>/blobs/<digest>" after storagePrefix.
+func storageRoute(rest string) route {
+	i := strings.LastIndex(rest, "/blobs/")
+	if i <= 0 {
+		return route{kind: KindStorage}
+	}
+	return route{kind: KindStorage, repository: rest[:i], reference: rest[i+len("/blobs/"):]}
+}
+
+// serveStorage answers a redirected blob request: no auth (a storage
+// host's URLs are pre-signed), the blob from go-containerregistry's store.
+func (s *Server) serveStorage(w http.ResponseWriter, r *http.Request, rt route) {
+	if rt.repository == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		http.Error(w, "not a blob of this storage", http.StatusNotFound)
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = "/v2/" + rt.repository + "/blobs/" + rt.reference
+	r2.Header.Del("Authorization")
+	s.registry.ServeHTTP(w, r2)
 }
 
 func appendFault(rec *Request, f string) {

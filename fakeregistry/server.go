@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -53,19 +54,24 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // Server is a running fake registry. Close it to free the port.
 type Server struct {
-	opts     options
-	cfg      Config
-	scheme   string // "http" or "https"
-	addr     string
-	hosts    []string // Config.Hosts, normalized by RegistryHost
-	listener net.Listener
-	http     *http.Server
-	registry http.Handler // go-containerregistry's handler, the protocol core
-	state    *state
-	tokens   *tokenStore
-	log      requestLog
-	caPEM    []byte
-	epoch    time.Time // request durations are measured from here
+	opts   options
+	cfg    Config
+	scheme string // "http" or "https"
+	addr   string
+	hosts  []string // Config.Hosts, normalized by RegistryHost
+	// tokenPath is where the Bearer token service answers (the path of
+	// Challenge.Realm, default /token); storageHost is Config.StorageHost
+	// normalized.
+	tokenPath   string
+	storageHost string
+	listener    net.Listener
+	http        *http.Server
+	registry    http.Handler // go-containerregistry's handler, the protocol core
+	state       *state
+	tokens      *tokenStore
+	log         requestLog
+	caPEM       []byte
+	epoch       time.Time // request durations are measured from here
 
 	baseCancel context.CancelFunc
 	serveDone  chan struct{}
@@ -116,6 +122,15 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 	for _, h := range cfg.Hosts {
 		norm, _ := RegistryHost(h) // Validate checked it
 		s.hosts = append(s.hosts, norm)
+	}
+	s.tokenPath = "/token"
+	if ch := cfg.Challenge; ch != nil && ch.Realm != "" && st.mode == authModeBearer {
+		if u, err := url.Parse(ch.Realm); err == nil {
+			s.tokenPath = u.Path
+		}
+	}
+	if cfg.StorageHost != "" {
+		s.storageHost, _ = RegistryHost(cfg.StorageHost)
 	}
 	// Signatures name the image by host:port (or its first host name),
 	// known only now; nothing is served before Serve below.

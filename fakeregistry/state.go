@@ -125,6 +125,14 @@ func newState(cfg Config) (*state, error) {
 		rs.byTag[tag] = im
 		st.noteAuth(img.Auth)
 	}
+	if ch := cfg.Challenge; ch != nil {
+		switch ch.Type {
+		case AuthBearer:
+			st.mode = authModeBearer
+		case AuthBasic:
+			st.mode = authModeBasic
+		}
+	}
 	return st, nil
 }
 

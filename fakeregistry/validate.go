@@ -1,11 +1,14 @@
 package fakeregistry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +80,63 @@ func RegistryHost(h string) (string, error) {
 	return strings.TrimSuffix(out, ":443"), nil
 }
 
+// challenge checks Config.Challenge against the auths and hosts.
+func (v *validator) challenge(c Config) {
+	ch := c.Challenge
+	if ch == nil {
+		return
+	}
+	var types []string
+	for _, r := range c.Repositories {
+		if r.Auth != nil {
+			types = append(types, r.Auth.Type)
+		}
+	}
+	for _, img := range c.Images {
+		if img.Auth != nil {
+			types = append(types, img.Auth.Type)
+		}
+	}
+	mode := ""
+	switch {
+	case slices.Contains(types, AuthBearer):
+		mode = AuthBearer
+	case len(types) > 0:
+		mode = AuthBasic
+	}
+	switch {
+	case ch.Type == "" && mode == "":
+		v.add("challenge.type", `want "bearer" or "basic": no auth is configured to choose the scheme`)
+	case ch.Type != "" && ch.Type != AuthBasic && ch.Type != AuthBearer:
+		v.add("challenge.type", `want "basic" or "bearer", got %q`, ch.Type)
+	case ch.Type != "" && mode != "" && ch.Type != mode:
+		v.add("challenge.type", "the configured auths need a %s challenge (a bearer auth makes the whole registry Bearer), got %q", mode, ch.Type)
+	}
+	if ch.Ping != 0 && ch.Ping != http.StatusOK && ch.Ping != http.StatusUnauthorized {
+		v.add("challenge.ping", "want 401 (the default) or 200, got %d", ch.Ping)
+	}
+	if ch.Realm != "" && cmp.Or(ch.Type, mode) == AuthBearer {
+		u, err := url.Parse(ch.Realm)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path == "":
+			v.add("challenge.realm", "want the token service URL, such as https://auth.docker.io/token, got %q", ch.Realm)
+		default:
+			norm, err := RegistryHost(u.Host)
+			var hosts []string
+			for _, h := range c.Hosts {
+				n, _ := RegistryHost(h)
+				hosts = append(hosts, n)
+			}
+			if err != nil || !slices.Contains(hosts, norm) {
+				v.add("challenge.realm", "the token service host %q must be one of hosts %v, so that the proxy routes it to this registry", u.Host, c.Hosts)
+			}
+			if strings.HasPrefix(u.Path, "/v2/") && parseRoute(u.Path).kind != KindOther {
+				v.add("challenge.realm", "path %q is a registry API path; choose another, such as /token", u.Path)
+			}
+		}
+	}
+}
+
 // Validate checks the whole Config and returns every problem found, each a
 // *FieldError, joined with errors.Join.
 func (c Config) Validate() error {
@@ -107,6 +167,12 @@ func (c Config) Validate() error {
 		v.fault(p+".fault", r.Fault, false)
 	}
 	v.fault("ping", c.Ping, true)
+	v.challenge(c)
+	if c.StorageHost != "" {
+		if _, err := RegistryHost(c.StorageHost); err != nil {
+			v.add("storageHost", "%v", err)
+		}
+	}
 	seenHost := map[string]int{}
 	for i, h := range c.Hosts {
 		p := fmt.Sprintf("hosts[%d]", i)

@@ -113,7 +113,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", "deadline: 2s", "deadline: soon", []string{"registry.deadline: want a duration such as \"2s\""}},
 		{"registry model refused", "  - ref: team/app:v1\n", "  - ref: Team/App:v1\n", []string{"t.yaml:32:10: registry.images[0].ref: want a repository name"}},
 		{"unknown registry field", "  deadline: 2s\n", "  deadline: 2s\n  trusted: true\n",
-			[]string{"registry.trusted: unknown field; want one of: credentials, deadline, hosts, images, ping, repositories, secrets, signingKeys, tls, trustCA"}},
+			[]string{"registry.trusted: unknown field; want one of: challenge, credentials, deadline, hosts, images, ping, repositories, secrets, signingKeys, storageHost, tls, trustCA"}},
 		{"registry name", "  deadline: 2s\n", "  deadline: 2s\nregistries:\n- name: 2nd\n", []string{"t.yaml:35:9: registries[0].name: want a registry name of letters, digits and '_' starting with a letter (it makes ${REGISTRY_<name>}), got \"2nd\""}},
 		{"registry name twice", "  deadline: 2s\n", "  deadline: 2s\nregistries:\n- name: ghcr\n- name: ghcr\n", []string{"t.yaml:36:9: registries[1].name: duplicate of registries[0].name \"ghcr\""}},
 		{"host served twice", "  deadline: 2s\n", "  deadline: 2s\n  hosts: [ghcr.io]\nregistries:\n- name: ghcr\n  hosts: [ghcr.io]\n",
