@@ -32,6 +32,7 @@ type options struct {
 	hook     func(Request)
 	tlsHosts []string
 	now      func() time.Time
+	ca       *CA
 }
 
 // WithListenAddress binds another address than 127.0.0.1:0, for example
@@ -47,6 +48,11 @@ func WithRequestHook(fn func(Request)) Option { return func(o *options) { o.hook
 func WithTLSHosts(hosts ...string) Option {
 	return func(o *options) { o.tlsHosts = append(o.tlsHosts, hosts...) }
 }
+
+// WithCA issues the TLS certificate (tls: true, or hosts) from ca instead
+// of a self-signed one; CACertPEM is then ca's certificate, the same for
+// every registry started with it.
+func WithCA(ca *CA) Option { return func(o *options) { o.ca = ca } }
 
 // WithClock replaces time.Now for token lifetimes, so tests can expire a
 // token without sleeping.
@@ -139,7 +145,15 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	if cfg.TLS || len(s.hosts) > 0 {
-		cert, caPEM, err := selfSignedCert(tlsHosts(s.addr, append(slices.Clone(o.tlsHosts), hostNames(s.hosts)...)), o.now())
+		names := tlsHosts(s.addr, append(slices.Clone(o.tlsHosts), hostNames(s.hosts)...))
+		var cert tls.Certificate
+		var caPEM []byte
+		if o.ca != nil {
+			cert, err = o.ca.issue(names, o.now())
+			caPEM = o.ca.CertPEM()
+		} else {
+			cert, caPEM, err = selfSignedCert(names, o.now())
+		}
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("fakeregistry tls: %w", err)

@@ -61,7 +61,7 @@ func WithTunnelHook(fn func(Tunnel)) Option { return func(o *options) { o.hook =
 
 // Proxy is a running proxy. Close it to free the port and end tunnels.
 type Proxy struct {
-	routes   map[string]string // "host:port" -> "127.0.0.1:PORT"
+	routes   map[string]string // "host:port" -> "127.0.0.1:PORT", under mu
 	hook     func(Tunnel)
 	addr     string
 	http     *http.Server
@@ -115,6 +115,32 @@ func Start(routes map[string]string, opts ...Option) (*Proxy, error) {
 	return p, nil
 }
 
+// Route adds a route while the proxy runs (a suite-wide proxy that
+// registries of later tests join) and returns the function that removes
+// it. Errors: as Start's, and a host that already has a route.
+func (p *Proxy) Route(host, target string) (remove func(), err error) {
+	key, err := hostPort(host)
+	if err != nil {
+		return nil, fmt.Errorf("proxy route %q: %w", host, err)
+	}
+	if err := requireLoopback(target); err != nil {
+		return nil, fmt.Errorf("proxy route %q: target: %w", host, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old, ok := p.routes[key]; ok {
+		return nil, fmt.Errorf("proxy route %q: %s leads to %s already", host, key, old)
+	}
+	p.routes[key] = target
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.routes[key] == target {
+			delete(p.routes, key)
+		}
+	}, nil
+}
+
 // Addr is the bound "127.0.0.1:PORT".
 func (p *Proxy) Addr() string { return p.addr }
 
@@ -123,6 +149,8 @@ func (p *Proxy) URL() string { return "http://" + p.addr }
 
 // Hosts are the routed hosts, "host:port", sorted.
 func (p *Proxy) Hosts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	out := make([]string, 0, len(p.routes))
 	for h := range p.routes {
 		out = append(out, h)
@@ -187,7 +215,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key, err := hostPort(r.Host)
+	p.mu.Lock()
 	target, ok := p.routes[key]
+	p.mu.Unlock()
 	if err != nil || !ok {
 		p.refuse(w, r.Host, fmt.Sprintf("no fake registry serves %s (served: %s)", r.Host, strings.Join(p.Hosts(), ", ")))
 		return

@@ -195,3 +195,51 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestRouteWhileRunning: a suite-wide proxy gets a registry's host for one
+// test and loses it after; a second route for a routed host is an error.
+func TestRouteWhileRunning(t *testing.T) {
+	ca, err := fakeregistry.NewCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	reg, err := fakeregistry.Start(fakeregistry.Config{Hosts: []string{"ghcr.io"}, Images: []fakeregistry.Image{{Ref: "team/app:v1"}}}, fakeregistry.WithCA(ca))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if string(reg.CACertPEM()) != string(ca.CertPEM()) {
+		t.Error("CACertPEM is not the CA's certificate")
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM()) // the CA only: the leaf is issued by it
+	get := func() error {
+		tr := &http.Transport{Proxy: http.ProxyURL(mustURL(t, p.URL())), TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		defer tr.CloseIdleConnections()
+		r, _ := name.ParseReference("ghcr.io/team/app:v1")
+		_, err := remote.Get(r, remote.WithTransport(tr))
+		return err
+	}
+	if err := get(); err == nil || err.Error() != `Get "https://ghcr.io/v2/": Forbidden` {
+		t.Fatalf("before Route: %v", err)
+	}
+	remove, err := p.Route("ghcr.io", reg.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Route("ghcr.io:443", reg.Addr()); err == nil || !strings.Contains(err.Error(), "ghcr.io:443 leads to "+reg.Addr()+" already") {
+		t.Errorf("second route: %v", err)
+	}
+	if err := get(); err != nil {
+		t.Fatalf("with the route: %v", err)
+	}
+	remove()
+	if err := get(); err == nil {
+		t.Fatal("after remove: no error")
+	}
+}
