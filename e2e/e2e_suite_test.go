@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,9 +44,13 @@ type suiteState struct {
 
 var (
 	provider cluster.Provider // first process only
-	state    suiteState
-	env      *testEnv
-	workDir  string // first process only
+	// publicHosts serves public registry host names to the controllers
+	// (local provider, first process only: the specs that use it are
+	// Serial, so they run there).
+	publicHosts *hostedRegistries
+	state       suiteState
+	env         *testEnv
+	workDir     string // first process only
 )
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
@@ -69,6 +74,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		opts = append(opts, cluster.WithKyvernoManifest(manifest))
 	}
 	if name == "local" {
+		publicHosts, err = startHostedRegistries(workDir)
+		Expect(err).NotTo(HaveOccurred())
+		opts = append(opts, cluster.WithControllerEnv(publicHosts.controllerEnv()...))
 		var b cluster.Binaries
 		for _, r := range []struct {
 			dst         *string
@@ -120,6 +128,9 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 		collectLogs(ctx)
 	}
 	stopErr := provider.Stop(ctx)
+	if publicHosts != nil {
+		stopErr = errors.Join(stopErr, publicHosts.close())
+	}
 	// Read the PID file before removing workDir: without E2E_PIDFILE it
 	// lives there, and a missing file reads as "nothing alive".
 	alive, aliveErr := cluster.Alive(pidFile())

@@ -14,11 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-// The fault scenarios (scenarios/faults) and the request's own policy
-// (scenarios/rules/issue-14302.yaml) run at admission too: every policy of a
+// The fault scenarios (scenarios/faults), the request's own policy
+// (scenarios/rules/issue-14302.yaml) and public registry host names
+// (scenarios/registries/public-hosts.yaml) run at admission too: every policy of a
 // file becomes a namespaced Audit Policy in the spec's namespace (so
 // parallel specs do not see each other's Pods, and nothing is blocked), the
 // file's resources are created there, and each expected row must appear in
@@ -34,7 +36,11 @@ var scenarioFiles = func() []*scenario.File {
 	if err != nil {
 		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
 	}
-	return append(files, request)
+	hosts, err := scenario.LoadFile("../scenarios/registries/public-hosts.yaml", "registries/public-hosts")
+	if err != nil {
+		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
+	}
+	return append(files, request, hosts)
 }()
 
 // backgroundFiles run as a background scan as well: the files whose
@@ -59,9 +65,6 @@ func scenarioSkipReason(f *scenario.File, b *scenario.Binding) string {
 	}
 	if f.Registry.TrustCA {
 		return "trusts the fake registry's CA; the admission controller uses the host's trust store"
-	}
-	if len(f.Registries) > 0 || len(f.Registry.Hosts) > 0 {
-		return "serves more than one registry or public host names; the controllers started for the suite have one registry and no registry proxy"
 	}
 	return ""
 }
@@ -89,7 +92,11 @@ func scenarioEntries(files []*scenario.File, process string) []TableEntry {
 				catch = "on"
 			}
 			labels = append(labels, "catch:"+catch, "binding:"+b.Name)
-			entries = append(entries, Entry(f.Name+"/"+b.Name, Label(labels...), SpecTimeout(4*time.Minute), f, b, process))
+			decorations := []any{Label(labels...), SpecTimeout(4 * time.Minute)}
+			if servesHosts(f) {
+				decorations = append(decorations, Serial) // a host has one registry at a time
+			}
+			entries = append(entries, Entry(f.Name+"/"+b.Name, append(decorations, f, b, process)...))
 		}
 	}
 	return entries
@@ -110,10 +117,7 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 		Skip(f.Path + ": " + reason)
 	}
 	ns := env.namespace(ctx)
-	srv := env.registry(f.RegistryConfig())
-	refused, err := srv.RefusedAddr()
-	Expect(err).NotTo(HaveOccurred())
-	vars := f.Substitutions(srv.Addr(), refused, srv.PublicKeys(), nil)
+	servers, vars := scenarioRegistries(f)
 	policies, resources, err := f.Render(b, vars)
 	Expect(err).NotTo(HaveOccurred(), f.Path)
 
@@ -198,10 +202,10 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 			continue
 		}
 		for _, ref := range row.Requests.Never {
-			Expect(srv.Requested(ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
+			Expect(conformance.Requested(servers, ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
 		}
 		for _, ref := range row.Requests.Seen {
-			Expect(srv.Requested(ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
+			Expect(conformance.Requested(servers, ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Provider brings a cluster with Kyverno up and takes it down again.
@@ -77,6 +78,12 @@ type Options struct {
 	WebhookTimeoutSeconds int
 	// Log receives progress lines.
 	Log io.Writer
+	// ControllerEnv are "KEY=value" variables for the Kyverno controllers
+	// the local provider starts, e.g. HTTPS_PROXY (fakeregistry/proxy, so
+	// the controllers reach public registry host names offline) and
+	// SSL_CERT_FILE (the fake registries' CA). The kind and existing
+	// providers run Kyverno in the cluster and refuse them.
+	ControllerEnv []string
 }
 
 // Option changes Options.
@@ -105,6 +112,11 @@ func WithWebhookTimeout(seconds int) Option {
 	return func(o *Options) { o.WebhookTimeoutSeconds = seconds }
 }
 
+// WithControllerEnv adds to Options.ControllerEnv.
+func WithControllerEnv(kv ...string) Option {
+	return func(o *Options) { o.ControllerEnv = append(o.ControllerEnv, kv...) }
+}
+
 // WithLog sets Options.Log.
 func WithLog(w io.Writer) Option { return func(o *Options) { o.Log = w } }
 
@@ -118,6 +130,14 @@ func New(name string, opts ...Option) (Provider, error) {
 	o := Options{WebhookTimeoutSeconds: 5, KindClusterName: "imagectx-e2e", Log: io.Discard}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	for _, kv := range o.ControllerEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("controller environment %q: want KEY=value", kv)
+		}
+	}
+	if len(o.ControllerEnv) > 0 && name != "local" {
+		return nil, fmt.Errorf("PROVIDER=%s: controller environment %v is set, but only the local provider starts the Kyverno controllers (kind and existing run them in the cluster)", name, o.ControllerEnv)
 	}
 	switch name {
 	case "local":

@@ -63,11 +63,11 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 
 	// Kyverno reads these from its Deployment's env in a cluster.
 	env := func(sa string) []string {
-		return []string{
+		return append([]string{
 			"KYVERNO_NAMESPACE=kyverno", "KYVERNO_SERVICEACCOUNT_NAME=" + sa, "KYVERNO_DEPLOYMENT=" + sa,
 			"KYVERNO_POD_NAME=" + sa + "-host", "INIT_CONFIG=kyverno", "METRICS_CONFIG=kyverno-metrics",
 			"KYVERNO_SVC=kyverno-svc",
-		}
+		}, l.o.ControllerEnv...)
 	}
 	// The metrics server starts even with --disableMetrics, on all
 	// interfaces by default: bind it to loopback on a free port. The image

@@ -202,17 +202,21 @@ func (r *registries) publicKeys() map[string][]byte {
 	return out
 }
 
-// requested answers a row's requests check: "repo:tag" is asked of the
-// first registry, "<host>/repo:tag" of the registry serving that host.
-func (r *registries) requested(ref string) bool {
-	for _, s := range r.servers {
+// requested answers a row's requests check (see Requested).
+func (r *registries) requested(ref string) bool { return Requested(r.servers, ref) }
+
+// Requested answers a row's requests check against a file's registries
+// (registry first): "repo:tag" is asked of the first, "<host>/repo:tag" of
+// the registry serving that host.
+func Requested(servers []*fakeregistry.Server, ref string) bool {
+	for _, s := range servers {
 		for _, h := range s.Hosts() {
 			if rest, ok := strings.CutPrefix(ref, h+"/"); ok {
 				return s.Requested(rest)
 			}
 		}
 	}
-	return r.servers[0].Requested(ref)
+	return servers[0].Requested(ref)
 }
 
 func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.Credential {

@@ -1,7 +1,9 @@
 // Command fakeregistry serves a fakeregistry YAML config on 127.0.0.1 (or
 // --listen) until SIGINT or SIGTERM. It prints the bound host:port on a line
 // of its own on stdout once it accepts connections, and logs every request
-// (never credentials) on stderr.
+// (never credentials) on stderr. With --proxy-listen and hosts in the
+// config it also runs the registry proxy for them and prints its URL (the
+// HTTPS_PROXY value) on a second stdout line.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/fakeregistry/proxy"
 )
 
 func main() {
@@ -43,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on; the default is loopback with a free port")
 	caOut := fs.String("ca-out", "", "with tls: true, write the CA certificate (PEM) to this file")
 	keysOut := fs.String("public-keys-out", "", "with signingKeys, write each public key (PEM) to <dir>/<key>.pub")
+	proxyListen := fs.String("proxy-listen", "", "with hosts, serve them through a registry proxy on this loopback address (e.g. 127.0.0.1:0) and print its URL on a second stdout line")
 	quiet := fs.Bool("quiet", false, "do not log requests")
 	var tlsHosts hostList
 	fs.Var(&tlsHosts, "tls-host", "extra host name or IP for the TLS certificate (repeatable)")
@@ -59,14 +63,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *caOut != "" && !cfg.TLS {
-		return fmt.Errorf("--ca-out needs tls: true in %s", *configPath)
+	tls := cfg.TLS || len(cfg.Hosts) > 0
+	if *caOut != "" && !tls {
+		return fmt.Errorf("--ca-out needs tls: true or hosts in %s", *configPath)
+	}
+	if *proxyListen != "" && len(cfg.Hosts) == 0 {
+		return fmt.Errorf("--proxy-listen needs hosts in %s", *configPath)
 	}
 	if *keysOut != "" && len(cfg.SigningKeys) == 0 {
 		return fmt.Errorf("--public-keys-out needs signingKeys in %s", *configPath)
 	}
-	if len(tlsHosts) > 0 && !cfg.TLS {
-		return fmt.Errorf("--tls-host needs tls: true in %s", *configPath)
+	if len(tlsHosts) > 0 && !tls {
+		return fmt.Errorf("--tls-host needs tls: true or hosts in %s", *configPath)
 	}
 	opts := []fakeregistry.Option{fakeregistry.WithListenAddress(*listen), fakeregistry.WithTLSHosts(tlsHosts...)}
 	if !*quiet {
@@ -92,6 +100,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "fakeregistry: serving %d images from %s on %s://%s\n", len(cfg.Images), *configPath, srv.Scheme(), srv.Addr())
 	fmt.Fprintln(stdout, srv.Addr())
+	if *proxyListen != "" {
+		routes := map[string]string{}
+		for _, h := range srv.Hosts() {
+			routes[h] = srv.Addr()
+		}
+		p, err := proxy.Start(routes, proxy.WithListenAddress(*proxyListen), proxy.WithTunnelHook(func(t proxy.Tunnel) {
+			if !*quiet || t.Target == "" {
+				fmt.Fprintf(stderr, "fakeregistry proxy: %s\n", t)
+			}
+		}))
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		fmt.Fprintf(stderr, "fakeregistry: proxy for %s at %s (HTTPS_PROXY)\n", strings.Join(srv.Hosts(), ", "), p.URL())
+		fmt.Fprintln(stdout, p.URL())
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "fakeregistry: shutting down")
 	return srv.Close()

@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,7 +155,7 @@ func TestRunRefusesBadInput(t *testing.T) {
 		{nil, "--config is required"},
 		{[]string{"--config", bad}, bad + `:3:19: images[0].fault.status: want an integer, got "teapot"`},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "extra"}, `unexpected arguments ["extra"]`},
-		{[]string{"--config", "../../testdata/every-fault.yaml", "--ca-out", "x.pem"}, "--ca-out needs tls: true"},
+		{[]string{"--config", "../../testdata/every-fault.yaml", "--ca-out", "x.pem"}, "--ca-out needs tls: true or hosts"},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "--tls-host", "registry.test"}, "--tls-host needs tls: true"},
 		{[]string{"--config", "../../testdata/every-fault.yaml", "--public-keys-out", "."}, "--public-keys-out needs signingKeys"},
 	} {
@@ -216,5 +220,56 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "GET /v2/team/app/manifests/v1 200") {
 		t.Errorf("log:\n%s", stderr.String())
+	}
+}
+
+// TestRunProxy: --proxy-listen prints the proxy URL on a second stdout
+// line, through which ghcr.io/team/app:v1 is the fake's.
+func TestRunProxy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ghcr.yaml")
+	if err := os.WriteFile(cfg, []byte("hosts: [ghcr.io]\nimages:\n- ref: team/app:v1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", cfg, "--ca-out", caFile, "--proxy-listen", "127.0.0.1:0", "--quiet"}, stdoutW, &stderr)
+		stdoutW.Close()
+	}()
+	out := bufio.NewReader(stdoutR)
+	var lines []string
+	for range 2 {
+		line, err := out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stdout: %v (stderr: %s)", err, stderr.String())
+		}
+		lines = append(lines, strings.TrimSpace(line))
+	}
+	if !strings.HasPrefix(lines[1], "http://127.0.0.1:") {
+		t.Fatalf("second stdout line %q, want the proxy URL", lines[1])
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	proxyURL, _ := url.Parse(lines[1])
+	tr := &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	if err := pull(t, "ghcr.io/team/app:v1", remote.WithTransport(tr)); err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "proxy for ghcr.io at "+lines[1]) {
+		t.Errorf("stderr lacks the proxy line:\n%s", stderr.String())
 	}
 }
