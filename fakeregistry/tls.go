@@ -26,26 +26,23 @@ func tlsHosts(addr string, extra []string) []string {
 	return append(hosts, extra...)
 }
 
-// selfSignedCert makes a certificate that is its own CA, so callers trust
-// the server by adding this one certificate (Server.CACertPEM) to their pool.
-func selfSignedCert(hosts []string, now time.Time) (tls.Certificate, []byte, error) {
+// newKeyAndTemplate returns a fresh ECDSA P-256 key and a certificate
+// template with a random serial, subject cn, validity from an hour before
+// now, and hosts as IP or DNS subject alternative names.
+func newKeyAndTemplate(cn string, hosts []string, now time.Time, validity time.Duration) (*ecdsa.PrivateKey, *x509.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return nil, nil, err
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "fakeregistry", Organization: []string{"imagectx conformance"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"imagectx conformance"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(validity),
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -54,20 +51,25 @@ func selfSignedCert(hosts []string, now time.Time) (tls.Certificate, []byte, err
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	return key, tmpl, nil
+}
+
+// selfSignedCert makes a certificate that is its own CA, so callers trust
+// the server by adding this one certificate (Server.CACertPEM) to their pool.
+func selfSignedCert(hosts []string, now time.Time) (tls.Certificate, []byte, error) {
+	key, tmpl, err := newKeyAndTemplate("fakeregistry", hosts, now, 365*24*time.Hour)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return tls.Certificate{}, nil, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	return cert, certPEM, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certPEM, nil
 }
 
 // CA is a certificate authority for fake registries' serving certificates
@@ -83,23 +85,12 @@ type CA struct {
 // NewCA makes an ECDSA P-256 certificate authority valid from an hour
 // before now for a year.
 func NewCA(now time.Time) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newKeyAndTemplate("fakeregistry CA", nil, now, 365*24*time.Hour)
 	if err != nil {
-		return nil, fmt.Errorf("fakeregistry CA key: %w", err)
+		return nil, fmt.Errorf("fakeregistry CA: %w", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, fmt.Errorf("fakeregistry CA serial: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "fakeregistry CA", Organization: []string{"imagectx conformance"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
+	tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, fmt.Errorf("fakeregistry CA certificate: %w", err)
@@ -116,29 +107,12 @@ func (c *CA) CertPEM() []byte { return append([]byte(nil), c.certPEM...) }
 
 // issue makes a serving certificate for hosts signed by the CA.
 func (c *CA) issue(hosts []string, now time.Time) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newKeyAndTemplate("fakeregistry", hosts, now, 30*24*time.Hour)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "fakeregistry", Organization: []string{"imagectx conformance"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
 	if err != nil {
 		return tls.Certificate{}, err
