@@ -89,6 +89,10 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 	fail := func(format string, args ...any) Outcome {
 		out.Outcome = OutcomeFail
 		out.Reason = fmt.Sprintf(format, args...)
+		if len(ev.Refused) > 0 {
+			// A host the file does not serve explains most surprises.
+			out.Reason += fmt.Sprintf(" (the registry proxy refused %s: no registry of the file serves it; add it to hosts)", strings.Join(ev.Refused, ", "))
+		}
 		return out
 	}
 	// Rows and results pair one to one (a verifyImages rule reports

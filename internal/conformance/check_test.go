@@ -90,6 +90,8 @@ func TestCheck(t *testing.T) {
 		{"status differs", off, &Evaluation{Vars: vars, Requested: seen, Results: res(engine.StatusSkip, "preconditions not met", nil)}, full, Options{},
 			OutcomeFail, "want error, got skip: preconditions not met"},
 		{"no result", off, &Evaluation{Vars: vars, Requested: seen}, full, Options{}, OutcomeFail, "want error, got no result"},
+		{"a host the proxy refused is named", off, &Evaluation{Vars: vars, Requested: seen, Refused: []string{"quay.io:443"}, Results: res(engine.StatusSkip, "preconditions not met", nil)}, full, Options{},
+			OutcomeFail, "want error, got skip: preconditions not met (the registry proxy refused quay.io:443: no registry of the file serves it; add it to hosts)"},
 		{"batch failed", off, &Evaluation{Vars: vars, Err: errors.New("boom")}, full, Options{}, OutcomeFail, "want error, got no evaluation: boom"},
 		{"requested what must not be", off, &Evaluation{Vars: vars, Requested: map[string]bool{"team/app": true, "unreferenced/app": true},
 			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomeFail, "want unreferenced/app never requested"},
