@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/imagectx/conformance/fakeregistry"
 	"github.com/imagectx/conformance/fakeregistry/proxy"
+	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -56,20 +56,6 @@ func (h *hostedRegistries) controllerEnv() []string {
 
 func (h *hostedRegistries) close() error { return h.proxy.Close() }
 
-// serve starts a registry for the current spec with the suite's CA and
-// routes its hosts through the suite's proxy until the spec ends.
-func (h *hostedRegistries) serve(cfg fakeregistry.Config) *fakeregistry.Server {
-	srv, err := fakeregistry.Start(cfg, fakeregistry.WithCA(h.ca))
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(srv.Close)
-	for _, host := range srv.Hosts() {
-		remove, err := h.proxy.Route(host, srv.Addr())
-		Expect(err).NotTo(HaveOccurred(), "route %s (is a spec using it not Serial?)", host)
-		DeferCleanup(remove)
-	}
-	return srv
-}
-
 // servesHosts reports whether a scenario file needs the suite's registry
 // proxy: more than one registry, or public host names.
 func servesHosts(f *scenario.File) bool {
@@ -81,31 +67,33 @@ func servesHosts(f *scenario.File) bool {
 	return false
 }
 
-// scenarioRegistries starts a file's registries for the current spec and
-// returns them (registry first) and the substitutions. A file with host names or
-// several registries gets them through the suite's proxy and CA.
-func scenarioRegistries(f *scenario.File) ([]*fakeregistry.Server, scenario.Vars) {
-	if !servesHosts(f) {
-		srv := env.registry(f.RegistryConfig())
-		refused, err := srv.RefusedAddr()
-		Expect(err).NotTo(HaveOccurred())
-		return []*fakeregistry.Server{srv}, f.Substitutions(srv.Addr(), refused, srv.PublicKeys(), nil)
-	}
-	if publicHosts == nil {
+// scenarioRegistries starts a file's registries for the current spec (on
+// an address the cluster reaches) and returns them with the file's
+// substitutions. Registries with host names get certificates from the
+// suite's CA and routes on the suite's proxy until the spec ends.
+func scenarioRegistries(f *scenario.File) (*conformance.Registries, scenario.Vars) {
+	hosted := servesHosts(f)
+	if hosted && publicHosts == nil {
 		Skip(f.Path + ": serves public host names or several registries, which needs the registry proxy the local provider gives its controllers (first Ginkgo process)")
 	}
-	var servers []*fakeregistry.Server
-	addrs := map[string]string{}
-	keys := map[string][]byte{}
-	for _, m := range f.RegistryModels() {
-		srv := publicHosts.serve(m.Config)
-		servers = append(servers, srv)
-		if m.Name != "" {
-			addrs[m.Name] = srv.Addr()
+	regs, err := conformance.StartRegistries(f, func(m scenario.RegistryModel) []fakeregistry.Option {
+		var opts []fakeregistry.Option
+		if h := env.cluster.RegistryHost; h != "" && h != "127.0.0.1" {
+			opts = append(opts, fakeregistry.WithListenAddress(h+":0"))
 		}
-		maps.Copy(keys, srv.PublicKeys())
-	}
-	refused, err := servers[0].RefusedAddr()
+		if len(m.Config.Hosts) > 0 {
+			opts = append(opts, fakeregistry.WithCA(publicHosts.ca))
+		}
+		return opts
+	})
 	Expect(err).NotTo(HaveOccurred())
-	return servers, f.Substitutions(servers[0].Addr(), refused, keys, addrs)
+	DeferCleanup(regs.Close)
+	for host, addr := range regs.Routes() {
+		remove, err := publicHosts.proxy.Route(host, addr)
+		Expect(err).NotTo(HaveOccurred(), "route %s (is a spec using it not Serial?)", host)
+		DeferCleanup(remove)
+	}
+	vars, err := regs.Vars()
+	Expect(err).NotTo(HaveOccurred())
+	return regs, vars
 }

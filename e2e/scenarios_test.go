@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
-	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -117,7 +116,7 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 		Skip(f.Path + ": " + reason)
 	}
 	ns := env.namespace(ctx)
-	servers, vars := scenarioRegistries(f)
+	regs, vars := scenarioRegistries(f)
 	policies, resources, err := f.Render(b, vars)
 	Expect(err).NotTo(HaveOccurred(), f.Path)
 
@@ -202,10 +201,10 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 			continue
 		}
 		for _, ref := range row.Requests.Never {
-			Expect(conformance.Requested(servers, ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
+			Expect(regs.Requested(ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
 		}
 		for _, ref := range row.Requests.Seen {
-			Expect(conformance.Requested(servers, ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
+			Expect(regs.Requested(ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
 		}
 	}
 }

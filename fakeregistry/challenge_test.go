@@ -29,11 +29,7 @@ func startPublic(t *testing.T, cfg fakeregistry.Config) (*fakeregistry.Server, h
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	routes := map[string]string{}
-	for _, h := range srv.Hosts() {
-		routes[h] = srv.Addr()
-	}
-	p, err := proxy.Start(routes)
+	p, err := proxy.Start(srv.Routes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +121,42 @@ func TestDockerHubShape(t *testing.T) {
 	}
 }
 
+// TestStoragePathOnlyOnTheStorageHost: the storage path answers only for
+// the storage host; by the registry's own name or address it is an
+// unknown path, so a protected blob has no door without auth.
+func TestStoragePathOnlyOnTheStorageHost(t *testing.T) {
+	srv, tr := startPublic(t, fakeregistry.Config{
+		Hosts:       []string{"ghcr.io", "storage.example"},
+		StorageHost: "storage.example",
+		Images: []fakeregistry.Image{{Ref: "team/app:v1", Config: fakeregistry.ImageConfig{User: "1000"},
+			Auth: &fakeregistry.Auth{Type: "basic", Username: "alice", Password: "s3cret"}}},
+	})
+	cfgDigest := ""
+	// The config digest, from an authorized pull.
+	login := authn.FromConfig(authn.AuthConfig{Username: "alice", Password: "s3cret"})
+	if err := pullThrough(tr, "ghcr.io/team/app:v1", remote.WithAuth(login)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range srv.Requests() {
+		if r.Kind == fakeregistry.KindStorage {
+			cfgDigest = r.Reference
+		}
+	}
+	if cfgDigest == "" {
+		t.Fatal("the pull never reached the storage host")
+	}
+	for host, want := range map[string]int{"storage.example": 200, "ghcr.io": 404} {
+		res, err := (&http.Client{Transport: tr}).Get("https://" + host + "/fakeregistry-storage/team/app/blobs/" + cfgDigest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("storage path on %s: %d, want %d", host, res.StatusCode, want)
+		}
+	}
+}
+
 // TestStorageHostBlocked: the registry answers but its storage host is not
 // reachable (a firewall that allows ghcr.io only): the manifest is read,
 // the config blob is not.
@@ -207,7 +239,19 @@ func TestChallengeErrors(t *testing.T) {
 		{"realm host not served", fakeregistry.Config{Hosts: []string{"docker.io"}, Challenge: &fakeregistry.Challenge{Type: "bearer", Realm: "https://auth.docker.io/token"}},
 			`fakeregistry config: challenge.realm: the token service host "auth.docker.io" must be one of hosts [docker.io], so that the proxy routes it to this registry`},
 		{"realm not a URL", fakeregistry.Config{Challenge: &fakeregistry.Challenge{Type: "bearer", Realm: "auth.docker.io"}},
-			`fakeregistry config: challenge.realm: want the token service URL, such as https://auth.docker.io/token, got "auth.docker.io"`},
+			`fakeregistry config: challenge.realm: want the token service URL, such as https://auth.docker.io/token (https: the proxy only tunnels TLS), got "auth.docker.io"`},
+		{"realm over http", fakeregistry.Config{Hosts: []string{"docker.io"}, Challenge: &fakeregistry.Challenge{Type: "bearer", Realm: "http://index.docker.io/token"}},
+			`fakeregistry config: challenge.realm: want the token service URL, such as https://auth.docker.io/token (https: the proxy only tunnels TLS), got "http://index.docker.io/token"`},
+		{"service of a Basic challenge", fakeregistry.Config{Challenge: &fakeregistry.Challenge{Type: "basic", Service: "registry.example"}},
+			`fakeregistry config: challenge.service: a Basic challenge has no service (only realm); remove it or use type: bearer`},
+		{"a 200 ping and no auth", fakeregistry.Config{Challenge: &fakeregistry.Challenge{Type: "bearer", Ping: 200}},
+			`fakeregistry config: challenge.ping: 200 with no auth configured sends no challenge at all; add an auth to a repository or image, or remove challenge`},
+		{"a quote in the realm", fakeregistry.Config{Challenge: &fakeregistry.Challenge{Type: "basic", Realm: `my "realm"`}},
+			`fakeregistry config: challenge.realm: want no quote, backslash or line break (it is a quoted WWW-Authenticate parameter), got "my \"realm\""`},
+		{"storage host without hosts", fakeregistry.Config{StorageHost: "storage.example"},
+			`fakeregistry config: storageHost: needs hosts: the redirect names a host clients reach through the registry proxy, which serves only hosts (list the storage host in hosts to serve it, leave it out to have it refused)`},
+		{"layer media type without layers", fakeregistry.Config{Images: []fakeregistry.Image{{Ref: "a/b:v1", LayerMediaType: "application/vnd.oci.image.layer.v1.tar+zstd"}}},
+			`fakeregistry config: images[0].layerMediaType: the image has no layers to give it; declare layers (sizes in bytes)`},
 		{"storage host", fakeregistry.Config{StorageHost: "127.0.0.1"},
 			`fakeregistry config: storageHost: want a registry host name such as ghcr.io or registry.example:5000, got the IP address "127.0.0.1" (an address is reached directly, not by name; use a second registry's ${REGISTRY_<name>})`},
 	} {

@@ -91,6 +91,8 @@ func TestParseConfigErrors(t *testing.T) {
 			`cfg.yaml:1:9: hosts[0]: want a registry host name such as ghcr.io or registry.example:5000, got "GHCR.io" (label "GHCR": lower-case letters, digits and '-')`},
 		{"Docker Hub twice", "hosts: [docker.io, index.docker.io]\n",
 			`cfg.yaml:1:20: hosts[1]: duplicate of hosts[0] (both are index.docker.io)`},
+		{"Docker Hub twice, one with its port", "hosts: [docker.io:443, index.docker.io]\n",
+			`cfg.yaml:1:24: hosts[1]: duplicate of hosts[0] (both are index.docker.io)`},
 		{"not YAML", "images: [\n", "cfg.yaml: yaml: line 1: did not find expected node content"},
 	}
 	for _, c := range cases {

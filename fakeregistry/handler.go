@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -87,7 +88,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := parsed
 	if r.URL.Path == s.tokenPath {
 		rt = route{kind: KindToken}
-	} else if rest, ok := strings.CutPrefix(r.URL.Path, storagePrefix); ok {
+	} else if rest, ok := strings.CutPrefix(r.URL.Path, storagePrefix); ok && s.isStorageRequest(r) {
 		rt = storageRoute(rest)
 	}
 	rec := Request{
@@ -117,6 +118,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case KindManifest, KindBlob, KindUpload, KindTags, KindReferrers:
 		s.serveRepository(rw, r, rt, &rec)
 	default:
+		if !strings.HasPrefix(r.URL.Path, "/v2/") {
+			// go-containerregistry's handler serves ".../blobs/<digest>"
+			// under any prefix; only the API's paths pass the auth checks.
+			http.NotFound(rw, r)
+			return
+		}
 		s.registry.ServeHTTP(rw, r)
 	}
 }
@@ -199,6 +206,17 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 
 // storagePrefix starts the path of a blob on the storage host.
 const storagePrefix = "/fakeregistry-storage/"
+
+// isStorageRequest: the request names the storage host, and the registry
+// serves it (one of its hosts); anywhere else the storage path is an
+// unknown path, so no blob leaves without auth by another door.
+func (s *Server) isStorageRequest(r *http.Request) bool {
+	if s.storageHost == "" || !slices.Contains(s.hosts, s.storageHost) {
+		return false
+	}
+	host, err := RegistryHost(strings.ToLower(r.Host))
+	return err == nil && host == s.storageHost
+}
 
 // storageRoute parses "<repository>/blobs/<digest>" after storagePrefix.
 func storageRoute(rest string) route {

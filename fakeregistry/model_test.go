@@ -107,7 +107,7 @@ func TestImageModelErrors(t *testing.T) {
 	}{
 		{"platform config of no platform", fakeregistry.Image{Ref: "a/b:v1", Platforms: []string{"linux/amd64"}, PlatformConfigFiles: map[string]map[string]any{"linux/arm64": {}}},
 			`fakeregistry config: images[0].platformConfigFiles.linux/arm64: want one of platforms [linux/amd64], got "linux/arm64"`},
-		{"bad media type", fakeregistry.Image{Ref: "a/b:v1", LayerMediaType: "zstd"},
+		{"bad media type", fakeregistry.Image{Ref: "a/b:v1", Layers: []int64{1}, LayerMediaType: "zstd"},
 			`fakeregistry config: images[0].layerMediaType: want a media type "type/subtype" such as application/vnd.oci.image.layer.v1.tar+zstd, got "zstd"`},
 		{"media type twice", fakeregistry.Image{Ref: "a/b:v1", MediaType: "text/plain", Malformed: "mediatype"},
 			`fakeregistry config: images[0].mediaType: malformed: mediatype sets the media type already; remove one`},

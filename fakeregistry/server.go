@@ -189,6 +189,16 @@ func (s *Server) Addr() string { return s.addr }
 // port 443 or "host:port"; nil without Config.Hosts.
 func (s *Server) Hosts() []string { return slices.Clone(s.hosts) }
 
+// Routes maps each of Hosts to Addr: the routes of a registry proxy
+// (fakeregistry/proxy) that serves this registry by name.
+func (s *Server) Routes() map[string]string {
+	out := map[string]string{}
+	for _, h := range s.hosts {
+		out[h] = s.addr
+	}
+	return out
+}
+
 // imageHost is the registry part of image names the server writes into
 // signatures: its first host name, else its address.
 func (s *Server) imageHost() string {

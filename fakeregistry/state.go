@@ -102,7 +102,6 @@ func newState(cfg Config) (*state, error) {
 	for _, r := range cfg.Repositories {
 		rs := repo(r.Name)
 		rs.auth, rs.fault = r.Auth, newFaultState(r.Fault)
-		st.noteAuth(r.Auth)
 	}
 	for i, img := range cfg.Images {
 		name, tag, _ := splitRef(img.Ref)
@@ -123,27 +122,45 @@ func newState(cfg Config) (*state, error) {
 		}
 		rs.images = append(rs.images, im)
 		rs.byTag[tag] = im
-		st.noteAuth(img.Auth)
 	}
-	if ch := cfg.Challenge; ch != nil {
-		switch ch.Type {
-		case AuthBearer:
-			st.mode = authModeBearer
-		case AuthBasic:
-			st.mode = authModeBasic
-		}
+	switch authScheme(cfg) {
+	case AuthBearer:
+		st.mode = authModeBearer
+	case AuthBasic:
+		st.mode = authModeBasic
 	}
 	return st, nil
 }
 
-func (st *state) noteAuth(a *Auth) {
-	switch {
-	case a == nil:
-	case a.Type == AuthBearer:
-		st.mode = authModeBearer
-	case st.mode == authNone:
-		st.mode = authModeBasic
+// authScheme is the scheme the registry announces, AuthBearer or
+// AuthBasic, or "" for none: Challenge.Type when given, else Bearer as soon
+// as one auth is bearer, Basic when there are only basic auths.
+func authScheme(cfg Config) string {
+	if cfg.Challenge != nil && cfg.Challenge.Type != "" {
+		return cfg.Challenge.Type
 	}
+	return authSchemeOfAuths(cfg)
+}
+
+// authSchemeOfAuths is authScheme from the auths alone.
+func authSchemeOfAuths(cfg Config) string {
+	scheme := ""
+	note := func(a *Auth) {
+		switch {
+		case a == nil:
+		case a.Type == AuthBearer:
+			scheme = AuthBearer
+		case scheme == "":
+			scheme = AuthBasic
+		}
+	}
+	for _, r := range cfg.Repositories {
+		note(r.Auth)
+	}
+	for _, img := range cfg.Images {
+		note(img.Auth)
+	}
+	return scheme
 }
 
 func uniq(ss []string) []string {

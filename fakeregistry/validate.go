@@ -72,38 +72,24 @@ func RegistryHost(h string) (string, error) {
 			return "", fmt.Errorf("%s, got %q (label %q: lower-case letters, digits and '-')", want, h, l)
 		}
 	}
+	// ":443" is the default: without it "docker.io:443" would not become
+	// "index.docker.io" below.
+	h = strings.TrimSuffix(h, ":443")
 	reg, err := name.NewRegistry(h, name.StrictValidation)
 	if err != nil {
 		return "", fmt.Errorf("%s, got %q: %w", want, h, err)
 	}
-	out := reg.RegistryStr()
-	return strings.TrimSuffix(out, ":443"), nil
+	return reg.RegistryStr(), nil
 }
 
-// challenge checks Config.Challenge against the auths and hosts.
+// challenge checks Config.Challenge against the auths and hosts: every
+// field it accepts must change what the registry sends.
 func (v *validator) challenge(c Config) {
 	ch := c.Challenge
 	if ch == nil {
 		return
 	}
-	var types []string
-	for _, r := range c.Repositories {
-		if r.Auth != nil {
-			types = append(types, r.Auth.Type)
-		}
-	}
-	for _, img := range c.Images {
-		if img.Auth != nil {
-			types = append(types, img.Auth.Type)
-		}
-	}
-	mode := ""
-	switch {
-	case slices.Contains(types, AuthBearer):
-		mode = AuthBearer
-	case len(types) > 0:
-		mode = AuthBasic
-	}
+	mode := authSchemeOfAuths(c)
 	switch {
 	case ch.Type == "" && mode == "":
 		v.add("challenge.type", `want "bearer" or "basic": no auth is configured to choose the scheme`)
@@ -112,29 +98,47 @@ func (v *validator) challenge(c Config) {
 	case ch.Type != "" && mode != "" && ch.Type != mode:
 		v.add("challenge.type", "the configured auths need a %s challenge (a bearer auth makes the whole registry Bearer), got %q", mode, ch.Type)
 	}
-	if ch.Ping != 0 && ch.Ping != http.StatusOK && ch.Ping != http.StatusUnauthorized {
+	switch {
+	case ch.Ping != 0 && ch.Ping != http.StatusOK && ch.Ping != http.StatusUnauthorized:
 		v.add("challenge.ping", "want 401 (the default) or 200, got %d", ch.Ping)
+	case ch.Ping == http.StatusOK && mode == "":
+		v.add("challenge.ping", "200 with no auth configured sends no challenge at all; add an auth to a repository or image, or remove challenge")
 	}
-	if ch.Realm != "" && cmp.Or(ch.Type, mode) == AuthBearer {
-		u, err := url.Parse(ch.Realm)
-		switch {
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path == "":
-			v.add("challenge.realm", "want the token service URL, such as https://auth.docker.io/token, got %q", ch.Realm)
-		default:
-			norm, err := RegistryHost(u.Host)
-			var hosts []string
-			for _, h := range c.Hosts {
-				n, _ := RegistryHost(h)
-				hosts = append(hosts, n)
-			}
-			if err != nil || !slices.Contains(hosts, norm) {
-				v.add("challenge.realm", "the token service host %q must be one of hosts %v, so that the proxy routes it to this registry", u.Host, c.Hosts)
-			}
-			if strings.HasPrefix(u.Path, "/v2/") && parseRoute(u.Path).kind != KindOther {
-				v.add("challenge.realm", "path %q is a registry API path; choose another, such as /token", u.Path)
-			}
+	for _, f := range []struct{ field, value string }{{"realm", ch.Realm}, {"service", ch.Service}} {
+		if strings.ContainsAny(f.value, "\"\\\r\n") {
+			v.add("challenge."+f.field, "want no quote, backslash or line break (it is a quoted WWW-Authenticate parameter), got %q", f.value)
 		}
 	}
+	scheme := cmp.Or(ch.Type, mode)
+	if scheme == AuthBasic && ch.Service != "" {
+		v.add("challenge.service", "a Basic challenge has no service (only realm); remove it or use type: bearer")
+	}
+	if ch.Realm == "" || scheme != AuthBearer {
+		return
+	}
+	u, err := url.Parse(ch.Realm)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path == "" {
+		v.add("challenge.realm", "want the token service URL, such as https://auth.docker.io/token (https: the proxy only tunnels TLS), got %q", ch.Realm)
+		return
+	}
+	if norm, err := RegistryHost(u.Host); err != nil || !slices.Contains(normalizedHosts(c), norm) {
+		v.add("challenge.realm", "the token service host %q must be one of hosts %v, so that the proxy routes it to this registry", u.Host, c.Hosts)
+	}
+	if strings.HasPrefix(u.Path, "/v2/") && parseRoute(u.Path).kind != KindOther {
+		v.add("challenge.realm", "path %q is a registry API path; choose another, such as /token", u.Path)
+	}
+}
+
+// normalizedHosts are c.Hosts as RegistryHost gives them (invalid ones
+// left out; Validate reports them).
+func normalizedHosts(c Config) []string {
+	var out []string
+	for _, h := range c.Hosts {
+		if n, err := RegistryHost(h); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Validate checks the whole Config and returns every problem found, each a
@@ -171,6 +175,8 @@ func (c Config) Validate() error {
 	if c.StorageHost != "" {
 		if _, err := RegistryHost(c.StorageHost); err != nil {
 			v.add("storageHost", "%v", err)
+		} else if len(c.Hosts) == 0 {
+			v.add("storageHost", "needs hosts: the redirect names a host clients reach through the registry proxy, which serves only hosts (list the storage host in hosts to serve it, leave it out to have it refused)")
 		}
 	}
 	seenHost := map[string]int{}
@@ -318,6 +324,9 @@ func (v *validator) image(p string, img Image) {
 		if _, ok := seen[pl]; !ok {
 			v.add(p+".platformConfigFiles."+pl, "want one of platforms %v, got %q", img.Platforms, pl)
 		}
+	}
+	if img.LayerMediaType != "" && len(img.Layers) == 0 && !img.Missing {
+		v.add(p+".layerMediaType", "the image has no layers to give it; declare layers (sizes in bytes)")
 	}
 	for _, f := range []struct{ field, value string }{{"layerMediaType", img.LayerMediaType}, {"mediaType", img.MediaType}} {
 		if f.value != "" && !mediaTypePattern.MatchString(f.value) {

@@ -14,13 +14,14 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +32,12 @@ type Tunnel struct {
 	// Host is what the client asked for, "host:port" (CONNECT) or the
 	// absolute URL's host (a plain proxied request, always refused).
 	Host string
-	// Target is the loopback address the tunnel led to; empty if refused.
+	// Target is the loopback address the host is routed to; empty if
+	// refused.
 	Target string
-	// Status is 200 for an open tunnel, 403 for a refusal.
+	// Status is what the client got: 200 (the tunnel opened), 403 (no
+	// route: refused), 502 (the fake registry's address refused the
+	// dial: it was closed) or 503 (the proxy was closing).
 	Status int
 }
 
@@ -88,15 +92,20 @@ func Start(routes map[string]string, opts ...Option) (*Proxy, error) {
 		return nil, fmt.Errorf("proxy listen address: %w", err)
 	}
 	p := &Proxy{routes: map[string]string{}, hook: o.hook, served: make(chan struct{}), conns: map[net.Conn]struct{}{}}
-	for host, target := range routes {
+	given := map[string]string{} // key -> the host as given, for errors
+	for _, host := range slices.Sorted(maps.Keys(routes)) {
 		key, err := hostPort(host)
 		if err != nil {
 			return nil, fmt.Errorf("proxy route %q: %w", host, err)
 		}
-		if err := requireLoopback(target); err != nil {
+		if err := requireLoopback(routes[host]); err != nil {
 			return nil, fmt.Errorf("proxy route %q: target: %w", host, err)
 		}
-		p.routes[key] = target
+		if other, dup := given[key]; dup {
+			return nil, fmt.Errorf("proxy route %q: %q names the same host %s", host, other, key)
+		}
+		given[key] = host
+		p.routes[key] = routes[host]
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -159,7 +168,8 @@ func (p *Proxy) Hosts() []string {
 	return out
 }
 
-// Tunnels returns every request answered so far, oldest first.
+// Tunnels returns every request answered so far, oldest first (plain
+// requests too, refused with 403).
 func (p *Proxy) Tunnels() []Tunnel {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -223,6 +233,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.enter() {
+		p.record(Tunnel{Host: r.Host, Target: target, Status: http.StatusServiceUnavailable})
 		http.Error(w, "proxy closing", http.StatusServiceUnavailable)
 		return
 	}
@@ -232,6 +243,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	upstream, err := d.DialContext(ctx, "tcp", target)
 	cancel()
 	if err != nil {
+		p.record(Tunnel{Host: r.Host, Target: target, Status: http.StatusBadGateway})
 		http.Error(w, fmt.Sprintf("fake registry for %s at %s: %v", r.Host, target, err), http.StatusBadGateway)
 		return
 	}
@@ -320,15 +332,15 @@ func splice(a, b net.Conn) {
 // hostPort is "host:port" with port 443 for a bare host, lower case.
 func hostPort(h string) (string, error) {
 	h = strings.ToLower(h)
+	if !strings.Contains(h, ":") {
+		h += ":443"
+	}
 	host, port, err := net.SplitHostPort(h)
 	if err != nil {
-		if !strings.Contains(h, ":") {
-			return h + ":443", nil
-		}
-		return "", err
+		return "", fmt.Errorf("want host or host:port: %w", err)
 	}
-	if host == "" || port == "" {
-		return "", errors.New("want host or host:port")
+	if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return "", fmt.Errorf("want host or host:port with a port of 1-65535, got %q", h)
 	}
 	return net.JoinHostPort(host, port), nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,9 +52,7 @@ func startPublic(t *testing.T) *public {
 	t.Cleanup(func() { _ = hub.Close() })
 	routes := map[string]string{}
 	for _, s := range []*fakeregistry.Server{ghcr, hub} {
-		for _, h := range s.Hosts() {
-			routes[h] = s.Addr()
-		}
+		maps.Copy(routes, s.Routes())
 	}
 	p, err := proxy.Start(routes)
 	if err != nil {
@@ -155,6 +154,8 @@ func TestRoutesLeadOnlyToLoopback(t *testing.T) {
 	}{
 		{map[string]string{"ghcr.io": "10.0.0.1:443"}, `proxy route "ghcr.io": target: want a loopback address such as 127.0.0.1:PORT, got "10.0.0.1:443"`},
 		{map[string]string{"ghcr.io": "registry.example:443"}, `proxy route "ghcr.io": target: want a loopback address such as 127.0.0.1:PORT, got "registry.example:443"`},
+		{map[string]string{"ghcr.io": "127.0.0.1:1", "GHCR.io:443": "127.0.0.1:2"}, `proxy route "ghcr.io": "GHCR.io:443" names the same host ghcr.io:443`},
+		{map[string]string{"ghcr.io:abc": "127.0.0.1:1"}, `proxy route "ghcr.io:abc": want host or host:port with a port of 1-65535, got "ghcr.io:abc"`},
 	} {
 		p, err := proxy.Start(tc.routes)
 		if err == nil {

@@ -10,9 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,19 +49,27 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	start := time.Now()
 	defer func() { ev.Duration = time.Since(start) }()
 
-	regs, err := startRegistries(f)
+	regs, err := StartRegistries(f, nil)
 	if err != nil {
 		ev.Err = err
 		return ev
 	}
-	defer regs.close()
-	srv := regs.servers[0]
-	refused, err := srv.RefusedAddr()
+	defer regs.Close()
+	// The proxy runs even when no registry has a host name: it is what the
+	// engine gets as HTTPS_PROXY, so an image naming any other host
+	// (ghcr.io in a file that serves none) is refused with 403 on loopback
+	// instead of leaving the machine.
+	prx, err := proxy.Start(regs.Routes())
 	if err != nil {
+		ev.Err = fmt.Errorf("%s: start registry proxy: %w", f.Path, err)
+		return ev
+	}
+	defer prx.Close()
+	srv := regs.Servers[0]
+	if ev.Vars, err = regs.Vars(); err != nil {
 		ev.Err = fmt.Errorf("%s: %w", f.Path, err)
 		return ev
 	}
-	ev.Vars = f.Substitutions(srv.Addr(), refused, regs.publicKeys(), regs.addrs())
 
 	policies, resources, err := f.Render(b, ev.Vars)
 	if err != nil {
@@ -98,12 +104,12 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	}
 	// A registry serving public host names is trusted as the real one is
 	// (its certificate authority in the system roots).
-	for _, s := range regs.servers {
-		if len(s.Hosts()) > 0 && !(s == srv && f.Registry.TrustCA) {
+	for _, s := range regs.Servers {
+		if len(s.Hosts()) > 0 {
 			req.Registry.CACertsPEM = append(req.Registry.CACertsPEM, s.CACertPEM())
 		}
 	}
-	req.Registry.Proxy = regs.proxy.URL()
+	req.Registry.Proxy = prx.URL()
 
 	ectx, cancel := context.WithTimeout(ctx, f.Deadline())
 	defer cancel()
@@ -113,110 +119,21 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	}
 	// Close first: it ends stalled handlers and waits for them, so requests
 	// the client gave up on are in the log too.
-	if err := regs.close(); err != nil && ev.Err == nil {
+	if err := errors.Join(prx.Close(), regs.Close()); err != nil && ev.Err == nil {
 		ev.Err = fmt.Errorf("%s: %w", ev.Key, err)
 	}
 	ev.Requests = srv.Requests()
-	ev.Refused = regs.proxy.Refused()
+	ev.Refused = prx.Refused()
 	ev.Requested = map[string]bool{}
 	for _, r := range f.Results {
 		if r.Requests == nil {
 			continue
 		}
 		for _, ref := range append(append([]string{}, r.Requests.Never...), r.Requests.Seen...) {
-			ev.Requested[ref] = regs.requested(ref)
+			ev.Requested[ref] = regs.Requested(ref)
 		}
 	}
 	return ev
-}
-
-// registries are an evaluation's fake registries (registry, then
-// registries[] in order) and the proxy that serves their host names.
-type registries struct {
-	f       *scenario.File
-	servers []*fakeregistry.Server
-	proxy   *proxy.Proxy
-	closed  bool
-}
-
-// startRegistries starts every fake registry of f and a proxy for their
-// host names. The proxy runs even when no registry has a host name: it
-// is what the engine gets as HTTPS_PROXY, so an image naming any other
-// host (ghcr.io in a file that serves none) is refused with 403 on
-// loopback instead of leaving the machine.
-func startRegistries(f *scenario.File) (*registries, error) {
-	regs := &registries{f: f}
-	routes := map[string]string{}
-	for _, m := range f.RegistryModels() {
-		s, err := fakeregistry.Start(m.Config)
-		if err != nil {
-			regs.close()
-			return nil, fmt.Errorf("%s: start fake registry (%s): %w", f.Path, m.Field, err)
-		}
-		regs.servers = append(regs.servers, s)
-		for _, h := range s.Hosts() {
-			routes[h] = s.Addr()
-		}
-	}
-	p, err := proxy.Start(routes)
-	if err != nil {
-		regs.close()
-		return nil, fmt.Errorf("%s: start registry proxy: %w", f.Path, err)
-	}
-	regs.proxy = p
-	return regs, nil
-}
-
-// close stops the proxy and every registry; idempotent.
-func (r *registries) close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	var errs []error
-	if r.proxy != nil {
-		errs = append(errs, r.proxy.Close())
-	}
-	for _, s := range r.servers {
-		errs = append(errs, s.Close())
-	}
-	return errors.Join(errs...)
-}
-
-// addrs maps registries[].name to its host:port.
-func (r *registries) addrs() map[string]string {
-	out := map[string]string{}
-	for i, m := range r.f.RegistryModels()[1:] {
-		out[m.Name] = r.servers[i+1].Addr()
-	}
-	return out
-}
-
-// publicKeys are every registry's signing keys (names are unique across
-// a file's registries).
-func (r *registries) publicKeys() map[string][]byte {
-	out := map[string][]byte{}
-	for _, s := range r.servers {
-		maps.Copy(out, s.PublicKeys())
-	}
-	return out
-}
-
-// requested answers a row's requests check (see Requested).
-func (r *registries) requested(ref string) bool { return Requested(r.servers, ref) }
-
-// Requested answers a row's requests check against a file's registries
-// (registry first): "repo:tag" is asked of the first, "<host>/repo:tag" of
-// the registry serving that host.
-func Requested(servers []*fakeregistry.Server, ref string) bool {
-	for _, s := range servers {
-		for _, h := range s.Hosts() {
-			if rest, ok := strings.CutPrefix(ref, h+"/"); ok {
-				return s.Requested(rest)
-			}
-		}
-	}
-	return servers[0].Requested(ref)
 }
 
 func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.Credential {

@@ -394,6 +394,9 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	if f.Registry.Deadline < 0 {
 		return d.errf(at(rn, "deadline"), "registry.deadline", "want a positive duration")
 	}
+	if f.Registry.TrustCA && len(f.Registry.Hosts) > 0 {
+		return d.errf(at(rn, "trustCA"), "registry.trustCA", "a registry with hosts is always trusted, as a public registry's certificate is; remove trustCA")
+	}
 	if f.Registry.TrustCA && !f.Registry.TLS {
 		return d.errf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
 	}
@@ -447,6 +450,24 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 		if !slices.Contains(knownResults, r.Result) {
 			return d.errf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
+		}
+		if rc := r.Requests; rc != nil {
+			served := servedHosts(f)
+			for _, list := range []struct {
+				key  string
+				refs []string
+			}{{"never", rc.Never}, {"seen", rc.Seen}} {
+				for j, ref := range list.refs {
+					host, _, ok := RefHost(ref)
+					if !ok {
+						continue
+					}
+					if _, err := fakeregistry.RegistryHost(host); err != nil || !slices.Contains(served, mustHost(host)) {
+						return d.errf(at(rn, "requests", list.key, j), fmt.Sprintf("%s.requests.%s[%d]", field, list.key, j),
+							"%q names the registry host %s, which no registry of the file serves (hosts: %s); write repository[:tag] for the first registry", ref, host, strings.Join(served, ", "))
+					}
+				}
+			}
 		}
 		if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
 			return d.errf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
@@ -667,7 +688,51 @@ func checkRegistryModels(d *decoder, root *yaml.Node, f *File) error {
 			keys[k] = m.Field
 		}
 	}
+	for i, m := range f.RegistryModels() {
+		if m.Config.StorageHost == "" {
+			continue
+		}
+		storage := mustHost(m.Config.StorageHost)
+		if other, ok := hosts[storage]; ok && other != m.Field {
+			n := at(root, "registry")
+			if i > 0 {
+				n = at(root, "registries", i-1)
+			}
+			return d.errf(at(n, "storageHost"), m.Field+".storageHost", "%s is a host of %s, which would answer the redirected blobs with 404; list it in this registry's hosts to serve them, or choose a host no registry serves to have it refused", storage, other)
+		}
+	}
 	return nil
+}
+
+// RefHost splits a requests-check ref into its registry host and the rest
+// when its first path component is a host (it has a '.' or ':', Docker's
+// rule), e.g. "ghcr.io/team/app:v1"; ok is false for "team/app:v1".
+func RefHost(ref string) (host, rest string, ok bool) {
+	first, rest, found := strings.Cut(ref, "/")
+	if !found || !strings.ContainsAny(first, ".:") {
+		return "", ref, false
+	}
+	return first, rest, true
+}
+
+// servedHosts are the hosts every registry of f serves, as clients name
+// them.
+func servedHosts(f *File) []string {
+	var out []string
+	for _, m := range f.RegistryModels() {
+		for _, h := range m.Config.Hosts {
+			if n, err := fakeregistry.RegistryHost(h); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// mustHost is RegistryHost for a host already checked.
+func mustHost(h string) string {
+	n, _ := fakeregistry.RegistryHost(h)
+	return n
 }
 
 // registryName keeps registries[].name usable in a variable name.

@@ -101,11 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "fakeregistry: serving %d images from %s on %s://%s\n", len(cfg.Images), *configPath, srv.Scheme(), srv.Addr())
 	fmt.Fprintln(stdout, srv.Addr())
 	if *proxyListen != "" {
-		routes := map[string]string{}
-		for _, h := range srv.Hosts() {
-			routes[h] = srv.Addr()
-		}
-		p, err := proxy.Start(routes, proxy.WithListenAddress(*proxyListen), proxy.WithTunnelHook(func(t proxy.Tunnel) {
+		p, err := proxy.Start(srv.Routes(), proxy.WithListenAddress(*proxyListen), proxy.WithTunnelHook(func(t proxy.Tunnel) {
 			if !*quiet || t.Target == "" {
 				fmt.Fprintf(stderr, "fakeregistry proxy: %s\n", t)
 			}
