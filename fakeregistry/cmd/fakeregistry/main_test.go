@@ -67,17 +67,24 @@ func pull(t *testing.T, ref string, opts ...remote.Option) error {
 	return err
 }
 
-func TestRun(t *testing.T) {
+// startRun runs the command in the background until cancel; stdout is
+// read line by line, done gets run's error.
+func startRun(args ...string) (stdout *bufio.Reader, stderr *syncBuffer, cancel context.CancelFunc, done chan error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	stdoutR, stdoutW := io.Pipe()
-	var stderr syncBuffer
-	done := make(chan error, 1)
+	stderr = &syncBuffer{}
+	done = make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--config", "../../testdata/every-fault.yaml"}, stdoutW, &stderr)
+		done <- run(ctx, args, stdoutW, stderr)
 		stdoutW.Close()
 	}()
-	line, err := bufio.NewReader(stdoutR).ReadString('\n')
+	return bufio.NewReader(stdoutR), stderr, cancel, done
+}
+
+func TestRun(t *testing.T) {
+	stdout, stderr, cancel, done := startRun("--config", "../../testdata/every-fault.yaml")
+	defer cancel()
+	line, err := stdout.ReadString('\n')
 	if err != nil {
 		t.Fatalf("reading the address: %v (stderr: %s)", err, stderr.String())
 	}
@@ -232,16 +239,8 @@ func TestRunProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	caFile := filepath.Join(dir, "ca.pem")
-	ctx, cancel := context.WithCancel(context.Background())
+	out, stderr, cancel, done := startRun("--config", cfg, "--ca-out", caFile, "--proxy-listen", "127.0.0.1:0", "--quiet")
 	defer cancel()
-	stdoutR, stdoutW := io.Pipe()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--config", cfg, "--ca-out", caFile, "--proxy-listen", "127.0.0.1:0", "--quiet"}, stdoutW, &stderr)
-		stdoutW.Close()
-	}()
-	out := bufio.NewReader(stdoutR)
 	var lines []string
 	for range 2 {
 		line, err := out.ReadString('\n')
