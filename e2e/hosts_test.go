@@ -56,11 +56,11 @@ func (h *hostedRegistries) controllerEnv() []string {
 
 func (h *hostedRegistries) close() error { return h.proxy.Close() }
 
-// servesHosts reports whether a scenario file needs the suite's registry
-// proxy: more than one registry, or public host names.
+// servesHosts reports whether a scenario file serves public host names,
+// which needs the suite's registry proxy.
 func servesHosts(f *scenario.File) bool {
 	for _, m := range f.RegistryModels() {
-		if len(m.Config.Hosts) > 0 || m.Name != "" {
+		if len(m.Config.Hosts) > 0 {
 			return true
 		}
 	}
@@ -74,7 +74,7 @@ func servesHosts(f *scenario.File) bool {
 func scenarioRegistries(f *scenario.File) (*conformance.Registries, scenario.Vars) {
 	hosted := servesHosts(f)
 	if hosted && publicHosts == nil {
-		Skip(f.Path + ": serves public host names or several registries, which needs the registry proxy the local provider gives its controllers (first Ginkgo process)")
+		Skip(f.Path + ": serves public host names, which needs the registry proxy the local provider gives its controllers (first Ginkgo process)")
 	}
 	regs, err := conformance.StartRegistries(f, func(m scenario.RegistryModel) []fakeregistry.Option {
 		var opts []fakeregistry.Option

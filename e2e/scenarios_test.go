@@ -18,8 +18,9 @@ import (
 )
 
 // The fault scenarios (scenarios/faults), the request's own policy
-// (scenarios/rules/issue-14302.yaml) and public registry host names
-// (scenarios/registries/public-hosts.yaml) run at admission too: every policy of a
+// (scenarios/rules/issue-14302.yaml), public registry host names and two
+// registries in one file (scenarios/registries/public-hosts.yaml,
+// two-registries.yaml) run at admission too: every policy of a
 // file becomes a namespaced Audit Policy in the spec's namespace (so
 // parallel specs do not see each other's Pods, and nothing is blocked), the
 // file's resources are created there, and each expected row must appear in
@@ -35,11 +36,15 @@ var scenarioFiles = func() []*scenario.File {
 	if err != nil {
 		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
 	}
-	hosts, err := scenario.LoadFile("../scenarios/registries/public-hosts.yaml", "registries/public-hosts")
-	if err != nil {
-		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
+	files = append(files, request)
+	for _, name := range []string{"registries/public-hosts", "registries/two-registries"} {
+		f, err := scenario.LoadFile("../scenarios/"+name+".yaml", name)
+		if err != nil {
+			panic(fmt.Sprintf("e2e: load scenarios: %v", err))
+		}
+		files = append(files, f)
 	}
-	return append(files, request, hosts)
+	return files
 }()
 
 // backgroundFiles run as a background scan as well: the files whose
