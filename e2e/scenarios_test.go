@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -55,12 +56,12 @@ var backgroundFiles = []string{"rules/issue-14302"}
 // controller provides; the others need an engine-side setting the webhook
 // path does not have (a client deadline per evaluation, credentials it is
 // handed, named secrets).
-var admissionCapabilities = []string{scenario.CapContext, scenario.CapAdmission, scenario.CapCatchError}
+var admissionCapabilities = []engine.Capability{engine.CapContext, engine.CapAdmission, engine.CapCatchError}
 
 // scenarioSkipReason says why a file cannot run at admission, or "".
 func scenarioSkipReason(f *scenario.File, b *scenario.Binding) string {
 	for _, req := range append(append([]string{}, f.Requires...), b.Requires...) {
-		if !slices.Contains(admissionCapabilities, req) {
+		if !slices.Contains(admissionCapabilities, engine.Capability(req)) {
 			return fmt.Sprintf("needs %q, which the admission path does not provide (the webhook timeout, not a per-evaluation deadline, bounds a request)", req)
 		}
 	}

@@ -22,6 +22,39 @@ const (
 	StatusError Status = "error"
 )
 
+// Capability names something a scenario may need and an engine may lack:
+// the values of a scenario's `requires` and the keys of
+// Capabilities.Unsupported. Defined here once, for every engine and the
+// scenario format.
+type Capability string
+
+const (
+	// CapCatchError: the engine knows imageRegistry.catchError.
+	CapCatchError Capability = "catchError"
+	// CapContext: the engine shows a rule's loaded context (Result.Context).
+	CapContext Capability = "context"
+	// CapAdmission: results come from a real admission request.
+	CapAdmission Capability = "admission"
+	// CapClientDeadline: the engine bounds registry requests by the
+	// evaluation's context, so a stalled registry ends in "context
+	// deadline exceeded".
+	CapClientDeadline Capability = "clientDeadline"
+	// CapSecrets: the engine resolves imageRegistryCredentials.secrets.
+	CapSecrets Capability = "secrets"
+	// CapVerifyImagesPatch: the engine shows the resource a verifyImages
+	// rule patched (image digests, the kyverno.io/verify-images
+	// annotation).
+	CapVerifyImagesPatch Capability = "verifyImagesPatch"
+	// CapConfigMaps: the engine answers configMap context entries from
+	// Request.ConfigMaps.
+	CapConfigMaps Capability = "configMaps"
+)
+
+// KnownCapabilities are every Capability, in the order reports list them.
+func KnownCapabilities() []Capability {
+	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps}
+}
+
 // Capabilities says what an engine can do, so that a case needing more is
 // reported as unsupported instead of failing or passing by accident.
 type Capabilities struct {
@@ -33,9 +66,10 @@ type Capabilities struct {
 	Context bool
 	// Admission is true when results come from a real admission request.
 	Admission bool
-	// Unsupported explains, per capability name ("catchError", "context",
-	// "admission"), why the engine lacks it; shown in reports.
-	Unsupported map[string]string
+	// Unsupported explains, per capability, why the engine lacks it; shown
+	// in reports. The three above are the bool fields; the others are
+	// supported unless they have a reason here.
+	Unsupported map[Capability]string
 }
 
 // Document is one YAML file given to an engine; File names it in errors.

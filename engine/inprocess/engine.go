@@ -119,8 +119,8 @@ func (e *Engine) Capabilities(context.Context) (engine.Capabilities, error) {
 		Version:    fmt.Sprintf("Kyverno %s in process (%s)", KyvernoVersion(), loader),
 		CatchError: true,
 		Context:    true,
-		Unsupported: map[string]string{
-			"admission": "the in-process engine calls Kyverno's engine directly; there is no API server or webhook",
+		Unsupported: map[engine.Capability]string{
+			engine.CapAdmission: "the in-process engine calls Kyverno's engine directly; there is no API server or webhook",
 		},
 	}, nil
 }

@@ -11,23 +11,6 @@ import (
 	"github.com/imagectx/conformance/engine"
 )
 
-// Capability names this driver uses as keys of engine.Capabilities.Unsupported:
-// the three engine.Capabilities names a case can require, and the two the
-// scenarios add ("secrets", "clientDeadline"; see internal/scenario).
-const (
-	CapCatchError = "catchError"
-	CapContext    = "context"
-	CapAdmission  = "admission"
-	// CapSecrets: imageRegistryCredentials.secrets.
-	CapSecrets = "secrets"
-	// CapClientDeadline: a per-lookup client deadline.
-	CapClientDeadline = "clientDeadline"
-	// CapVerifyImagesPatch: the resource a verifyImages rule patched.
-	CapVerifyImagesPatch = "verifyImagesPatch"
-	// CapConfigMaps: configMap context entries answered from given ConfigMaps.
-	CapConfigMaps = "configMaps"
-)
-
 // The probe applies two policies to one Pod whose image cannot be parsed,
 // so no network is used. The baseline has no catchError and must be
 // applied (its rule errors); the probe sets catchError and, on a build
@@ -251,20 +234,20 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 	caps := engine.Capabilities{
 		Version:    version,
 		CatchError: catchErr,
-		Unsupported: map[string]string{
-			CapContext:   "kubectl-kyverno apply reports rule status and message, not the loaded context",
-			CapAdmission: "kubectl-kyverno apply evaluates in process; no API server admission request",
-			CapSecrets:   "kubectl-kyverno apply has no secret lister: imageRegistryCredentials.secrets are not read",
-			CapClientDeadline: "kubectl-kyverno applies no registry timeout; the driver can only stop the whole run " +
+		Unsupported: map[engine.Capability]string{
+			engine.CapContext:   "kubectl-kyverno apply reports rule status and message, not the loaded context",
+			engine.CapAdmission: "kubectl-kyverno apply evaluates in process; no API server admission request",
+			engine.CapSecrets:   "kubectl-kyverno apply has no secret lister: imageRegistryCredentials.secrets are not read",
+			engine.CapClientDeadline: "kubectl-kyverno applies no registry timeout; the driver can only stop the whole run " +
 				"when the context ends, so no rule reports 'context deadline exceeded'",
-			CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
+			engine.CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
 				"not those of verifyImages policies",
-			CapConfigMaps: "kubectl-kyverno apply has no ConfigMap resolver without a cluster " +
+			engine.CapConfigMaps: "kubectl-kyverno apply has no ConfigMap resolver without a cluster " +
 				"(kubectl-kyverno test has one); configMap context entries cannot be answered",
 		},
 	}
 	if !catchErr {
-		caps.Unsupported[CapCatchError] = reason
+		caps.Unsupported[engine.CapCatchError] = reason
 	}
 	return caps, nil
 }

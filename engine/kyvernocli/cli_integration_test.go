@@ -202,7 +202,7 @@ func TestCLIBatchAgainstFakeRegistry(t *testing.T) {
 	if !caps.CatchError {
 		got, ok := resultFor(results, "check-image-catch", "check-image", engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "a-present"})
 		if !ok {
-			t.Fatalf("the catchError policy left no policy-level result on %s (%s): %v", caps.Version, caps.Unsupported[CapCatchError], results)
+			t.Fatalf("the catchError policy left no policy-level result on %s (%s): %v", caps.Version, caps.Unsupported[engine.CapCatchError], results)
 		}
 		if got.Status != engine.StatusError || !strings.Contains(got.Message, "policy not loaded by the Kyverno CLI") ||
 			!strings.Contains(got.Message, "catchError") {
@@ -273,7 +273,7 @@ func TestCLICapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("version %s, catchError %v (%s); probe %s, cached %s", caps.Version, caps.CatchError, caps.Unsupported[CapCatchError], first, time.Since(start))
+	t.Logf("version %s, catchError %v (%s); probe %s, cached %s", caps.Version, caps.CatchError, caps.Unsupported[engine.CapCatchError], first, time.Since(start))
 	if again.Version != caps.Version || again.CatchError != caps.CatchError {
 		t.Errorf("cached answer differs: %+v vs %+v", again, caps)
 	}
@@ -286,7 +286,7 @@ func TestCLICapabilities(t *testing.T) {
 		}
 		want := "kubectl-kyverno v1.19.1 does not know imageRegistry.catchError: it silently drops a policy that sets it " +
 			"(exit 0, 1 of 2 probe rules applied; -v 3 logs: spec.rules[0].context[0].imageRegistry.catchError: Invalid value: value provided for unknown field)"
-		if got := caps.Unsupported[CapCatchError]; got != want {
+		if got := caps.Unsupported[engine.CapCatchError]; got != want {
 			t.Errorf("reason = %q\nwant       %q", got, want)
 		}
 	}

@@ -104,11 +104,11 @@ func (e *Engine) Binary() string { return e.bin }
 func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Result, error) {
 	if len(req.Registry.Secrets) > 0 {
 		return nil, fmt.Errorf("kyvernocli: RegistryConfig.Secrets given (%d), but kubectl-kyverno apply has no secret lister "+
-			"and ignores imageRegistryCredentials.secrets; check Capabilities().Unsupported[%q]", len(req.Registry.Secrets), CapSecrets)
+			"and ignores imageRegistryCredentials.secrets; check Capabilities().Unsupported[%q]", len(req.Registry.Secrets), engine.CapSecrets)
 	}
 	if len(req.ConfigMaps) > 0 {
 		return nil, fmt.Errorf("kyvernocli: Request.ConfigMaps given (%d), but kubectl-kyverno apply cannot resolve configMap "+
-			"context entries without a cluster; check Capabilities().Unsupported[%q]", len(req.ConfigMaps), CapConfigMaps)
+			"context entries without a cluster; check Capabilities().Unsupported[%q]", len(req.ConfigMaps), engine.CapConfigMaps)
 	}
 	if len(req.Policies) == 0 {
 		return nil, fmt.Errorf("kyvernocli: no policies given")

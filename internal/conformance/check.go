@@ -43,11 +43,11 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 	for _, c := range s.Requires {
 		has := false
 		switch c {
-		case scenario.CapCatchError:
+		case engine.CapCatchError:
 			has = caps.CatchError
-		case scenario.CapContext:
+		case engine.CapContext:
 			has = caps.Context
-		case scenario.CapAdmission:
+		case engine.CapAdmission:
 			has = caps.Admission
 		default:
 			// Capabilities without a flag in engine.Capabilities are
@@ -62,7 +62,7 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 			why = fmt.Sprintf("engine %s does not support %s", engineName, c)
 		}
 		reason := fmt.Sprintf("%s: %s", c, why)
-		return reason, c == scenario.CapCatchError && opts.RequireCatchError
+		return reason, c == engine.CapCatchError && opts.RequireCatchError
 	}
 	return "", false
 }
@@ -137,7 +137,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		}
 		if len(row.Context) > 0 {
 			if !caps.Context {
-				why := caps.Unsupported[scenario.CapContext]
+				why := caps.Unsupported[engine.CapContext]
 				if why == "" {
 					why = "the engine cannot show the rule context"
 				}

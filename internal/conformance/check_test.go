@@ -101,11 +101,11 @@ func TestCheck(t *testing.T) {
 			`imageData.resolvedImage: want absent, got ""; imageData: want keys [errorMessage failed], got keys [errorMessage failed resolvedImage]`},
 		{"context not checked without the capability", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", nil)},
 			engine.Capabilities{CatchError: true}, Options{}, OutcomePass, ""},
-		{"unsupported catchError", on, &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[string]string{"catchError": "v1.19.1 drops the policy"}}, Options{},
+		{"unsupported catchError", on, &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapCatchError: "v1.19.1 drops the policy"}}, Options{},
 			OutcomeUnsupported, "catchError: v1.19.1 drops the policy"},
 		{"REQUIRE_CATCHERROR makes it fail", on, &Evaluation{Vars: vars}, engine.Capabilities{}, Options{RequireCatchError: true},
 			OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: engine e does not support catchError"},
-		{"capability without a flag, engine gives a reason", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[string]string{"clientDeadline": "no timeout"}}, Options{},
+		{"capability without a flag, engine gives a reason", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapClientDeadline: "no timeout"}}, Options{},
 			OutcomeUnsupported, "clientDeadline: no timeout"},
 		{"capability without a flag, no reason: supported", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars, Requested: seen,
 			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomePass, ""},
@@ -120,7 +120,7 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func withRequires(s *scenario.Spec, caps ...string) *scenario.Spec {
+func withRequires(s *scenario.Spec, caps ...engine.Capability) *scenario.Spec {
 	c := *s
 	c.Requires = caps
 	return &c

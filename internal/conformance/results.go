@@ -29,10 +29,10 @@ type ResultsFile struct {
 
 // CapsRecord is engine.Capabilities as written to the results file.
 type CapsRecord struct {
-	CatchError  bool              `json:"catchError"`
-	Context     bool              `json:"context"`
-	Admission   bool              `json:"admission"`
-	Unsupported map[string]string `json:"unsupported,omitempty"`
+	CatchError  bool                         `json:"catchError"`
+	Context     bool                         `json:"context"`
+	Admission   bool                         `json:"admission"`
+	Unsupported map[engine.Capability]string `json:"unsupported,omitempty"`
 }
 
 // Summary counts outcomes.
@@ -44,16 +44,16 @@ type Summary struct {
 
 // SpecRecord is one spec's outcome.
 type SpecRecord struct {
-	Name     string   `json:"name"`
-	File     string   `json:"file"`
-	Path     string   `json:"path"`
-	Line     int      `json:"line"`
-	Binding  string   `json:"binding"`
-	Policy   string   `json:"policy"`
-	Rule     string   `json:"rule"`
-	Resource string   `json:"resource"`
-	Labels   []string `json:"labels"`
-	Requires []string `json:"requires,omitempty"`
+	Name     string              `json:"name"`
+	File     string              `json:"file"`
+	Path     string              `json:"path"`
+	Line     int                 `json:"line"`
+	Binding  string              `json:"binding"`
+	Policy   string              `json:"policy"`
+	Rule     string              `json:"rule"`
+	Resource string              `json:"resource"`
+	Labels   []string            `json:"labels"`
+	Requires []engine.Capability `json:"requires,omitempty"`
 
 	Outcome   string   `json:"outcome"`
 	Reason    string   `json:"reason,omitempty"`

@@ -24,7 +24,9 @@ type Broken struct {
 	Target string
 }
 
-func (b Broken) String() string { return fmt.Sprintf("%s:%d: link %s does not resolve", b.File, b.Line, b.Target) }
+func (b Broken) String() string {
+	return fmt.Sprintf("%s:%d: link %s does not resolve", b.File, b.Line, b.Target)
+}
 
 // Check walks root for *.md files (skipping dot folders, _artifacts and
 // .cache) and returns every relative link whose file or folder is missing,

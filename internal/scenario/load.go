@@ -171,9 +171,14 @@ func checkLabels(d *decoder, n *yaml.Node, field string, labels map[string]strin
 }
 
 func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
+	known := engine.KnownCapabilities()
 	for i, r := range req {
-		if !slices.Contains(knownCapabilities, r) {
-			return d.errf(at(n, i), fmt.Sprintf("%s[%d]", field, i), "unknown capability %q; want one of %s", r, strings.Join(knownCapabilities, ", "))
+		if !slices.Contains(known, engine.Capability(r)) {
+			names := make([]string, len(known))
+			for j, c := range known {
+				names[j] = string(c)
+			}
+			return d.errf(at(n, i), fmt.Sprintf("%s[%d]", field, i), "unknown capability %q; want one of %s", r, strings.Join(names, ", "))
 		}
 	}
 	return nil

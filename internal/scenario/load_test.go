@@ -1,11 +1,14 @@
 package scenario
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/imagectx/conformance/engine"
 )
 
 // valid is a small correct scenario; the error cases below each break one
@@ -70,7 +73,7 @@ func TestParseValid(t *testing.T) {
 	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,fault:missing,site:deny" {
 		t.Errorf("labels %s", got)
 	}
-	if len(specs[0].Requires) != 0 || strings.Join(specs[1].Requires, ",") != CapCatchError {
+	if len(specs[0].Requires) != 0 || fmt.Sprint(specs[1].Requires) != "[catchError]" {
 		t.Errorf("requires %v / %v", specs[0].Requires, specs[1].Requires)
 	}
 	if f.Deadline().String() != "2s" {
@@ -282,8 +285,8 @@ func TestCatchLabelOfWrittenCatchError(t *testing.T) {
 		if len(specs) != 1 {
 			t.Fatalf("written %s: %d specs, want 1", tc.written, len(specs))
 		}
-		if !slices.Contains(specs[0].Labels, tc.label) || !slices.Contains(specs[0].Requires, CapCatchError) {
-			t.Errorf("written %s: labels %v, requires %v; want %s and %s", tc.written, specs[0].Labels, specs[0].Requires, tc.label, CapCatchError)
+		if !slices.Contains(specs[0].Labels, tc.label) || !slices.Contains(specs[0].Requires, engine.CapCatchError) {
+			t.Errorf("written %s: labels %v, requires %v; want %s and %s", tc.written, specs[0].Labels, specs[0].Requires, tc.label, engine.CapCatchError)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/imagectx/conformance/engine"
 )
 
 // Spec is one expectation: a file x binding x result row x resource.
@@ -18,7 +20,7 @@ type Spec struct {
 	// Labels are Ginkgo labels, "key:value", sorted.
 	Labels []string
 	// Requires are the capabilities the spec needs, sorted.
-	Requires []string
+	Requires []engine.Capability
 	// Siblings are the rows expecting a result for the spec's policy, rule
 	// and resource under its binding, in file order, Row among them (nil
 	// for a row expecting none): the engine must report exactly
@@ -83,18 +85,20 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 			labels[k] = v
 		}
 	}
-	var req []string
+	var req []engine.Capability
 	for _, rs := range [][]string{f.Requires, b.Requires, r.Requires} {
-		req = append(req, rs...)
+		for _, c := range rs {
+			req = append(req, engine.Capability(c))
+		}
 	}
 	if catch != CatchAbsent {
-		req = append(req, CapCatchError)
+		req = append(req, engine.CapCatchError)
 	}
 	if r.PatchedResource != nil && ruleType == RuleVerifyImages {
-		req = append(req, CapVerifyImagesPatch)
+		req = append(req, engine.CapVerifyImagesPatch)
 	}
 	if len(f.ConfigMaps) > 0 {
-		req = append(req, CapConfigMaps)
+		req = append(req, engine.CapConfigMaps)
 	}
 	slices.Sort(req)
 	req = slices.Compact(req)

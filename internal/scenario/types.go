@@ -12,28 +12,6 @@ import (
 	"github.com/imagectx/conformance/fakeregistry"
 )
 
-// Capability names a case can require; they match engine.Capabilities.
-const (
-	CapCatchError = "catchError"
-	CapContext    = "context"
-	CapAdmission  = "admission"
-	// CapClientDeadline: the engine bounds registry requests by the
-	// evaluation's context, so a stalled registry ends in "context deadline
-	// exceeded" (an engine lacking it says so in Capabilities.Unsupported).
-	CapClientDeadline = "clientDeadline"
-	// CapSecrets: the engine resolves imageRegistryCredentials.secrets.
-	CapSecrets = "secrets"
-	// CapVerifyImagesPatch: the engine shows the resource a verifyImages
-	// rule patched (image digests, the kyverno.io/verify-images
-	// annotation); required by rows that expect one.
-	CapVerifyImagesPatch = "verifyImagesPatch"
-	// CapConfigMaps: the engine resolves configMap context entries from
-	// the scenario's configMaps; required by files that give some.
-	CapConfigMaps = "configMaps"
-)
-
-var knownCapabilities = []string{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps}
-
 // Result values a row may expect. "none" means the engine reports no result
 // for that rule and resource (Kyverno's foreach skips every element).
 var knownResults = []string{"pass", "fail", "warn", "skip", "error", "none"}
