@@ -42,9 +42,9 @@ func TestParseConfigErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown top-level field", "imagez: []\n",
-			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of challenge, hosts, images, ping, repositories, signingKeys, storageHost, tls`},
+			`cfg.yaml:1:1: imagez: unknown field "imagez"; want one of: challenge, hosts, images, ping, repositories, signingKeys, storageHost, tls`},
 		{"unknown image field", "images:\n- ref: a/b:v1\n  tags: [x]\n",
-			`cfg.yaml:3:3: images[0].tags: unknown field "tags"; want one of annotations, attestations, auth, config, configFile, fault, format, layerMediaType, layers, malformed, mediaType, missing, platformConfigFiles, platforms, ref, signatures`},
+			`cfg.yaml:3:3: images[0].tags: unknown field "tags"; want one of: annotations, attestations, auth, config, configFile, fault, format, layerMediaType, layers, malformed, mediaType, missing, platformConfigFiles, platforms, ref, signatures`},
 		{"status not an integer", "images:\n- ref: a/b:v1\n  fault: {status: forbidden}\n",
 			`cfg.yaml:3:19: images[0].fault.status: want an integer, got "forbidden"`},
 		{"bad duration", "images:\n- ref: a/b:v1\n  fault: {delay: 2 seconds}\n",
@@ -176,7 +176,7 @@ func TestConfigUnmarshalYAML(t *testing.T) {
 		t.Errorf("decoded %+v", doc.Registry)
 	}
 	err := yaml.Unmarshal([]byte("registry:\n  images:\n  - ref: a/b:v1\n    nope: 1\n"), &doc)
-	if err == nil || err.Error() != `config:4:5: images[0].nope: unknown field "nope"; want one of annotations, attestations, auth, config, configFile, fault, format, layerMediaType, layers, malformed, mediaType, missing, platformConfigFiles, platforms, ref, signatures` {
+	if err == nil || err.Error() != `config:4:5: images[0].nope: unknown field "nope"; want one of: annotations, attestations, auth, config, configFile, fault, format, layerMediaType, layers, malformed, mediaType, missing, platformConfigFiles, platforms, ref, signatures` {
 		t.Errorf("error %v", err)
 	}
 }

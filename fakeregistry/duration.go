@@ -20,7 +20,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"2s\": %w", err)
+		return fmt.Errorf("want a duration such as \"2s\" or \"500ms\", got %q", s)
 	}
 	*d = Duration(v)
 	return nil

@@ -13,16 +13,15 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/imagectx/conformance/internal/strictyaml"
 )
 
-// FieldError is one problem in a Config, located by its field path
-// (e.g. "images[2].fault.status"). ParseConfig adds the file and line.
-type FieldError struct {
-	Path string
-	Msg  string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+// FieldError is one problem in a Config: its Field path (e.g.
+// "images[2].fault.status") and what was expected; ParseConfig and
+// DecodeConfigNode add the file, line and column. It is the project's one
+// field-at-a-line error (internal/strictyaml), also used by scenario files.
+type FieldError = strictyaml.FieldError
 
 // Repository and tag grammar from the OCI distribution spec.
 var (
@@ -239,7 +238,7 @@ func (v *validator) signable(p, field string, img Image) {
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &FieldError{Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) image(p string, img Image) {

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagectx/conformance/internal/strictyaml"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
@@ -31,36 +32,36 @@ type Documents struct {
 	Docs []Doc
 }
 
-func (ds *Documents) decodeNode(d *decoder, n *yaml.Node, field string) error {
+func (ds *Documents) DecodeNode(d *decoder, n *yaml.Node, field string) error {
 	switch {
 	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
 		path := n.Value
 		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(d.file), path)
+			path = filepath.Join(filepath.Dir(d.File), path)
 		}
 		docs, err := readDocs(path)
 		if err != nil {
-			return d.errf(n, field, "want a readable YAML file: %v", err)
+			return d.Errorf(n, field, "want a readable YAML file: %v", err)
 		}
 		if len(docs) == 0 {
-			return d.errf(n, field, "file %s holds no document", path)
+			return d.Errorf(n, field, "file %s holds no document", path)
 		}
 		for i := range docs {
 			if err := docs[i].identify(); err != nil {
-				return d.errf(n, field, "%s: %v", docs[i].Source, err)
+				return d.Errorf(n, field, "%s: %v", docs[i].Source, err)
 			}
 		}
 		ds.Docs = docs
 		return nil
 	case n.Kind == yaml.MappingNode:
-		doc := Doc{Source: fmt.Sprintf("%s:%d", d.file, n.Line), Node: n}
+		doc := Doc{Source: fmt.Sprintf("%s:%d", d.File, n.Line), Node: n}
 		if err := doc.identify(); err != nil {
-			return d.errf(n, field, "%v", err)
+			return d.Errorf(n, field, "%v", err)
 		}
 		ds.Docs = []Doc{doc}
 		return nil
 	}
-	return d.errf(n, field, "want a file path or an inline Kubernetes object, got %s", describe(n))
+	return d.Errorf(n, field, "want a file path or an inline Kubernetes object, got %s", strictyaml.Describe(n))
 }
 
 func readDocs(path string) ([]Doc, error) {
@@ -92,7 +93,7 @@ func readDocs(path string) ([]Doc, error) {
 func (doc *Doc) identify() error {
 	n := doc.Node
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("want a Kubernetes object (a mapping), got %s", describe(n))
+		return fmt.Errorf("want a Kubernetes object (a mapping), got %s", strictyaml.Describe(n))
 	}
 	doc.Kind = scalarAt(n, "kind")
 	doc.Name = scalarAt(n, "metadata", "name")

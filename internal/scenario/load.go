@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/imagectx/conformance/internal/strictyaml"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
@@ -91,7 +91,7 @@ func LoadFile(path, name string) (*File, error) {
 
 // Parse checks one scenario file's bytes.
 func Parse(path, name string, data []byte) (*File, error) {
-	d := &decoder{file: path}
+	d := &decoder{File: path}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &LoadError{File: path, Msg: fmt.Sprintf("not valid YAML: %v", err)}
@@ -101,7 +101,7 @@ func Parse(path, name string, data []byte) (*File, error) {
 		return nil, &LoadError{File: path, Msg: "empty file; want a Test"}
 	}
 	f := &File{Path: path, Name: name}
-	if err := d.decode(n, reflect.ValueOf(f).Elem(), ""); err != nil {
+	if err := d.Decode(n, f, ""); err != nil {
 		return nil, err
 	}
 	if err := f.check(d, n); err != nil {
@@ -164,7 +164,7 @@ func checkLabels(d *decoder, n *yaml.Node, field string, labels map[string]strin
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !labelPart.MatchString(k) || !labelPart.MatchString(labels[k]) {
-			return d.errf(keyNode(n, k), join(field, k), "want a label key and value of letters, digits, '.', '_' or '-' (they become Ginkgo labels %q), got %q: %q", "key:value", k, labels[k])
+			return d.Errorf(keyNode(n, k), strictyaml.Join(field, k), "want a label key and value of letters, digits, '.', '_' or '-' (they become Ginkgo labels %q), got %q: %q", "key:value", k, labels[k])
 		}
 	}
 	return nil
@@ -178,7 +178,7 @@ func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
 			for j, c := range known {
 				names[j] = string(c)
 			}
-			return d.errf(at(n, i), fmt.Sprintf("%s[%d]", field, i), "unknown capability %q; want one of %s", r, strings.Join(names, ", "))
+			return d.Errorf(at(n, i), fmt.Sprintf("%s[%d]", field, i), "unknown capability %q; want one of %s", r, strings.Join(names, ", "))
 		}
 	}
 	return nil
@@ -186,10 +186,10 @@ func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
 
 func (f *File) check(d *decoder, root *yaml.Node) error {
 	if f.APIVersion != APIVersion {
-		return d.errf(orNode(at(root, "apiVersion"), root), "apiVersion", "want %q, got %q", APIVersion, f.APIVersion)
+		return d.Errorf(orNode(at(root, "apiVersion"), root), "apiVersion", "want %q, got %q", APIVersion, f.APIVersion)
 	}
 	if f.Kind != Kind {
-		return d.errf(orNode(at(root, "kind"), root), "kind", "want %q, got %q", Kind, f.Kind)
+		return d.Errorf(orNode(at(root, "kind"), root), "kind", "want %q, got %q", Kind, f.Kind)
 	}
 	if err := checkLabels(d, at(root, "metadata", "labels"), "metadata.labels", f.Metadata.Labels); err != nil {
 		return err
@@ -213,10 +213,10 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	}
 	for k := range f.Vars {
 		if !varName.MatchString(k) {
-			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "want a variable name of letters, digits and '_'")
+			return d.Errorf(keyNode(at(root, "vars"), k), "vars."+k, "want a variable name of letters, digits and '_'")
 		}
 		if slices.Contains(builtinVars, k) || strings.HasPrefix(k, VarPublicKeyPrefix) || strings.HasPrefix(k, VarRegistryPrefix) {
-			return d.errf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (REGISTRY, REFUSED, REGISTRY_<registries[].name> and PUBLIC_KEY_<signing key> are set per run); choose another name", k)
+			return d.Errorf(keyNode(at(root, "vars"), k), "vars."+k, "%s is built in (REGISTRY, REFUSED, REGISTRY_<registries[].name> and PUBLIC_KEY_<signing key> are set per run); choose another name", k)
 		}
 		known[k] = true
 	}
@@ -225,7 +225,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		usedVars(n, used)
 		for _, name := range sortedKeys(used) {
 			if !known[name] {
-				return d.errf(used[name], field, "unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(known), ", "))
+				return d.Errorf(used[name], field, "unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(known), ", "))
 			}
 		}
 		return nil
@@ -236,20 +236,20 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 
 	// Policies and resources.
 	if len(f.Policies) == 0 {
-		return d.errf(root, "policies", "want at least one policy")
+		return d.Errorf(root, "policies", "want at least one policy")
 	}
 	if len(f.Resources) == 0 {
-		return d.errf(root, "resources", "want at least one resource")
+		return d.Errorf(root, "resources", "want at least one resource")
 	}
 	f.rules, f.ruleTypes = map[string][]string{}, map[string]map[string]string{}
 	rules := f.rules
 	for i, ds := range f.Policies {
 		for _, doc := range ds.Docs {
 			if doc.Kind != "ClusterPolicy" && doc.Kind != "Policy" {
-				return d.errf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: want kind ClusterPolicy or Policy, got %q", doc.Source, doc.Kind)
+				return d.Errorf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: want kind ClusterPolicy or Policy, got %q", doc.Source, doc.Kind)
 			}
 			if _, dup := rules[doc.Name]; dup {
-				return d.errf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: policy %q is given twice", doc.Source, doc.Name)
+				return d.Errorf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: policy %q is given twice", doc.Source, doc.Name)
 			}
 			rules[doc.Name] = ruleNames(doc.Node)
 			f.ruleTypes[doc.Name] = ruleTypes(doc.Node)
@@ -262,7 +262,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	for i, ds := range f.Resources {
 		for _, doc := range ds.Docs {
 			if _, dup := resources[doc.Name]; dup {
-				return d.errf(at(root, "resources", i), fmt.Sprintf("resources[%d]", i), "%s: a resource named %q is given twice (names must be unique in a file; they name specs)", doc.Source, doc.Name)
+				return d.Errorf(at(root, "resources", i), fmt.Sprintf("resources[%d]", i), "%s: a resource named %q is given twice (names must be unique in a file; they name specs)", doc.Source, doc.Name)
 			}
 			resources[doc.Name] = doc
 			if err := checkVarsIn(doc.Node, fmt.Sprintf("resources[%d]", i)); err != nil {
@@ -280,7 +280,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	}
 	if len(f.Bindings) == 0 {
 		if len(used) > 0 {
-			return d.errf(root, "bindings", "placeholders such as ($%s) are used but no binding sets them", sortedKeys(used)[0])
+			return d.Errorf(root, "bindings", "placeholders such as ($%s) are used but no binding sets them", sortedKeys(used)[0])
 		}
 		f.Bindings = []Binding{{Name: "default"}}
 	}
@@ -294,26 +294,26 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			b.line = bn.Line
 		}
 		if !namePart.MatchString(b.Name) {
-			return d.errf(bn, field+".name", "want a name of letters, digits, '.', '_' or '-', got %q", b.Name)
+			return d.Errorf(bn, field+".name", "want a name of letters, digits, '.', '_' or '-', got %q", b.Name)
 		}
 		if names[b.Name] {
-			return d.errf(bn, field+".name", "binding %q is given twice", b.Name)
+			return d.Errorf(bn, field+".name", "binding %q is given twice", b.Name)
 		}
 		names[b.Name] = true
 		for k := range b.Values {
 			if _, ok := used[k]; !ok {
-				return d.errf(keyNode(at(bn, "values"), k), field+".values."+k, "no policy or resource has the placeholder ($%s)", k)
+				return d.Errorf(keyNode(at(bn, "values"), k), field+".values."+k, "no policy or resource has the placeholder ($%s)", k)
 			}
 			set[k] = true
 		}
 		switch b.Operation {
 		case "", "CREATE", "UPDATE", "DELETE":
 		default:
-			return d.errf(at(bn, "operation"), field+".operation", "want CREATE, UPDATE or DELETE, got %q", b.Operation)
+			return d.Errorf(at(bn, "operation"), field+".operation", "want CREATE, UPDATE or DELETE, got %q", b.Operation)
 		}
 		if b.CatchError != nil {
 			if !policiesHaveImageRegistry(f.Policies) {
-				return d.errf(at(bn, "catchError"), field+".catchError", "no policy has an imageRegistry context entry to set it on")
+				return d.Errorf(at(bn, "catchError"), field+".catchError", "no policy has an imageRegistry context entry to set it on")
 			}
 		}
 		if err := checkLabels(d, at(bn, "labels"), field+".labels", b.Labels); err != nil {
@@ -325,7 +325,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	}
 	for name, line := range used {
 		if !set[name] {
-			return &LoadError{File: d.file, Line: line, Field: "bindings", Msg: fmt.Sprintf("placeholder ($%s) is set by no binding (a binding that leaves it out removes the key; at least one must set it)", name)}
+			return &LoadError{File: d.File, Line: line, Field: "bindings", Msg: fmt.Sprintf("placeholder ($%s) is set by no binding (a binding that leaves it out removes the key; at least one must set it)", name)}
 		}
 	}
 
@@ -335,12 +335,12 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		for _, doc := range ds.Docs {
 			field := fmt.Sprintf("configMaps[%d]", i)
 			if doc.Kind != "ConfigMap" {
-				return d.errf(at(root, "configMaps", i), field, "%s: want kind ConfigMap, got %q", doc.Source, doc.Kind)
+				return d.Errorf(at(root, "configMaps", i), field, "%s: want kind ConfigMap, got %q", doc.Source, doc.Kind)
 			}
 			ph := map[string]int{}
 			placeholders(doc.Node, ph)
 			if names := sortedKeys(ph); len(names) > 0 {
-				return &LoadError{File: d.file, Line: ph[names[0]], Field: field, Msg: fmt.Sprintf("placeholder ($%s): bindings do not apply to configMaps", names[0])}
+				return &LoadError{File: d.File, Line: ph[names[0]], Field: field, Msg: fmt.Sprintf("placeholder ($%s): bindings do not apply to configMaps", names[0])}
 			}
 			ns := doc.NS
 			if ns == "" {
@@ -350,7 +350,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			}
 			key := ns + "/" + doc.Name
 			if prev, dup := cmSeen[key]; dup {
-				return d.errf(at(root, "configMaps", i), field, "%s: ConfigMap %s is also given at %s", doc.Source, key, prev)
+				return d.Errorf(at(root, "configMaps", i), field, "%s: ConfigMap %s is also given at %s", doc.Source, key, prev)
 			}
 			cmSeen[key] = doc.Source
 			if err := checkVarsIn(doc.Node, field); err != nil {
@@ -365,19 +365,19 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		nn := at(root, "namespaces", i)
 		field := fmt.Sprintf("namespaces[%d]", i)
 		if ns.Name == "" {
-			return d.errf(nn, field+".name", "want the Namespace's name")
+			return d.Errorf(nn, field+".name", "want the Namespace's name")
 		}
 		if j, dup := nsSeen[ns.Name]; dup {
-			return d.errf(at(nn, "name"), field+".name", "Namespace %q is also given as namespaces[%d]", ns.Name, j)
+			return d.Errorf(at(nn, "name"), field+".name", "Namespace %q is also given as namespaces[%d]", ns.Name, j)
 		}
 		nsSeen[ns.Name] = i
 		if errs := validation.IsDNS1123Label(ns.Name); len(errs) > 0 {
-			return d.errf(at(nn, "name"), field+".name", "want a Namespace name: %s", strings.Join(errs, "; "))
+			return d.Errorf(at(nn, "name"), field+".name", "want a Namespace name: %s", strings.Join(errs, "; "))
 		}
 		for _, k := range sortedKeys(ns.Labels) {
 			errs := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(ns.Labels[k])...)
 			if len(errs) > 0 {
-				return d.errf(keyNode(at(nn, "labels"), k), field+".labels."+k, "want a Kubernetes label: %s", strings.Join(errs, "; "))
+				return d.Errorf(keyNode(at(nn, "labels"), k), field+".labels."+k, "want a Kubernetes label: %s", strings.Join(errs, "; "))
 			}
 		}
 	}
@@ -386,24 +386,24 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	rn := at(root, "registry")
 	for i, c := range f.Registry.Credentials {
 		if c.Username == "" {
-			return d.errf(at(rn, "credentials", i), fmt.Sprintf("registry.credentials[%d].username", i), "want a username")
+			return d.Errorf(at(rn, "credentials", i), fmt.Sprintf("registry.credentials[%d].username", i), "want a username")
 		}
 	}
 	for name, cs := range f.Registry.Secrets {
 		for i, c := range cs {
 			if c.Username == "" {
-				return d.errf(at(rn, "secrets", name, i), fmt.Sprintf("registry.secrets.%s[%d].username", name, i), "want a username")
+				return d.Errorf(at(rn, "secrets", name, i), fmt.Sprintf("registry.secrets.%s[%d].username", name, i), "want a username")
 			}
 		}
 	}
 	if f.Registry.Deadline < 0 {
-		return d.errf(at(rn, "deadline"), "registry.deadline", "want a positive duration")
+		return d.Errorf(at(rn, "deadline"), "registry.deadline", "want a positive duration")
 	}
 	if f.Registry.TrustCA && len(f.Registry.Hosts) > 0 {
-		return d.errf(at(rn, "trustCA"), "registry.trustCA", "a registry with hosts is always trusted, as a public registry's certificate is; remove trustCA")
+		return d.Errorf(at(rn, "trustCA"), "registry.trustCA", "a registry with hosts is always trusted, as a public registry's certificate is; remove trustCA")
 	}
 	if f.Registry.TrustCA && !f.Registry.TLS {
-		return d.errf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
+		return d.Errorf(at(rn, "trustCA"), "registry.trustCA", "only makes sense with tls: true")
 	}
 	if err := checkRegistryModels(d, root, f); err != nil {
 		return err
@@ -411,7 +411,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 
 	// Results.
 	if len(f.Results) == 0 {
-		return d.errf(root, "results", "want at least one expected result")
+		return d.Errorf(root, "results", "want at least one expected result")
 	}
 	specNames := map[string][]int{}
 	for i := range f.Results {
@@ -423,13 +423,13 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 		rs, ok := rules[r.Policy]
 		if !ok {
-			return d.errf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
+			return d.Errorf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
 		}
 		if _, ok := engine.AutogenRule(r.Rule, rs); !ok {
-			return d.errf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
+			return d.Errorf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
 		}
 		if len(r.Resources) == 0 {
-			return d.errf(rn, field+".resources", "want at least one resource name")
+			return d.Errorf(rn, field+".resources", "want at least one resource name")
 		}
 		for j, res := range r.Resources {
 			name := res
@@ -438,23 +438,23 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			}
 			doc, ok := resources[name]
 			if !ok {
-				return d.errf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "want one of the file's resources (%s), got %q", strings.Join(sortedKeys(resources), ", "), res)
+				return d.Errorf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "want one of the file's resources (%s), got %q", strings.Join(sortedKeys(resources), ", "), res)
 			}
 			if ns, _, found := strings.Cut(res, "/"); found && ns != doc.NS {
-				return d.errf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "resource %s is in namespace %q, not %q", name, doc.NS, ns)
+				return d.Errorf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "resource %s is in namespace %q, not %q", name, doc.NS, ns)
 			}
 			if r.Kind != "" && r.Kind != doc.Kind {
-				return d.errf(at(rn, "kind"), field+".kind", "resource %s is a %s, not a %s", name, doc.Kind, r.Kind)
+				return d.Errorf(at(rn, "kind"), field+".kind", "resource %s is a %s, not a %s", name, doc.Kind, r.Kind)
 			}
 			r.Resources[j] = name
 		}
 		for j, b := range r.Bindings {
 			if !names[b] {
-				return d.errf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
+				return d.Errorf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
 			}
 		}
 		if !slices.Contains(knownResults, r.Result) {
-			return d.errf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
+			return d.Errorf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
 		}
 		if rc := r.Requests; rc != nil {
 			served := servedHosts(f)
@@ -468,14 +468,14 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 						continue
 					}
 					if _, err := fakeregistry.RegistryHost(host); err != nil || !slices.Contains(served, mustHost(host)) {
-						return d.errf(at(rn, "requests", list.key, j), fmt.Sprintf("%s.requests.%s[%d]", field, list.key, j),
+						return d.Errorf(at(rn, "requests", list.key, j), fmt.Sprintf("%s.requests.%s[%d]", field, list.key, j),
 							"%q names the registry host %s, which no registry of the file serves (hosts: %s); write repository[:tag] for the first registry", ref, host, strings.Join(served, ", "))
 					}
 				}
 			}
 		}
 		if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
-			return d.errf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
+			return d.Errorf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
 		}
 		if p := r.PatchedResource; p != nil {
 			if t := f.RuleType(r.Policy, r.Rule); t != RuleMutate && t != RuleVerifyImages {
@@ -483,7 +483,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				if t == "" {
 					kind = "not a validate, mutate, verifyImages or generate"
 				}
-				return d.errf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, kind)
+				return d.Errorf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, kind)
 			}
 			if err := checkVarsIn(p.node, field+".patchedResource"); err != nil {
 				return err
@@ -513,7 +513,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				sn := specName(f, &b, r, res)
 				for _, prev := range specNames[sn] {
 					if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" {
-						return d.errf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) excludes any other row for the same policy, rule, resource and binding", sn, prev)
+						return d.Errorf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) excludes any other row for the same policy, rule, resource and binding", sn, prev)
 					}
 				}
 				specNames[sn] = append(specNames[sn], i)
@@ -650,10 +650,10 @@ func checkRegistryModels(d *decoder, root *yaml.Node, f *File) error {
 		} else {
 			n = at(root, "registries", i-1)
 			if !registryName.MatchString(m.Name) {
-				return d.errf(orNode(at(n, "name"), n), m.Field+".name", "want a registry name of letters, digits and '_' starting with a letter (it makes ${REGISTRY_<name>}), got %q", m.Name)
+				return d.Errorf(orNode(at(n, "name"), n), m.Field+".name", "want a registry name of letters, digits and '_' starting with a letter (it makes ${REGISTRY_<name>}), got %q", m.Name)
 			}
 			if j, dup := names[m.Name]; dup {
-				return d.errf(at(n, "name"), m.Field+".name", "duplicate of registries[%d].name %q", j, m.Name)
+				return d.Errorf(at(n, "name"), m.Field+".name", "duplicate of registries[%d].name %q", j, m.Name)
 			}
 			names[m.Name] = i - 1
 		}
@@ -666,7 +666,7 @@ func checkRegistryModels(d *decoder, root *yaml.Node, f *File) error {
 				used := map[string]*yaml.Node{}
 				usedVars(pn, used)
 				if names := sortedKeys(used); len(names) > 0 {
-					return d.errf(used[names[0]], fmt.Sprintf("%s.images[%d].attestations[%d].predicate", m.Field, j, k),
+					return d.Errorf(used[names[0]], fmt.Sprintf("%s.images[%d].attestations[%d].predicate", m.Field, j, k),
 						"${%s}: variables are not expanded in the registry model; write the value", names[0])
 				}
 			}
@@ -675,20 +675,20 @@ func checkRegistryModels(d *decoder, root *yaml.Node, f *File) error {
 			// Report the fake registry's first complaint at its line.
 			var fe *fakeregistry.FieldError
 			if errors.As(err, &fe) {
-				return d.errf(nodeAtPath(n, fe.Path), m.Field+"."+fe.Path, "%s", fe.Msg)
+				return d.Errorf(nodeAtPath(n, fe.Field), m.Field+"."+fe.Field, "%s", fe.Msg)
 			}
-			return d.errf(n, m.Field, "%v", err)
+			return d.Errorf(n, m.Field, "%v", err)
 		}
 		for j, h := range m.Config.Hosts {
 			norm, _ := fakeregistry.RegistryHost(h) // Validate checked it
 			if other, dup := hosts[norm]; dup {
-				return d.errf(at(n, "hosts", j), fmt.Sprintf("%s.hosts[%d]", m.Field, j), "%s is served by %s already; a host has one registry", norm, other)
+				return d.Errorf(at(n, "hosts", j), fmt.Sprintf("%s.hosts[%d]", m.Field, j), "%s is served by %s already; a host has one registry", norm, other)
 			}
 			hosts[norm] = m.Field
 		}
 		for j, k := range m.Config.SigningKeys {
 			if other, dup := keys[k]; dup {
-				return d.errf(at(n, "signingKeys", j), fmt.Sprintf("%s.signingKeys[%d]", m.Field, j), "%s is a signing key of %s already; ${PUBLIC_KEY_%s} names one key, choose another name", k, other, k)
+				return d.Errorf(at(n, "signingKeys", j), fmt.Sprintf("%s.signingKeys[%d]", m.Field, j), "%s is a signing key of %s already; ${PUBLIC_KEY_%s} names one key, choose another name", k, other, k)
 			}
 			keys[k] = m.Field
 		}
@@ -703,7 +703,7 @@ func checkRegistryModels(d *decoder, root *yaml.Node, f *File) error {
 			if i > 0 {
 				n = at(root, "registries", i-1)
 			}
-			return d.errf(at(n, "storageHost"), m.Field+".storageHost", "%s is a host of %s, which would answer the redirected blobs with 404; list it in this registry's hosts to serve them, or choose a host no registry serves to have it refused", storage, other)
+			return d.Errorf(at(n, "storageHost"), m.Field+".storageHost", "%s is a host of %s, which would answer the redirected blobs with 404; list it in this registry's hosts to serve them, or choose a host no registry serves to have it refused", storage, other)
 		}
 	}
 	return nil

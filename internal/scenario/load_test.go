@@ -87,12 +87,12 @@ func TestParseErrors(t *testing.T) {
 		want           []string // substrings of the error
 	}{
 		{"unknown top-level field", "kind: Test\n", "kind: Test\nfoo: 1\n",
-			[]string{"t.yaml:3:1: foo: unknown field; want one of: apiVersion, bindings"}},
+			[]string{"t.yaml:3:1: foo: unknown field \"foo\"; want one of: apiVersion, bindings"}},
 		{"wrong kind", "kind: Test\n", "kind: Suite\n", []string{"t.yaml:2:7: kind: want \"Test\", got \"Suite\""}},
 		{"wrong type", "  catchError: true\n", "  catchError: yes-please\n",
 			[]string{"t.yaml:11:15: bindings[1].catchError: want true or false, got \"yes-please\""}},
 		{"unknown result field", "  result: error\n", "  result: error\n  reslt: pass\n",
-			[]string{"results[0].reslt: unknown field; want one of:"}},
+			[]string{"results[0].reslt: unknown field \"reslt\"; want one of:"}},
 		{"bad result value", "  result: error\n", "  result: failed\n",
 			[]string{"t.yaml:38:11: results[0].result: want one of pass, fail, warn, skip, error, none, got \"failed\""}},
 		{"unknown policy", "- policy: p\n", "- policy: q\n",
@@ -116,7 +116,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", "deadline: 2s", "deadline: soon", []string{"registry.deadline: want a duration such as \"2s\""}},
 		{"registry model refused", "  - ref: team/app:v1\n", "  - ref: Team/App:v1\n", []string{"t.yaml:32:10: registry.images[0].ref: want a repository name"}},
 		{"unknown registry field", "  deadline: 2s\n", "  deadline: 2s\n  trusted: true\n",
-			[]string{"registry.trusted: unknown field; want one of: challenge, credentials, deadline, hosts, images, ping, repositories, secrets, signingKeys, storageHost, tls, trustCA"}},
+			[]string{"registry.trusted: unknown field \"trusted\"; want one of: challenge, credentials, deadline, hosts, images, ping, repositories, secrets, signingKeys, storageHost, tls, trustCA"}},
 		{"registry name", "  deadline: 2s\n", "  deadline: 2s\nregistries:\n- name: 2nd\n", []string{"t.yaml:35:9: registries[0].name: want a registry name of letters, digits and '_' starting with a letter (it makes ${REGISTRY_<name>}), got \"2nd\""}},
 		{"registry name twice", "  deadline: 2s\n", "  deadline: 2s\nregistries:\n- name: ghcr\n- name: ghcr\n", []string{"t.yaml:36:9: registries[1].name: duplicate of registries[0].name \"ghcr\""}},
 		{"host served twice", "  deadline: 2s\n", "  deadline: 2s\n  hosts: [ghcr.io]\nregistries:\n- name: ghcr\n  hosts: [ghcr.io]\n",

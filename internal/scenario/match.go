@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagectx/conformance/internal/strictyaml"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
@@ -21,52 +22,52 @@ type Matcher struct {
 	Regex    *string  `json:"regex,omitempty"`
 }
 
-func (m *Matcher) decodeNode(d *decoder, n *yaml.Node, field string) error {
+func (m *Matcher) DecodeNode(d *decoder, n *yaml.Node, field string) error {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
 		s := n.Value
 		m.Exact = &s
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return d.errf(n, field, "want a string or a mapping with one of exact, contains, regex; got %s", describe(n))
+		return d.Errorf(n, field, "want a string or a mapping with one of exact, contains, regex; got %s", strictyaml.Describe(n))
 	}
 	if len(n.Content) != 2 {
-		return d.errf(n, field, "want exactly one of exact, contains, regex")
+		return d.Errorf(n, field, "want exactly one of exact, contains, regex")
 	}
 	k, v := n.Content[0], yamlpath.Resolve(n.Content[1])
 	switch k.Value {
 	case "exact":
 		var s string
-		if err := d.decode(v, reflect.ValueOf(&s).Elem(), join(field, "exact")); err != nil {
+		if err := d.Decode(v, &s, strictyaml.Join(field, "exact")); err != nil {
 			return err
 		}
 		m.Exact = &s
 	case "regex":
 		var s string
-		if err := d.decode(v, reflect.ValueOf(&s).Elem(), join(field, "regex")); err != nil {
+		if err := d.Decode(v, &s, strictyaml.Join(field, "regex")); err != nil {
 			return err
 		}
 		// Check the pattern now (with placeholders quoted) so a typo fails
 		// at load time, not when the spec runs.
 		if _, err := regexp.Compile(quoteVarsForCheck(s)); err != nil {
-			return d.errf(v, join(field, "regex"), "want a Go regular expression: %v", err)
+			return d.Errorf(v, strictyaml.Join(field, "regex"), "want a Go regular expression: %v", err)
 		}
 		m.Regex = &s
 	case "contains":
 		if v.Kind == yaml.ScalarNode {
 			var s string
-			if err := d.decode(v, reflect.ValueOf(&s).Elem(), join(field, "contains")); err != nil {
+			if err := d.Decode(v, &s, strictyaml.Join(field, "contains")); err != nil {
 				return err
 			}
 			m.Contains = []string{s}
-		} else if err := d.decode(v, reflect.ValueOf(&m.Contains).Elem(), join(field, "contains")); err != nil {
+		} else if err := d.Decode(v, &m.Contains, strictyaml.Join(field, "contains")); err != nil {
 			return err
 		}
 		if len(m.Contains) == 0 {
-			return d.errf(v, join(field, "contains"), "want at least one string")
+			return d.Errorf(v, strictyaml.Join(field, "contains"), "want at least one string")
 		}
 	default:
-		return d.errf(k, join(field, k.Value), "unknown matcher; want one of exact, contains, regex")
+		return d.Errorf(k, strictyaml.Join(field, k.Value), "unknown matcher; want one of exact, contains, regex")
 	}
 	return nil
 }
@@ -162,27 +163,27 @@ type ContextCheck struct {
 // ContextChecks keep the order they were written in.
 type ContextChecks []ContextCheck
 
-func (c *ContextChecks) decodeNode(d *decoder, n *yaml.Node, field string) error {
+func (c *ContextChecks) DecodeNode(d *decoder, n *yaml.Node, field string) error {
 	if n.Kind != yaml.MappingNode {
-		return d.errf(n, field, "want a mapping of dotted keys (imageData.failed: true), got %s", describe(n))
+		return d.Errorf(n, field, "want a mapping of dotted keys (imageData.failed: true), got %s", strictyaml.Describe(n))
 	}
 	seen := map[string]bool{}
 	for i := 0; i < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.Value == "" {
-			return d.errf(k, field, "want a dotted key such as imageData.failed, got %s", describe(k))
+			return d.Errorf(k, field, "want a dotted key such as imageData.failed, got %s", strictyaml.Describe(k))
 		}
 		for _, part := range strings.Split(k.Value, ".") {
 			if part == "" {
-				return d.errf(k, join(field, k.Value), "empty segment in dotted key")
+				return d.Errorf(k, strictyaml.Join(field, k.Value), "empty segment in dotted key")
 			}
 		}
 		if seen[k.Value] {
-			return d.errf(k, join(field, k.Value), "duplicate key")
+			return d.Errorf(k, strictyaml.Join(field, k.Value), "duplicate key")
 		}
 		seen[k.Value] = true
 		var vc ValueCheck
-		if err := vc.decodeNode(d, yamlpath.Resolve(v), join(field, k.Value)); err != nil {
+		if err := vc.DecodeNode(d, yamlpath.Resolve(v), strictyaml.Join(field, k.Value)); err != nil {
 			return err
 		}
 		*c = append(*c, ContextCheck{Key: k.Value, Check: vc, line: k.Line})
@@ -203,51 +204,51 @@ type ValueCheck struct {
 
 var valueCheckKinds = "equals, exact, contains, regex, absent, present, keys"
 
-func (vc *ValueCheck) decodeNode(d *decoder, n *yaml.Node, field string) error {
+func (vc *ValueCheck) DecodeNode(d *decoder, n *yaml.Node, field string) error {
 	if n.Kind == yaml.ScalarNode {
 		var v any
 		if err := n.Decode(&v); err != nil {
-			return d.errf(n, field, "%v", err)
+			return d.Errorf(n, field, "%v", err)
 		}
 		vc.Equals, vc.HasEquals = normalize(v), true
 		return nil
 	}
 	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
-		return d.errf(n, field, "want a scalar or a mapping with one of %s; got %s", valueCheckKinds, describe(n))
+		return d.Errorf(n, field, "want a scalar or a mapping with one of %s; got %s", valueCheckKinds, strictyaml.Describe(n))
 	}
 	k, v := n.Content[0], yamlpath.Resolve(n.Content[1])
-	f := join(field, k.Value)
+	f := strictyaml.Join(field, k.Value)
 	switch k.Value {
 	case "equals":
 		var raw any
 		if err := v.Decode(&raw); err != nil {
-			return d.errf(v, f, "%v", err)
+			return d.Errorf(v, f, "%v", err)
 		}
 		vc.Equals, vc.HasEquals = normalize(raw), true
 	case "exact", "contains", "regex":
 		m := &Matcher{}
-		if err := m.decodeNode(d, n, field); err != nil {
+		if err := m.DecodeNode(d, n, field); err != nil {
 			return err
 		}
 		vc.String = m
 	case "absent", "present":
 		var b bool
-		if err := d.decode(v, reflect.ValueOf(&b).Elem(), f); err != nil {
+		if err := d.Decode(v, &b, f); err != nil {
 			return err
 		}
 		if !b {
-			return d.errf(v, f, "want true (write the other check instead of false)")
+			return d.Errorf(v, f, "want true (write the other check instead of false)")
 		}
 		vc.Absent, vc.Present = k.Value == "absent", k.Value == "present"
 	case "keys":
-		if err := d.decode(v, reflect.ValueOf(&vc.Keys).Elem(), f); err != nil {
+		if err := d.Decode(v, &vc.Keys, f); err != nil {
 			return err
 		}
 		if vc.Keys == nil {
 			vc.Keys = []string{}
 		}
 	default:
-		return d.errf(k, f, "unknown check; want one of %s", valueCheckKinds)
+		return d.Errorf(k, f, "unknown check; want one of %s", valueCheckKinds)
 	}
 	return nil
 }

@@ -20,22 +20,22 @@ type PatchedResource struct {
 	node *yaml.Node
 }
 
-func (p *PatchedResource) decodeNode(d *decoder, n *yaml.Node, field string) error {
+func (p *PatchedResource) DecodeNode(d *decoder, n *yaml.Node, field string) error {
 	var docs Documents
-	if err := docs.decodeNode(d, n, field); err != nil {
+	if err := docs.DecodeNode(d, n, field); err != nil {
 		return err
 	}
 	if len(docs.Docs) != 1 {
-		return d.errf(n, field, "want one object, got %d documents", len(docs.Docs))
+		return d.Errorf(n, field, "want one object, got %d documents", len(docs.Docs))
 	}
 	doc := docs.Docs[0]
 	var obj map[string]any
 	if err := doc.Node.Decode(&obj); err != nil {
-		return d.errf(n, field, "%s: %v", doc.Source, err)
+		return d.Errorf(n, field, "%s: %v", doc.Source, err)
 	}
 	norm, ok := normalize(obj).(map[string]any)
 	if !ok {
-		return d.errf(n, field, "%s: want a Kubernetes object (a mapping)", doc.Source)
+		return d.Errorf(n, field, "%s: want a Kubernetes object (a mapping)", doc.Source)
 	}
 	p.Source, p.Object, p.node = doc.Source, norm, doc.Node
 	return nil

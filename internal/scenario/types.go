@@ -89,7 +89,7 @@ type Value struct {
 	Node *yaml.Node
 }
 
-func (v *Value) decodeNode(_ *decoder, n *yaml.Node, _ string) error {
+func (v *Value) DecodeNode(_ *decoder, n *yaml.Node, _ string) error {
 	v.Node = n
 	return nil
 }
