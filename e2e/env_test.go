@@ -196,17 +196,27 @@ func (e *testEnv) waitMutatingWebhook(ctx context.Context, obj *unstructured.Uns
 // unsupported spec with that reason, a failure with REQUIRE_CATCHERROR=1.
 // Any other error, or none, returns.
 func skipUnknownCatchError(err error, catchError bool, policy string) {
-	// Any depth: rule contexts, foreach contexts.
-	if err == nil || !catchError || !strings.Contains(err.Error(), "strict decoding error: unknown field") ||
-		!strings.Contains(err.Error(), `.imageRegistry.catchError"`) {
+	reason := unknownCatchError(err, catchError, policy)
+	if reason == "" {
 		return
 	}
-	reason := fmt.Sprintf("unsupported: this Kyverno does not know catchError; the API server rejects %s: %v", policy, err)
+	reason = "unsupported: " + reason
 	AddReportEntry("catchError", reason)
 	if os.Getenv("REQUIRE_CATCHERROR") == "1" {
 		Fail("REQUIRE_CATCHERROR=1: " + reason)
 	}
 	Skip(reason)
+}
+
+// unknownCatchError says why a policy with catchError was refused by a
+// Kyverno whose CRD lacks the field, or "" for any other outcome.
+func unknownCatchError(err error, catchError bool, policy string) string {
+	// Any depth: rule contexts, foreach contexts.
+	if err == nil || !catchError || !strings.Contains(err.Error(), "strict decoding error: unknown field") ||
+		!strings.Contains(err.Error(), `.imageRegistry.catchError"`) {
+		return ""
+	}
+	return fmt.Sprintf("catchError: this Kyverno does not know catchError; the API server rejects %s: %v", policy, err)
 }
 
 // expectReady fails g until Kyverno marks the policy Ready.

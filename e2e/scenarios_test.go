@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -29,24 +31,17 @@ import (
 // suites. The request's file also runs as a background scan, its policy as
 // written (background: true) created after the Pods.
 var scenarioFiles = func() []*scenario.File {
-	files, err := scenario.LoadDirs("../scenarios/faults")
-	if err != nil {
-		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
-	}
-	request, err := scenario.LoadFile("../scenarios/rules/issue-14302.yaml", "rules/issue-14302")
-	if err != nil {
-		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
-	}
-	files = append(files, request)
-	for _, name := range []string{"registries/public-hosts", "registries/two-registries"} {
-		f, err := scenario.LoadFile("../scenarios/"+name+".yaml", name)
-		if err != nil {
-			panic(fmt.Sprintf("e2e: load scenarios: %v", err))
+	var out []*scenario.File
+	for _, f := range allScenarioFiles {
+		if strings.HasPrefix(f.Name, "faults/") || slices.Contains(admissionFiles, f.Name) {
+			out = append(out, f)
 		}
-		files = append(files, f)
 	}
-	return files
+	return out
 }()
+
+// admissionFiles run at admission besides scenarios/faults.
+var admissionFiles = []string{"rules/issue-14302", "registries/public-hosts", "registries/two-registries"}
 
 // backgroundFiles run as a background scan as well: the files whose
 // policies scan in the background as written.
@@ -115,10 +110,14 @@ var _ = Describe("Scenarios in a background scan", Label("area:scenarios", "area
 	DescribeTable("reports the scenario's rule results and messages", runScenario, scenarioEntries(scenarioFiles, processBackground))
 })
 
-// runScenario applies one file under one binding to the cluster and checks
-// every row against the PolicyReport entries of the given process.
+// runScenario applies one file under one binding to the cluster, reads the
+// PolicyReport entries of the given process as the engine's results, and
+// checks every spec with conformance.Check, as the engine suites do; each
+// spec's record goes to the results file of the process.
 func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process string) {
+	specs := specsOf(f, b)
 	if reason := scenarioSkipReason(f, b); reason != "" {
+		recordUnsupported(specs, process, reason)
 		Skip(f.Path + ": " + reason)
 	}
 	ns := env.namespace(ctx)
@@ -130,6 +129,9 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 		for _, doc := range policies {
 			obj := asNamespacedPolicy(doc.Data, ns, doc.File, process == processAdmission)
 			err := env.createPolicyObject(ctx, obj, failurePolicyOf(obj))
+			if why := unknownCatchError(err, f.UsesCatchError(b), obj.GetName()); why != "" {
+				recordUnsupported(specs, process, why)
+			}
 			skipUnknownCatchError(err, f.UsesCatchError(b), obj.GetName())
 			Expect(err).NotTo(HaveOccurred(), "create policy %s from %s", obj.GetName(), doc.File)
 		}
@@ -140,77 +142,71 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 		createPolicies()
 	}
 	for _, doc := range resources {
-		createResource(ctx, doc.Data, ns, doc.File)
+		if why := createResource(ctx, doc.Data, ns, doc.File); why != "" {
+			recordUnsupported(specs, process, why)
+			Skip(why)
+		}
 	}
 	if process == processBackground {
 		createPolicies()
 	}
 
-	// A PolicyReport holds one entry per policy, rule and resource: where
-	// the engines report a rule more than once (a verifyImages rule: its
-	// verification, then its image checks), the entry is one of them, so
-	// it must match one of the rows for that key.
-	specs := scenario.Specs([]*scenario.File{f})
+	// Wait until every policy, rule and resource a row expects a result
+	// for has its entry (or two minutes); rows expecting none are checked
+	// on what is there by then.
+	want := map[string]bool{}
 	for _, s := range specs {
-		// One check per policy, rule and resource: at its first row.
-		if s.Binding != b || s.Row.Result == "none" || s.Siblings[0] != s.Row {
-			continue
+		if s.Row.Result != "none" {
+			want[s.Row.Policy+"/"+s.Row.Rule+"/"+s.Resource] = true
 		}
-		first := s.Row
-		kind := first.Kind
-		if kind == "" {
-			kind = "Pod"
-		}
-		where := fmt.Sprintf("%s:%d %s/%s on %s", f.Path, first.Line(), first.Policy, first.Rule, s.Resource)
-		Eventually(func(g Gomega) {
-			got, err := env.results(ctx, ns, kind, s.Resource, first.Policy, first.Rule)
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(got).To(HaveLen(1), "%s: want one PolicyReport entry, got %+v", where, got)
-			entry := got[0]
-			g.Expect(entry.Process).To(Equal(process), where)
-			var whys []string
-			for _, row := range s.Siblings {
-				if entry.Result != row.Result {
-					whys = append(whys, fmt.Sprintf("line %d: want %s", row.Line(), row.Result))
-					continue
-				}
-				if row.Message == nil {
-					return
-				}
-				ok, why, err := row.Message.Match(entry.Message, vars)
-				g.Expect(err).NotTo(HaveOccurred(), where)
-				if ok {
-					return
-				}
-				whys = append(whys, fmt.Sprintf("line %d: %s", row.Line(), why))
+	}
+	results := awaitResults(ctx, ns, process, want, 2*time.Minute)
+
+	ev := &conformance.Evaluation{Key: scenario.EvalKey(f, b), Results: results, Vars: vars, Requested: map[string]bool{}}
+	for _, s := range specs {
+		if rc := s.Row.Requests; rc != nil {
+			for _, ref := range append(append([]string{}, rc.Never...), rc.Seen...) {
+				ev.Requested[ref] = regs.Requested(ref)
 			}
-			g.Expect(whys).To(BeEmpty(), "%s: the entry %s: %s matches no row", where, entry.Result, entry.Message)
-		}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		}
 	}
+	caps := admissionCaps(f.UsesCatchError(b))
+	var failures []string
 	for _, s := range specs {
-		if s.Binding != b || s.Row.Result != "none" {
-			continue
+		out := conformance.Check(s, ev, caps, engineOf(process), conformance.Options{})
+		addRecord(process, conformance.Record(s, ev, out))
+		if out.Outcome == conformance.OutcomeFail {
+			failures = append(failures, fmt.Sprintf("%s: %s (%s)", s.Name, out.Reason, s.Where()))
 		}
-		kind := s.Row.Kind
-		if kind == "" {
-			kind = "Pod"
-		}
-		got, err := env.results(ctx, ns, kind, s.Resource, s.Row.Policy, s.Row.Rule)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(got).To(BeEmpty(), "%s:%d: want no result for %s/%s", f.Path, s.Row.Line(), s.Row.Policy, s.Row.Rule)
 	}
-	// The request log: a row may say a reference is never (or is)
-	// fetched; here it covers the whole admission, as in the suites.
-	for ri := range f.Results {
-		row := &f.Results[ri]
-		if !row.AppliesTo(b.Name) || row.Requests == nil {
-			continue
+	Expect(failures).To(BeEmpty())
+}
+
+// awaitResults polls the PolicyReport entries of process in ns until every
+// key of want ("policy/rule/resource") has one, or timeout passes; a key
+// still missing then is the check's "got no result", not a timeout.
+func awaitResults(ctx context.Context, ns, process string, want map[string]bool, timeout time.Duration) []engine.Result {
+	deadline := time.Now().Add(timeout)
+	for {
+		results, err := reportResults(ctx, ns, process)
+		Expect(err).NotTo(HaveOccurred())
+		have := map[string]bool{}
+		for _, r := range results {
+			have[r.Policy+"/"+r.Rule+"/"+r.Resource.Name] = true
 		}
-		for _, ref := range row.Requests.Never {
-			Expect(regs.Requested(ref)).To(BeFalse(), "%s:%d: want %s never requested", f.Path, row.Line(), ref)
+		missing := 0
+		for key := range want {
+			if !have[key] {
+				missing++
+			}
 		}
-		for _, ref := range row.Requests.Seen {
-			Expect(regs.Requested(ref)).To(BeTrue(), "%s:%d: want %s requested", f.Path, row.Line(), ref)
+		if missing == 0 || time.Now().After(deadline) {
+			return results
+		}
+		select {
+		case <-ctx.Done():
+			return results
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -246,8 +242,10 @@ func asNamespacedPolicy(data []byte, ns, file string, admission bool) *unstructu
 	return obj
 }
 
-// createResource creates a scenario resource (a Pod) in ns.
-func createResource(ctx context.Context, data []byte, ns, file string) {
+// createResource creates a scenario resource (a Pod) in ns. It returns
+// why the resource cannot reach admission (the API server rejects it
+// first), or "".
+func createResource(ctx context.Context, data []byte, ns, file string) string {
 	obj := &unstructured.Unstructured{}
 	Expect(yaml.Unmarshal(data, &obj.Object)).To(Succeed(), file)
 	Expect(obj.GetKind()).To(Equal("Pod"), "%s: e2e creates Pods only", file)
@@ -257,7 +255,8 @@ func createResource(ctx context.Context, data []byte, ns, file string) {
 	if apierrors.IsInvalid(err) {
 		// Object validation runs before validating admission, so such
 		// a resource never reaches Kyverno in a cluster.
-		Skip(fmt.Sprintf("%s: not reachable at admission, the API server rejects the resource first: %v", file, err))
+		return fmt.Sprintf("%s: not reachable at admission, the API server rejects the resource first: %v", file, err)
 	}
 	Expect(err).NotTo(HaveOccurred(), "create %s %s from %s", obj.GetKind(), obj.GetName(), file)
+	return ""
 }

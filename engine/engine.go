@@ -66,6 +66,11 @@ type Capabilities struct {
 	Context bool
 	// Admission is true when results come from a real admission request.
 	Admission bool
+	// OneResultPerRule is true when results are PolicyReport entries: one
+	// per policy, rule and resource. Where Kyverno's engine reports a rule
+	// twice (a verifyImages rule: its verification, then its image
+	// checks), the report keeps one of the two.
+	OneResultPerRule bool
 	// Unsupported explains, per capability, why the engine lacks it; shown
 	// in reports. The three above are the bool fields; the others are
 	// supported unless they have a reason here.

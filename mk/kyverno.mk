@@ -5,6 +5,7 @@
 #   make conformance ENGINE=kyverno          builds the CLI first, then the suite
 #   make compare A=inprocess B=kyverno       behaviour-change report, $(ARTIFACTS)/compare.md
 #   make compare A=kyverno B=/path/to/kubectl-kyverno
+#   make compare A=inprocess B=admission     the in-process engine vs Kyverno's admission controller (make e2e)
 #
 # KYVERNO_CLI=/path uses an existing binary; KYVERNO_SRC=/path/to/checkout
 # builds a local Kyverno checkout (both are read by tools/kyverno/build.sh
@@ -44,9 +45,15 @@ compare: suite-bin ## Behaviour-change report between two engines or CLI builds:
 		rm -rf "$$dir"; mkdir -p "$$dir"; \
 		echo "==> compare $$label: ENGINE=$$engine$${cli:+ KYVERNO_CLI=$$cli} (results in $$dir)"; \
 		local status=0; \
+		if [ "$$engine" = admission ] || [ "$$engine" = background-scan ]; then \
+			echo "    $$label: the scenarios through make e2e PROVIDER=$(or $(PROVIDER),local) (a real API server and Kyverno's controllers)"; \
+			$(MAKE) --no-print-directory e2e PROVIDER=$(or $(PROVIDER),local) ARTIFACTS="$$dir" LABEL_FILTER='area:scenarios' \
+				> "$$dir/suite.log" 2>&1 || status=$$?; \
+		else \
 		env ENGINE=$$engine ARTIFACTS=$$dir $${cli:+KYVERNO_CLI=$$cli} \
 			$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITE_BIN) \
 			> "$$dir/suite.log" 2>&1 || status=$$?; \
+		fi; \
 		if [ ! -f "$$dir/results-$$engine.json" ]; then \
 			echo "compare: the $$label run wrote no $$dir/results-$$engine.json (exit $$status); last lines of $$dir/suite.log:"; \
 			tail -n 30 "$$dir/suite.log"; return 1; \
