@@ -234,6 +234,19 @@ results:
 	if o := Check(tw[1], oneAndOther, caps, "e", Options{}); o.Outcome != OutcomeFail || !strings.Contains(o.Reason, "want pass, got fail: anything") {
 		t.Errorf("second twin must not reuse the first one's result: %s: %s", o.Outcome, o.Reason)
 	}
+	// A PolicyReport keeps one of the two: its row passes, the other row
+	// is unsupported (naming the row the entry is), anything else fails.
+	report := engine.Capabilities{OneResultPerRule: true}
+	if o := Check(ss[0], one, report, "admission", Options{}); o.Outcome != OutcomePass {
+		t.Errorf("report, its row: %s: %s", o.Outcome, o.Reason)
+	}
+	if o := Check(ss[1], one, report, "admission", Options{}); o.Outcome != OutcomeUnsupported || !strings.Contains(o.Reason, "keeps one result per policy, rule and resource (a PolicyReport entry); it is the row at line 15") {
+		t.Errorf("report, the other row: %s: %s", o.Outcome, o.Reason)
+	}
+	neither := &Evaluation{Results: []engine.Result{res(engine.StatusError, "boom")}}
+	if o := Check(ss[1], neither, report, "admission", Options{}); o.Outcome != OutcomeFail {
+		t.Errorf("report, an entry no row expects: %s: %s", o.Outcome, o.Reason)
+	}
 	wrong := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "other"), res(engine.StatusPass, "verified")}}
 	o = Check(ss[1], wrong, caps, "e", Options{})
 	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, `want fail with message exactly "missing digest"`) {
