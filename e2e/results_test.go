@@ -79,7 +79,7 @@ func addRecord(process string, rec *conformance.SpecRecord) {
 // recordUnsupported records every spec as unsupported with why.
 func recordUnsupported(specs []*scenario.Spec, process, why string) {
 	for _, s := range specs {
-		addRecord(process, conformance.Record(s, nil, conformance.Outcome{Outcome: conformance.OutcomeUnsupported, Reason: why}))
+		addRecord(process, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
 	}
 }
 
@@ -146,10 +146,10 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 				raw, _ := e.Value.GetRawValue().(string)
 				var rec conformance.SpecRecord
 				Expect(json.Unmarshal([]byte(raw), &rec)).To(Succeed())
-				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == conformance.OutcomePass {
-					rec.Outcome, rec.Reason = conformance.OutcomeFail, sr.FailureMessage()
+				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == engine.OutcomePass {
+					rec.Outcome, rec.Reason = engine.OutcomeFail, sr.FailureMessage()
 				}
-				catchError = catchError || (rec.Outcome == conformance.OutcomePass && strings.Contains(strings.Join(rec.Labels, " "), "catch:on"))
+				catchError = catchError || (rec.Outcome == engine.OutcomePass && strings.Contains(strings.Join(rec.Labels, " "), "catch:on"))
 				recs[rec.Name] = &rec
 			}
 		}
@@ -162,7 +162,7 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: conformance.OutcomeUnsupported,
+			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported,
 				Reason: fmt.Sprintf("not run by make e2e (%s): it runs scenarios/faults and %s at admission, %s as a background scan", name, strings.Join(admissionFiles, ", "), strings.Join(backgroundFiles, ", "))}))
 		}
 		rf := conformance.NewResultsFile(name, admissionCaps(catchError), conformance.Options{RequireCatchError: os.Getenv("REQUIRE_CATCHERROR") == "1"}, all)

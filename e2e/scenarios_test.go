@@ -175,7 +175,7 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 	for _, s := range specs {
 		out := conformance.Check(s, ev, caps, engineOf(process), conformance.Options{})
 		addRecord(process, conformance.Record(s, ev, out))
-		if out.Outcome == conformance.OutcomeFail {
+		if out.Outcome == engine.OutcomeFail {
 			failures = append(failures, fmt.Sprintf("%s: %s (%s)", s.Name, out.Reason, s.Where()))
 		}
 	}

@@ -55,6 +55,20 @@ func KnownCapabilities() []Capability {
 	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps}
 }
 
+// Outcome is the verdict on one spec of the specification against an
+// engine's results; reports count and compare them.
+type Outcome string
+
+const (
+	// OutcomePass: the engine gave the expected result.
+	OutcomePass Outcome = "pass"
+	// OutcomeFail: it did not; the reason says what differed.
+	OutcomeFail Outcome = "fail"
+	// OutcomeUnsupported: the engine cannot run the spec; the reason says
+	// why (a capability it lacks, a path that cannot reach it).
+	OutcomeUnsupported Outcome = "unsupported"
+)
+
 // Capabilities says what an engine can do, so that a case needing more is
 // reported as unsupported instead of failing or passing by accident.
 type Capabilities struct {

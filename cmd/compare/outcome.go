@@ -93,7 +93,7 @@ func loadRun(name, path string) (Run, error) {
 // outcomeOfRecord reads one spec of a results file. The message template
 // has the registry's address as ${REGISTRY} already.
 func outcomeOfRecord(rec *conformance.SpecRecord) Outcome {
-	o := Outcome{ID: rec.Name, State: rec.Outcome, Detail: normalize(strings.TrimSpace(rec.Reason))}
+	o := Outcome{ID: rec.Name, State: string(rec.Outcome), Detail: normalize(strings.TrimSpace(rec.Reason))}
 	if rec.Got != nil {
 		msg := rec.Got.MessageTemplate
 		if msg == "" {

@@ -8,13 +8,6 @@ import (
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-// Outcomes of one spec.
-const (
-	OutcomePass        = "pass"
-	OutcomeFail        = "fail"
-	OutcomeUnsupported = "unsupported"
-)
-
 // Options change how specs are judged.
 type Options struct {
 	// RequireCatchError turns "unsupported: catchError" into a failure
@@ -24,7 +17,7 @@ type Options struct {
 
 // Outcome is the verdict for one spec.
 type Outcome struct {
-	Outcome string `json:"outcome"`
+	Outcome engine.Outcome `json:"outcome"`
 	// Reason explains a fail or unsupported outcome; for a failure it reads
 	// like kyverno test: "want skip, got error: <message>".
 	Reason string `json:"reason,omitempty"`
@@ -71,12 +64,12 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, opts Options) Outcome {
 	if why, fatal := Unsupported(s, caps, engineName, opts); why != "" {
 		if fatal {
-			return Outcome{Outcome: OutcomeFail, Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: " + why}
+			return Outcome{Outcome: engine.OutcomeFail, Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: " + why}
 		}
-		return Outcome{Outcome: OutcomeUnsupported, Reason: why}
+		return Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 	}
 	if ev.Err != nil {
-		return Outcome{Outcome: OutcomeFail, Reason: fmt.Sprintf("want %s, got no evaluation: %v", s.Row.Result, ev.Err)}
+		return Outcome{Outcome: engine.OutcomeFail, Reason: fmt.Sprintf("want %s, got no evaluation: %v", s.Row.Result, ev.Err)}
 	}
 	row := s.Row
 	var matches []engine.Result
@@ -87,7 +80,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 	}
 	out := Outcome{}
 	fail := func(format string, args ...any) Outcome {
-		out.Outcome = OutcomeFail
+		out.Outcome = engine.OutcomeFail
 		out.Reason = fmt.Sprintf(format, args...)
 		if len(ev.Refused) > 0 {
 			// A host the file does not serve explains most surprises.
@@ -126,7 +119,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 			if !mine {
 				for _, other := range s.Siblings {
 					if theirs, _ := rowMatches(other, matches[0], ev.Vars); theirs && other != row {
-						return Outcome{Outcome: OutcomeUnsupported, Got: out.Got,
+						return Outcome{Outcome: engine.OutcomeUnsupported, Got: out.Got,
 							Reason: fmt.Sprintf("the %s engine keeps one result per policy, rule and resource (a PolicyReport entry); it is the row at line %d", engineName, other.Line())}
 					}
 				}
@@ -187,7 +180,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 			}
 		}
 	}
-	out.Outcome = OutcomePass
+	out.Outcome = engine.OutcomePass
 	return out
 }
 

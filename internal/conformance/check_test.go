@@ -80,35 +80,35 @@ func TestCheck(t *testing.T) {
 		ev      *Evaluation
 		caps    engine.Capabilities
 		opts    Options
-		outcome string
+		outcome engine.Outcome
 		reason  string
 	}{
 		{"pass regex with registry quoted", off, &Evaluation{Vars: vars, Requested: seen,
-			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN: x", nil)}, full, Options{}, OutcomePass, ""},
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN: x", nil)}, full, Options{}, engine.OutcomePass, ""},
 		{"regex does not match a look-alike address", off, &Evaluation{Vars: vars, Requested: seen,
-			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000x/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomeFail, "want error with message matching"},
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000x/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, engine.OutcomeFail, "want error with message matching"},
 		{"status differs", off, &Evaluation{Vars: vars, Requested: seen, Results: res(engine.StatusSkip, "preconditions not met", nil)}, full, Options{},
-			OutcomeFail, "want error, got skip: preconditions not met"},
-		{"no result", off, &Evaluation{Vars: vars, Requested: seen}, full, Options{}, OutcomeFail, "want error, got no result"},
+			engine.OutcomeFail, "want error, got skip: preconditions not met"},
+		{"no result", off, &Evaluation{Vars: vars, Requested: seen}, full, Options{}, engine.OutcomeFail, "want error, got no result"},
 		{"a host the proxy refused is named", off, &Evaluation{Vars: vars, Requested: seen, Refused: []string{"quay.io:443"}, Results: res(engine.StatusSkip, "preconditions not met", nil)}, full, Options{},
-			OutcomeFail, "want error, got skip: preconditions not met (the registry proxy refused quay.io:443: no registry of the file serves it; add it to hosts)"},
-		{"batch failed", off, &Evaluation{Vars: vars, Err: errors.New("boom")}, full, Options{}, OutcomeFail, "want error, got no evaluation: boom"},
+			engine.OutcomeFail, "want error, got skip: preconditions not met (the registry proxy refused quay.io:443: no registry of the file serves it; add it to hosts)"},
+		{"batch failed", off, &Evaluation{Vars: vars, Err: errors.New("boom")}, full, Options{}, engine.OutcomeFail, "want error, got no evaluation: boom"},
 		{"requested what must not be", off, &Evaluation{Vars: vars, Requested: map[string]bool{"team/app": true, "unreferenced/app": true},
-			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomeFail, "want unreferenced/app never requested"},
-		{"context pass", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", errMap)}, full, Options{}, OutcomePass, ""},
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, engine.OutcomeFail, "want unreferenced/app never requested"},
+		{"context pass", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", errMap)}, full, Options{}, engine.OutcomePass, ""},
 		{"context key present that must be absent", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met",
-			map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "MANIFEST_UNKNOWN", "resolvedImage": ""}})}, full, Options{}, OutcomeFail,
+			map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "MANIFEST_UNKNOWN", "resolvedImage": ""}})}, full, Options{}, engine.OutcomeFail,
 			`imageData.resolvedImage: want absent, got ""; imageData: want keys [errorMessage failed], got keys [errorMessage failed resolvedImage]`},
 		{"context not checked without the capability", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", nil)},
-			engine.Capabilities{CatchError: true}, Options{}, OutcomePass, ""},
+			engine.Capabilities{CatchError: true}, Options{}, engine.OutcomePass, ""},
 		{"unsupported catchError", on, &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapCatchError: "v1.19.1 drops the policy"}}, Options{},
-			OutcomeUnsupported, "catchError: v1.19.1 drops the policy"},
+			engine.OutcomeUnsupported, "catchError: v1.19.1 drops the policy"},
 		{"REQUIRE_CATCHERROR makes it fail", on, &Evaluation{Vars: vars}, engine.Capabilities{}, Options{RequireCatchError: true},
-			OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: engine e does not support catchError"},
+			engine.OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: engine e does not support catchError"},
 		{"capability without a flag, engine gives a reason", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapClientDeadline: "no timeout"}}, Options{},
-			OutcomeUnsupported, "clientDeadline: no timeout"},
+			engine.OutcomeUnsupported, "clientDeadline: no timeout"},
 		{"capability without a flag, no reason: supported", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars, Requested: seen,
-			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, OutcomePass, ""},
+			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, engine.OutcomePass, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestRecordMasksSecretsAndTemplates(t *testing.T) {
 	ev := &Evaluation{Vars: scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}}
 	got := engine.Result{Status: engine.StatusError, Message: "GET http://127.0.0.1:5000/v2/: bad password hunter22"}
 	got.Context = map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "auth hunter22", "list": []any{"hunter22"}}}
-	rec := Record(off, ev, Outcome{Outcome: OutcomeFail, Reason: "hunter22 leaked", Got: &got})
+	rec := Record(off, ev, Outcome{Outcome: engine.OutcomeFail, Reason: "hunter22 leaked", Got: &got})
 	if strings.Contains(rec.Reason+rec.Got.Message, "hunter22") {
 		t.Errorf("secret in record: %+v", rec)
 	}
@@ -150,8 +150,8 @@ func TestRecordMasksSecretsAndTemplates(t *testing.T) {
 func TestMatrixAndCatalogue(t *testing.T) {
 	off, on := specs(t)
 	recs := []*SpecRecord{
-		Record(off, &Evaluation{}, Outcome{Outcome: OutcomePass}),
-		Record(on, &Evaluation{}, Outcome{Outcome: OutcomeUnsupported, Reason: "catchError: not in v1.19.1"}),
+		Record(off, &Evaluation{}, Outcome{Outcome: engine.OutcomePass}),
+		Record(on, &Evaluation{}, Outcome{Outcome: engine.OutcomeUnsupported, Reason: "catchError: not in v1.19.1"}),
 	}
 	rf := NewResultsFile("kyverno", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs)
 	if rf.Summary != (Summary{Pass: 1, Unsupported: 1}) {
@@ -212,13 +212,13 @@ results:
 	both := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "missing digest"), res(engine.StatusPass, "verified")}}
 	caps := engine.Capabilities{Context: true}
 	for _, s := range ss {
-		if o := Check(s, both, caps, "e", Options{}); o.Outcome != OutcomePass {
+		if o := Check(s, both, caps, "e", Options{}); o.Outcome != engine.OutcomePass {
 			t.Errorf("%s: %s: %s", s.Name, o.Outcome, o.Reason)
 		}
 	}
 	one := &Evaluation{Results: []engine.Result{res(engine.StatusPass, "verified")}}
 	o := Check(ss[0], one, caps, "e", Options{})
-	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, "want 2 result(s) for this rule and resource (one per row), got 1: [pass: verified]") {
+	if o.Outcome != engine.OutcomeFail || !strings.Contains(o.Reason, "want 2 result(s) for this rule and resource (one per row), got 1: [pass: verified]") {
 		t.Errorf("one result: %s: %s", o.Outcome, o.Reason)
 	}
 	// Two identical rows need two results: one result cannot answer both.
@@ -228,28 +228,28 @@ results:
 	}
 	tw := scenario.Specs([]*scenario.File{twin})
 	oneAndOther := &Evaluation{Results: []engine.Result{res(engine.StatusPass, "verified"), res(engine.StatusFail, "anything")}}
-	if o := Check(tw[0], oneAndOther, caps, "e", Options{}); o.Outcome != OutcomePass {
+	if o := Check(tw[0], oneAndOther, caps, "e", Options{}); o.Outcome != engine.OutcomePass {
 		t.Errorf("first twin: %s: %s", o.Outcome, o.Reason)
 	}
-	if o := Check(tw[1], oneAndOther, caps, "e", Options{}); o.Outcome != OutcomeFail || !strings.Contains(o.Reason, "want pass, got fail: anything") {
+	if o := Check(tw[1], oneAndOther, caps, "e", Options{}); o.Outcome != engine.OutcomeFail || !strings.Contains(o.Reason, "want pass, got fail: anything") {
 		t.Errorf("second twin must not reuse the first one's result: %s: %s", o.Outcome, o.Reason)
 	}
 	// A PolicyReport keeps one of the two: its row passes, the other row
 	// is unsupported (naming the row the entry is), anything else fails.
 	report := engine.Capabilities{OneResultPerRule: true}
-	if o := Check(ss[0], one, report, "admission", Options{}); o.Outcome != OutcomePass {
+	if o := Check(ss[0], one, report, "admission", Options{}); o.Outcome != engine.OutcomePass {
 		t.Errorf("report, its row: %s: %s", o.Outcome, o.Reason)
 	}
-	if o := Check(ss[1], one, report, "admission", Options{}); o.Outcome != OutcomeUnsupported || !strings.Contains(o.Reason, "keeps one result per policy, rule and resource (a PolicyReport entry); it is the row at line 15") {
+	if o := Check(ss[1], one, report, "admission", Options{}); o.Outcome != engine.OutcomeUnsupported || !strings.Contains(o.Reason, "keeps one result per policy, rule and resource (a PolicyReport entry); it is the row at line 15") {
 		t.Errorf("report, the other row: %s: %s", o.Outcome, o.Reason)
 	}
 	neither := &Evaluation{Results: []engine.Result{res(engine.StatusError, "boom")}}
-	if o := Check(ss[1], neither, report, "admission", Options{}); o.Outcome != OutcomeFail {
+	if o := Check(ss[1], neither, report, "admission", Options{}); o.Outcome != engine.OutcomeFail {
 		t.Errorf("report, an entry no row expects: %s: %s", o.Outcome, o.Reason)
 	}
 	wrong := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "other"), res(engine.StatusPass, "verified")}}
 	o = Check(ss[1], wrong, caps, "e", Options{})
-	if o.Outcome != OutcomeFail || !strings.Contains(o.Reason, `want fail with message exactly "missing digest"`) {
+	if o.Outcome != engine.OutcomeFail || !strings.Contains(o.Reason, `want fail with message exactly "missing digest"`) {
 		t.Errorf("wrong message: %s: %s", o.Outcome, o.Reason)
 	}
 }

@@ -81,7 +81,7 @@ func TestEvaluateCostsTheDeadline(t *testing.T) {
 	}
 	spec := scenario.Specs([]*scenario.File{f})[0]
 	out := Check(spec, ev, mustCaps(t), inprocess.Name, Options{})
-	if out.Outcome != OutcomePass {
+	if out.Outcome != engine.OutcomePass {
 		t.Errorf("outcome %s: %s", out.Outcome, out.Reason)
 	}
 

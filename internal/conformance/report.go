@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -43,14 +44,14 @@ func WriteMatrix(w io.Writer, files []*ResultsFile) error {
 			}
 			a.total++
 			switch s.Outcome {
-			case OutcomePass:
+			case engine.OutcomePass:
 				a.pass++
-			case OutcomeFail:
+			case engine.OutcomeFail:
 				a.fail++
 				if a.reason == "" {
 					a.reason = s.Policy + "/" + s.Rule + "/" + s.Resource + ": " + s.Reason
 				}
-			case OutcomeUnsupported:
+			case engine.OutcomeUnsupported:
 				a.unsup++
 				if a.reason == "" {
 					a.reason = s.Reason
@@ -90,7 +91,7 @@ func WriteMatrix(w io.Writer, files []*ResultsFile) error {
 	for _, f := range files {
 		var failed []*SpecRecord
 		for _, s := range f.Specs {
-			if s.Outcome == OutcomeFail {
+			if s.Outcome == engine.OutcomeFail {
 				failed = append(failed, s)
 			}
 		}

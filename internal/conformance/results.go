@@ -55,9 +55,9 @@ type SpecRecord struct {
 	Labels   []string            `json:"labels"`
 	Requires []engine.Capability `json:"requires,omitempty"`
 
-	Outcome   string   `json:"outcome"`
-	Reason    string   `json:"reason,omitempty"`
-	Unchecked []string `json:"unchecked,omitempty"`
+	Outcome   engine.Outcome `json:"outcome"`
+	Reason    string         `json:"reason,omitempty"`
+	Unchecked []string       `json:"unchecked,omitempty"`
 
 	Want Want `json:"want"`
 	Got  *Got `json:"got"`
@@ -104,7 +104,7 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 	if out.Got != nil {
 		g := &Got{Status: string(out.Got.Status), Message: mask(out.Got.Message)}
 		g.MessageTemplate = Template(g.Message, ev)
-		if out.Outcome == OutcomeFail {
+		if out.Outcome == engine.OutcomeFail {
 			g.Context = maskContext(out.Got.Context, mask)
 		}
 		rec.Got = g
@@ -212,11 +212,11 @@ func NewResultsFile(engineName string, caps engine.Capabilities, opts Options, r
 	}
 	for _, r := range recs {
 		switch r.Outcome {
-		case OutcomePass:
+		case engine.OutcomePass:
 			rf.Summary.Pass++
-		case OutcomeFail:
+		case engine.OutcomeFail:
 			rf.Summary.Fail++
-		case OutcomeUnsupported:
+		case engine.OutcomeUnsupported:
 			rf.Summary.Unsupported++
 		}
 	}

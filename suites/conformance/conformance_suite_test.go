@@ -206,9 +206,9 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 				if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 					Fail(fmt.Sprintf("decode record of %s: %v", sr.LeafNodeText, err))
 				}
-				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == conformance.OutcomePass {
+				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == engine.OutcomePass {
 					// The spec failed after its check (an interrupt, a timeout).
-					rec.Outcome, rec.Reason = conformance.OutcomeFail, sr.FailureMessage()
+					rec.Outcome, rec.Reason = engine.OutcomeFail, sr.FailureMessage()
 				}
 				recs = append(recs, &rec)
 			}
@@ -228,7 +228,7 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 
 	DescribeTable("scenario", func(ctx SpecContext, s *scenario.Spec) {
 		if why, fatal := conformance.Unsupported(s, caps, eng.Name(), set.opts); why != "" && !fatal {
-			out := conformance.Outcome{Outcome: conformance.OutcomeUnsupported, Reason: why}
+			out := conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 			addRecord(conformance.Record(s, nil, out))
 			Skip("unsupported: " + why)
 		}
@@ -237,7 +237,7 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 		out := conformance.Check(s, ev, caps, eng.Name(), set.opts)
 		rec := conformance.Record(s, ev, out)
 		addRecord(rec)
-		if out.Outcome == conformance.OutcomeFail {
+		if out.Outcome == engine.OutcomeFail {
 			AddReportEntry("actual", actual(rec, out, conformance.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
 			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
 		}
