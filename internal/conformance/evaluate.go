@@ -115,7 +115,9 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	defer cancel()
 	ev.Results, ev.Err = eng.Evaluate(ectx, req)
 	if ev.Err != nil {
-		ev.Err = fmt.Errorf("%s: engine %s: %w", ev.Key, eng.Name(), ev.Err)
+		// Positions in the copies the engine received become the lines
+		// the user wrote.
+		ev.Err = fmt.Errorf("%s: engine %s: %w", ev.Key, eng.Name(), relocated{f.Relocate(ev.Err.Error()), ev.Err})
 	}
 	// Close first: it ends stalled handlers and waits for them, so requests
 	// the client gave up on are in the log too.
@@ -135,6 +137,16 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	}
 	return ev
 }
+
+// relocated is an engine error whose text points into the scenario file
+// (scenario.File.Relocate); it unwraps to the engine's error.
+type relocated struct {
+	msg string
+	err error
+}
+
+func (r relocated) Error() string { return r.msg }
+func (r relocated) Unwrap() error { return r.err }
 
 func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.Credential {
 	reg := vars.Expand(c.Registry)

@@ -101,3 +101,28 @@ func TestRenderFlowStyleResource(t *testing.T) {
 		t.Errorf("rendered resource starts %q, want block style", got)
 	}
 }
+
+func TestRelocateEnginePositions(t *testing.T) {
+	f, err := Parse("t.yaml", "t", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := f.Policies[0].Docs[0].Source // "t.yaml:13", where the policy starts
+	if src != "t.yaml:13" {
+		t.Fatalf("source %s", src)
+	}
+	// The engine saw the rendered copy: line 9 of it; the field is on line
+	// 22 of the file the user wrote.
+	msg := src + ":9:11: spec.rules[0].context[0].imageRegistry.reference: bad"
+	want := "t.yaml:22:11: spec.rules[0].context[0].imageRegistry.reference: bad"
+	if got := f.Relocate(msg); got != want {
+		t.Errorf("Relocate:\n got %s\nwant %s", got, want)
+	}
+	// A path the document does not have: its first line.
+	if got, want := f.Relocate(src+":2:1: spec.nope: bad"), "t.yaml:13: spec.nope: bad"; got != want {
+		t.Errorf("Relocate unknown path: %s, want %s", got, want)
+	}
+	if got := f.Relocate("no position here"); got != "no position here" {
+		t.Errorf("Relocate changed %q", got)
+	}
+}

@@ -265,3 +265,38 @@ func (doc Doc) render(b *Binding, vars Vars) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// fieldPathPattern finds Kubernetes-style field paths in an engine's error
+// ("spec.rules[0].context[0].imageRegistry.catchErr").
+var fieldPathPattern = regexp.MustCompile(`\.?((?:[A-Za-z_$][\w$-]*)(?:\[\d+\])*(?:\.[A-Za-z_$][\w$-]*(?:\[\d+\])*)+)`)
+
+// Relocate rewrites positions an engine gives inside a rendered document
+// ("t.yaml:12:3:7", the document that starts on line 12, line 3 of the
+// copy the engine received) into the line and column the user wrote
+// ("t.yaml:36:9"): the node of the first field path in msg that the
+// document has, else the document's first line. Text without such a
+// position is returned unchanged.
+func (f *File) Relocate(msg string) string {
+	var docs []Doc
+	for _, group := range [][]Documents{f.Policies, f.Resources, f.ConfigMaps} {
+		for _, ds := range group {
+			docs = append(docs, ds.Docs...)
+		}
+	}
+	for _, doc := range docs {
+		pos := regexp.MustCompile(regexp.QuoteMeta(doc.Source) + `:\d+(?::\d+)?`)
+		if !pos.MatchString(msg) {
+			continue
+		}
+		file, line, _ := strings.Cut(doc.Source, ":")
+		at := file + ":" + line
+		for _, m := range fieldPathPattern.FindAllStringSubmatch(msg, -1) {
+			if _, name, found := yamlpath.Find(doc.Node, m[1]); found && name != nil {
+				at = fmt.Sprintf("%s:%d:%d", file, name.Line, name.Column)
+				break
+			}
+		}
+		msg = pos.ReplaceAllLiteralString(msg, at)
+	}
+	return msg
+}
