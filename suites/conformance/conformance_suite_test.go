@@ -1,6 +1,6 @@
 // Package conformance_test turns every scenario under scenarios/ (and the
 // folders in SCENARIOS) into Ginkgo specs against the engine chosen by
-// ENGINE (default "reference"). See suites/README.md.
+// ENGINE (default "inprocess": Kyverno's engine in process). See suites/README.md.
 package conformance_test
 
 import (
