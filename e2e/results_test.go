@@ -2,19 +2,18 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/ginkgorecords"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -27,9 +26,6 @@ import (
 const (
 	engineAdmission  = "admission"
 	engineBackground = "background-scan"
-	// recordEntry names the report entry that carries a spec's record to
-	// ReportAfterSuite, across parallel processes.
-	recordEntry = "conformance-record"
 )
 
 func engineOf(process string) string {
@@ -71,9 +67,7 @@ func specsOf(f *scenario.File, b *scenario.Binding) []*scenario.Spec {
 
 // addRecord attaches a spec's record to the current Ginkgo spec.
 func addRecord(process string, rec *conformance.SpecRecord) {
-	b, err := json.Marshal(rec)
-	Expect(err).NotTo(HaveOccurred())
-	AddReportEntry(recordEntry+":"+engineOf(process), string(b), ReportEntryVisibilityNever)
+	Expect(ginkgorecords.Add(engineOf(process), rec)).To(Succeed())
 }
 
 // recordUnsupported records every spec as unsupported with why.
@@ -136,22 +130,13 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 		return
 	}
 	for _, name := range []string{engineAdmission, engineBackground} {
+		collected, err := ginkgorecords.Collect(r, name)
+		Expect(err).NotTo(HaveOccurred())
 		recs := map[string]*conformance.SpecRecord{}
 		catchError := false
-		for _, sr := range r.SpecReports {
-			for _, e := range sr.ReportEntries {
-				if e.Name != recordEntry+":"+name {
-					continue
-				}
-				raw, _ := e.Value.GetRawValue().(string)
-				var rec conformance.SpecRecord
-				Expect(json.Unmarshal([]byte(raw), &rec)).To(Succeed())
-				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == engine.OutcomePass {
-					rec.Outcome, rec.Reason = engine.OutcomeFail, sr.FailureMessage()
-				}
-				catchError = catchError || (rec.Outcome == engine.OutcomePass && strings.Contains(strings.Join(rec.Labels, " "), "catch:on"))
-				recs[rec.Name] = &rec
-			}
+		for _, rec := range collected {
+			catchError = catchError || (rec.Outcome == engine.OutcomePass && strings.Contains(strings.Join(rec.Labels, " "), "catch:on"))
+			recs[rec.Name] = rec
 		}
 		if len(recs) == 0 {
 			continue // a label filter left this process out

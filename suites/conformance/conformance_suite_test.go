@@ -23,12 +23,9 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/ginkgorecords"
 	"github.com/imagectx/conformance/internal/scenario"
 )
-
-// recordEntry names the report entry that carries a spec's results-file
-// record (a JSON string) to ReportAfterSuite, across parallel processes.
-const recordEntry = "conformance-record"
 
 // settings come from the environment (see suites/README.md).
 type settings struct {
@@ -192,27 +189,8 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 	})
 
 	ReportAfterSuite("results file", func(r Report) {
-		var recs []*conformance.SpecRecord
-		for _, sr := range r.SpecReports {
-			for _, e := range sr.ReportEntries {
-				if e.Name != recordEntry {
-					continue
-				}
-				raw, ok := e.Value.GetRawValue().(string)
-				if !ok {
-					continue
-				}
-				var rec conformance.SpecRecord
-				if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-					Fail(fmt.Sprintf("decode record of %s: %v", sr.LeafNodeText, err))
-				}
-				if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == engine.OutcomePass {
-					// The spec failed after its check (an interrupt, a timeout).
-					rec.Outcome, rec.Reason = engine.OutcomeFail, sr.FailureMessage()
-				}
-				recs = append(recs, &rec)
-			}
-		}
+		recs, err := ginkgorecords.Collect(r, eng.Name())
+		Expect(err).NotTo(HaveOccurred())
 		rf := conformance.NewResultsFile(eng.Name(), caps, set.opts, recs)
 		path, err := conformance.WriteResults(set.artifacts, rf)
 		Expect(err).NotTo(HaveOccurred())
@@ -229,14 +207,14 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 	DescribeTable("scenario", func(ctx SpecContext, s *scenario.Spec) {
 		if why, fatal := conformance.Unsupported(s, caps, eng.Name(), set.opts); why != "" && !fatal {
 			out := conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
-			addRecord(conformance.Record(s, nil, out))
+			addRecord(eng.Name(), conformance.Record(s, nil, out))
 			Skip("unsupported: " + why)
 		}
 		ev, err := evals.Get(ctx, s.File, s.Binding)
 		Expect(err).NotTo(HaveOccurred())
 		out := conformance.Check(s, ev, caps, eng.Name(), set.opts)
 		rec := conformance.Record(s, ev, out)
-		addRecord(rec)
+		addRecord(eng.Name(), rec)
 		if out.Outcome == engine.OutcomeFail {
 			AddReportEntry("actual", actual(rec, out, conformance.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
 			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
@@ -244,10 +222,8 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 	}, entries)
 }
 
-func addRecord(rec *conformance.SpecRecord) {
-	b, err := json.Marshal(rec)
-	Expect(err).NotTo(HaveOccurred())
-	AddReportEntry(recordEntry, string(b), ReportEntryVisibilityNever)
+func addRecord(engineName string, rec *conformance.SpecRecord) {
+	Expect(ginkgorecords.Add(engineName, rec)).To(Succeed())
 }
 
 // actual renders what the engine returned, for the failure report, with
