@@ -13,6 +13,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -140,23 +141,14 @@ func (e *testEnv) createPolicyObject(ctx context.Context, obj *unstructured.Unst
 		e.expectReady(ctx, g, obj)
 		vwc, err := e.cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, resourceWebhookConfig, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
-		var names []string
+		var hooks []webhookView
 		for _, w := range vwc.Webhooks {
-			names = append(names, w.Name)
-			if w.Name != webhook {
-				continue
-			}
-			covers := false
-			for _, r := range w.Rules {
-				covers = covers || slices.Contains(r.Resources, "pods")
-			}
-			g.Expect(covers).To(BeTrue(), "webhook %s does not cover pods yet", webhook)
-			g.Expect(w.TimeoutSeconds).NotTo(BeNil())
-			Expect(int(*w.TimeoutSeconds)).To(Equal(e.cluster.WebhookTimeoutSeconds),
-				"webhook %s timeout; the slow fault's delay assumes E2E_WEBHOOK_TIMEOUT=%d", webhook, e.cluster.WebhookTimeoutSeconds)
-			return
+			hooks = append(hooks, webhookView{w.Name, w.Rules, w.TimeoutSeconds})
 		}
-		g.Expect(names).To(ContainElement(webhook))
+		w := expectCoversPods(g, hooks, webhook)
+		g.Expect(w.timeout).NotTo(BeNil())
+		Expect(int(*w.timeout)).To(Equal(e.cluster.WebhookTimeoutSeconds),
+			"webhook %s timeout; the slow fault's delay assumes E2E_WEBHOOK_TIMEOUT=%d", webhook, e.cluster.WebhookTimeoutSeconds)
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 	return e.waitMutatingWebhook(ctx, obj, failurePolicy)
 }
@@ -173,22 +165,41 @@ func (e *testEnv) waitMutatingWebhook(ctx context.Context, obj *unstructured.Uns
 		e.expectReady(ctx, g, obj)
 		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, resourceMutatingWebhookConfig, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred())
-		var names []string
+		var hooks []webhookView
 		for _, w := range mwc.Webhooks {
-			names = append(names, w.Name)
-			if w.Name != mutating {
-				continue
-			}
-			covers := false
-			for _, r := range w.Rules {
-				covers = covers || slices.Contains(r.Resources, "pods")
-			}
-			g.Expect(covers).To(BeTrue(), "webhook %s does not cover pods yet", mutating)
-			return
+			hooks = append(hooks, webhookView{w.Name, w.Rules, w.TimeoutSeconds})
 		}
-		g.Expect(names).To(ContainElement(mutating))
+		expectCoversPods(g, hooks, mutating)
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 	return nil
+}
+
+// webhookView is what a validating and a mutating webhook share for the
+// wait: name, rules, timeout.
+type webhookView struct {
+	name    string
+	rules   []admissionregistrationv1.RuleWithOperations
+	timeout *int32
+}
+
+// expectCoversPods fails g until the webhook named want exists and one of
+// its rules covers Pods; it returns that webhook.
+func expectCoversPods(g Gomega, hooks []webhookView, want string) webhookView {
+	var names []string
+	for _, w := range hooks {
+		names = append(names, w.name)
+		if w.name != want {
+			continue
+		}
+		covers := false
+		for _, r := range w.rules {
+			covers = covers || slices.Contains(r.Resources, "pods")
+		}
+		g.Expect(covers).To(BeTrue(), "webhook %s does not cover pods yet", want)
+		return w
+	}
+	g.Expect(names).To(ContainElement(want))
+	return webhookView{}
 }
 
 // skipUnknownCatchError turns the API server's refusal of a catchError

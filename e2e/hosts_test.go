@@ -56,23 +56,12 @@ func (h *hostedRegistries) controllerEnv() []string {
 
 func (h *hostedRegistries) close() error { return h.proxy.Close() }
 
-// servesHosts reports whether a scenario file serves public host names,
-// which needs the suite's registry proxy.
-func servesHosts(f *scenario.File) bool {
-	for _, m := range f.RegistryModels() {
-		if len(m.Config.Hosts) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // scenarioRegistries starts a file's registries for the current spec (on
 // an address the cluster reaches) and returns them with the file's
 // substitutions. Registries with host names get certificates from the
 // suite's CA and routes on the suite's proxy until the spec ends.
 func scenarioRegistries(f *scenario.File) (*conformance.Registries, scenario.Vars) {
-	hosted := servesHosts(f)
+	hosted := len(f.ServedHosts()) > 0
 	if hosted && publicHosts == nil {
 		Skip(f.Path + ": serves public host names, which needs the registry proxy the local provider gives its controllers (first Ginkgo process)")
 	}

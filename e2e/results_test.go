@@ -109,11 +109,6 @@ func reportResults(ctx context.Context, ns, process string) ([]engine.Result, er
 	return out, nil
 }
 
-// allScenarioSpecs are every spec of the specification, for the results
-// file: a spec make e2e does not run is reported as unsupported, with the
-// reason, never left out.
-var allScenarioSpecs = scenario.Specs(allScenarioFiles)
-
 // allScenarioFiles is the whole specification, named as the engine suites
 // name it (faults/missing-tag, rules/issue-14302).
 var allScenarioFiles = func() []*scenario.File {
@@ -141,8 +136,10 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 		if len(recs) == 0 {
 			continue // a label filter left this process out
 		}
+		// Every spec of the specification: one make e2e does not run is
+		// reported as unsupported, with the reason, never left out.
 		var all []*conformance.SpecRecord
-		for _, s := range allScenarioSpecs {
+		for _, s := range scenario.Specs(allScenarioFiles) {
 			if rec, ok := recs[s.Name]; ok {
 				all = append(all, rec)
 				continue

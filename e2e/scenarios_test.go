@@ -47,17 +47,12 @@ var admissionFiles = []string{"rules/issue-14302", "registries/public-hosts", "r
 // policies scan in the background as written.
 var backgroundFiles = []string{"rules/issue-14302"}
 
-// admissionCapabilities are the scenario capabilities Kyverno's admission
-// controller provides; the others need an engine-side setting the webhook
-// path does not have (a client deadline per evaluation, credentials it is
-// handed, named secrets).
-var admissionCapabilities = []engine.Capability{engine.CapContext, engine.CapAdmission, engine.CapCatchError}
-
 // scenarioSkipReason says why a file cannot run at admission, or "".
 func scenarioSkipReason(f *scenario.File, b *scenario.Binding) string {
+	caps := admissionCaps(false)
 	for _, req := range append(append([]string{}, f.Requires...), b.Requires...) {
-		if !slices.Contains(admissionCapabilities, engine.Capability(req)) {
-			return fmt.Sprintf("needs %q, which the admission path does not provide (the webhook timeout, not a per-evaluation deadline, bounds a request)", req)
+		if why := caps.Unsupported[engine.Capability(req)]; why != "" {
+			return fmt.Sprintf("needs %s, which the admission path does not provide: %s", req, why)
 		}
 	}
 	if len(f.Registry.Credentials) > 0 || len(f.Registry.Secrets) > 0 {
@@ -93,7 +88,7 @@ func scenarioEntries(files []*scenario.File, process string) []TableEntry {
 			}
 			labels = append(labels, "catch:"+catch, "binding:"+b.Name)
 			decorations := []any{Label(labels...), SpecTimeout(4 * time.Minute)}
-			if servesHosts(f) {
+			if len(f.ServedHosts()) > 0 {
 				decorations = append(decorations, Serial) // a host has one registry at a time
 			}
 			entries = append(entries, Entry(f.Name+"/"+b.Name, append(decorations, f, b, process)...))
@@ -162,14 +157,7 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 	}
 	results := awaitResults(ctx, ns, process, want, 2*time.Minute)
 
-	ev := &conformance.Evaluation{Key: scenario.EvalKey(f, b), Results: results, Vars: vars, Requested: map[string]bool{}}
-	for _, s := range specs {
-		if rc := s.Row.Requests; rc != nil {
-			for _, ref := range append(append([]string{}, rc.Never...), rc.Seen...) {
-				ev.Requested[ref] = regs.Requested(ref)
-			}
-		}
-	}
+	ev := &conformance.Evaluation{Key: scenario.EvalKey(f, b), Results: results, Vars: vars, Requested: regs.RequestChecks()}
 	caps := admissionCaps(f.UsesCatchError(b))
 	var failures []string
 	for _, s := range specs {

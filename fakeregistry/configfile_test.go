@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/imagectx/conformance/fakeregistry"
 )
 
@@ -15,7 +12,7 @@ import (
 // served, objects merge, null removes a key, and an image without
 // configFile keeps its digest (the patch is applied only when given).
 func TestConfigFileMergePatch(t *testing.T) {
-	srv, err := fakeregistry.Start(fakeregistry.Config{Images: []fakeregistry.Image{
+	srv := startConfig(t, fakeregistry.Config{Images: []fakeregistry.Image{
 		{Ref: "team/app:plain", Config: fakeregistry.ImageConfig{User: "1000"}},
 		{Ref: "team/app:buildkit", Config: fakeregistry.ImageConfig{User: "1000"}, ConfigFile: map[string]any{
 			"moby.buildkit.buildinfo.v1": "eyJmcm9udGVuZCI6ImRvY2tlcmZpbGUudjAifQ==",
@@ -24,16 +21,8 @@ func TestConfigFileMergePatch(t *testing.T) {
 		}},
 		{Ref: "team/app:bare", ConfigFile: map[string]any{"rootfs": nil, "created": nil}},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	raw := func(tag string) map[string]any {
-		ref, err := name.ParseReference(srv.Addr() + "/team/app:" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := remote.Image(ref)
+		img, err := getDescriptor(t, srv, "team/app:"+tag).Image()
 		if err != nil {
 			t.Fatal(err)
 		}

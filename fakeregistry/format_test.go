@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -16,26 +15,12 @@ import (
 // types and read like OCI ones; a schema 1 manifest is served, and refused
 // by the client when it reads the image.
 func TestManifestFormats(t *testing.T) {
-	srv, err := fakeregistry.Start(fakeregistry.Config{Images: []fakeregistry.Image{
+	srv := startConfig(t, fakeregistry.Config{Images: []fakeregistry.Image{
 		{Ref: "team/app:docker", Format: "docker", Config: fakeregistry.ImageConfig{User: "1000"}, Layers: []int64{10}},
 		{Ref: "team/app:docker-list", Format: "docker", Platforms: []string{"linux/amd64", "linux/arm64"}},
 		{Ref: "team/app:old", Format: "schema1", Config: fakeregistry.ImageConfig{User: "root"}},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	get := func(tag string) *remote.Descriptor {
-		ref, err := name.ParseReference(srv.Addr() + "/team/app:" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := remote.Get(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	get := func(tag string) *remote.Descriptor { return getDescriptor(t, srv, "team/app:"+tag) }
 	d := get("docker")
 	if d.MediaType != types.DockerManifestSchema2 {
 		t.Errorf("docker manifest media type %s", d.MediaType)

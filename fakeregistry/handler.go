@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -211,7 +210,7 @@ const storagePrefix = "/fakeregistry-storage/"
 // serves it (one of its hosts); anywhere else the storage path is an
 // unknown path, so no blob leaves without auth by another door.
 func (s *Server) isStorageRequest(r *http.Request) bool {
-	if s.storageHost == "" || !slices.Contains(s.hosts, s.storageHost) {
+	if !s.servesStorage {
 		return false
 	}
 	host, err := RegistryHost(strings.ToLower(r.Host))

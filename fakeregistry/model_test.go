@@ -3,7 +3,6 @@ package fakeregistry_test
 import (
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -15,7 +14,7 @@ import (
 // default: per-platform configs in an index, another layer media type, a
 // manifest media type of the scenario's choice.
 func TestImageModel(t *testing.T) {
-	srv, err := fakeregistry.Start(fakeregistry.Config{Images: []fakeregistry.Image{
+	srv := startConfig(t, fakeregistry.Config{Images: []fakeregistry.Image{
 		{
 			Ref: "team/app:multi", Config: fakeregistry.ImageConfig{User: "1000"},
 			Platforms:           []string{"linux/amd64", "linux/arm64/v8"},
@@ -25,21 +24,9 @@ func TestImageModel(t *testing.T) {
 		{Ref: "team/app:artifact", MediaType: "application/vnd.oci.artifact.manifest.v1+json"},
 		{Ref: "team/app:empty"},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	get := func(tag string, opts ...remote.Option) *remote.Descriptor {
 		t.Helper()
-		ref, err := name.ParseReference(srv.Addr() + "/team/app:" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := remote.Get(ref, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+		return getDescriptor(t, srv, "team/app:"+tag, opts...)
 	}
 	user := func(d *remote.Descriptor) string {
 		t.Helper()

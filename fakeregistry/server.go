@@ -70,14 +70,17 @@ type Server struct {
 	// normalized.
 	tokenPath   string
 	storageHost string
-	listener    net.Listener
-	http        *http.Server
-	registry    http.Handler // go-containerregistry's handler, the protocol core
-	state       *state
-	tokens      *tokenStore
-	log         requestLog
-	caPEM       []byte
-	epoch       time.Time // request durations are measured from here
+	// servesStorage: storageHost is one of hosts, so this registry
+	// answers the redirected blob requests.
+	servesStorage bool
+	listener      net.Listener
+	http          *http.Server
+	registry      http.Handler // go-containerregistry's handler, the protocol core
+	state         *state
+	tokens        *tokenStore
+	log           requestLog
+	caPEM         []byte
+	epoch         time.Time // request durations are measured from here
 
 	baseCancel context.CancelFunc
 	serveDone  chan struct{}
@@ -125,10 +128,7 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("fakeregistry listen %s: %w", o.listen, err)
 	}
 	s.addr = ln.Addr().String()
-	for _, h := range cfg.Hosts {
-		norm, _ := RegistryHost(h) // Validate checked it
-		s.hosts = append(s.hosts, norm)
-	}
+	s.hosts = cfg.RegistryHosts()
 	s.tokenPath = "/token"
 	if ch := cfg.Challenge; ch != nil && ch.Realm != "" && st.mode == authModeBearer {
 		if u, err := url.Parse(ch.Realm); err == nil {
@@ -137,6 +137,7 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 	}
 	if cfg.StorageHost != "" {
 		s.storageHost, _ = RegistryHost(cfg.StorageHost)
+		s.servesStorage = slices.Contains(s.hosts, s.storageHost)
 	}
 	// Signatures name the image by host:port (or its first host name),
 	// known only now; nothing is served before Serve below.

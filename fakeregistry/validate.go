@@ -120,7 +120,7 @@ func (v *validator) challenge(c Config) {
 		v.add("challenge.realm", "want the token service URL, such as https://auth.docker.io/token (https: the proxy only tunnels TLS), got %q", ch.Realm)
 		return
 	}
-	if norm, err := RegistryHost(u.Host); err != nil || !slices.Contains(normalizedHosts(c), norm) {
+	if norm, err := RegistryHost(u.Host); err != nil || !slices.Contains(c.RegistryHosts(), norm) {
 		v.add("challenge.realm", "the token service host %q must be one of hosts %v, so that the proxy routes it to this registry", u.Host, c.Hosts)
 	}
 	if strings.HasPrefix(u.Path, "/v2/") && parseRoute(u.Path).kind != KindOther {
@@ -128,9 +128,10 @@ func (v *validator) challenge(c Config) {
 	}
 }
 
-// normalizedHosts are c.Hosts as RegistryHost gives them (invalid ones
-// left out; Validate reports them).
-func normalizedHosts(c Config) []string {
+// RegistryHosts are c.Hosts as clients name them (RegistryHost:
+// "docker.io" is "index.docker.io"); invalid ones are left out (Validate
+// reports them).
+func (c Config) RegistryHosts() []string {
 	var out []string
 	for _, h := range c.Hosts {
 		if n, err := RegistryHost(h); err == nil {

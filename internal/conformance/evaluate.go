@@ -41,9 +41,10 @@ type Evaluation struct {
 	Duration time.Duration
 }
 
-// Evaluate starts a fake registry for the file, renders the binding,
-// evaluates the whole batch under the file's deadline, records the results
-// and the request log, and closes the registry.
+// Evaluate starts the file's fake registries and a registry proxy,
+// renders the binding, evaluates the whole batch under the file's deadline,
+// records the results, the request log and the refused hosts, and closes
+// the registries.
 func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scenario.Binding) *Evaluation {
 	ev := &Evaluation{Key: scenario.EvalKey(f, b)}
 	start := time.Now()
@@ -126,15 +127,7 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	}
 	ev.Requests = srv.Requests()
 	ev.Refused = prx.Refused()
-	ev.Requested = map[string]bool{}
-	for _, r := range f.Results {
-		if r.Requests == nil {
-			continue
-		}
-		for _, ref := range append(append([]string{}, r.Requests.Never...), r.Requests.Seen...) {
-			ev.Requested[ref] = regs.Requested(ref)
-		}
-	}
+	ev.Requested = regs.RequestChecks()
 	return ev
 }
 

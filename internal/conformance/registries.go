@@ -89,6 +89,22 @@ func (r *Registries) Requested(ref string) bool {
 	return false
 }
 
+// RequestChecks answers every ref the file's requests checks name (never
+// and seen, every row): whether any request touched it. Ask after Close,
+// so requests a client gave up on are counted.
+func (r *Registries) RequestChecks() map[string]bool {
+	out := map[string]bool{}
+	for _, row := range r.File.Results {
+		if row.Requests == nil {
+			continue
+		}
+		for _, ref := range append(slices.Clone(row.Requests.Never), row.Requests.Seen...) {
+			out[ref] = r.Requested(ref)
+		}
+	}
+	return out
+}
+
 // Close stops every registry (ending stalled requests and waiting for
 // them); idempotent.
 func (r *Registries) Close() error {

@@ -457,7 +457,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			return d.Errorf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
 		}
 		if rc := r.Requests; rc != nil {
-			served := servedHosts(f)
+			served := f.ServedHosts()
 			for _, list := range []struct {
 				key  string
 				refs []string
@@ -720,16 +720,13 @@ func RefHost(ref string) (host, rest string, ok bool) {
 	return first, rest, true
 }
 
-// servedHosts are the hosts every registry of f serves, as clients name
-// them.
-func servedHosts(f *File) []string {
+// ServedHosts are the public host names the file's registries serve, as
+// clients name them ("index.docker.io" for "docker.io"); none for a file
+// whose registries are reached by address only.
+func (f *File) ServedHosts() []string {
 	var out []string
 	for _, m := range f.RegistryModels() {
-		for _, h := range m.Config.Hosts {
-			if n, err := fakeregistry.RegistryHost(h); err == nil {
-				out = append(out, n)
-			}
-		}
+		out = append(out, m.Config.RegistryHosts()...)
 	}
 	return out
 }
