@@ -40,6 +40,10 @@ type suiteState struct {
 	// FailedMarker is a file a failing spec creates, so that the first
 	// process collects the component logs at the end.
 	FailedMarker string `json:"failedMarker"`
+	// ProxyURL and ProxyCA are the registry proxy and the CA the
+	// controllers were started with (local provider), "" and nil when none.
+	ProxyURL string `json:"proxyURL,omitempty"`
+	ProxyCA  []byte `json:"proxyCA,omitempty"`
 }
 
 var (
@@ -77,6 +81,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		publicHosts, err = startHostedRegistries(workDir)
 		Expect(err).NotTo(HaveOccurred())
 		opts = append(opts, cluster.WithControllerEnv(publicHosts.controllerEnv()...))
+		st.ProxyURL, st.ProxyCA = publicHosts.proxy.URL(), publicHosts.ca.CertPEM()
 		var b cluster.Binaries
 		for _, r := range []struct {
 			dst         *string
@@ -109,11 +114,11 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	b, err := json.Marshal(st)
 	Expect(err).NotTo(HaveOccurred())
 	return b
-}, func(b []byte) {
+}, func(ctx SpecContext, b []byte) {
 	Expect(json.Unmarshal(b, &state)).To(Succeed())
 	if state.Cluster != nil {
 		var err error
-		env, err = newTestEnv(state.Cluster)
+		env, err = newTestEnv(ctx, state.Cluster, state)
 		Expect(err).NotTo(HaveOccurred())
 	}
 }, NodeTimeout(45*time.Minute))
@@ -181,8 +186,8 @@ func pidFile() string {
 }
 
 // webhookTimeoutSeconds is Kyverno's --webhookTimeout: E2E_WEBHOOK_TIMEOUT,
-// default 5. The admission cases (slow fault) and the cluster both read it
-// here, so they cannot disagree on a value such as "7s".
+// default 5 (scenarios/admission/webhook-timeout.yaml's registry takes
+// 8 s, so it must stay below that).
 func webhookTimeoutSeconds() (int, error) {
 	s := os.Getenv("E2E_WEBHOOK_TIMEOUT")
 	if s == "" {

@@ -7,12 +7,9 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/imagectx/conformance/fakeregistry"
 	"github.com/imagectx/conformance/fakeregistry/proxy"
-	"github.com/imagectx/conformance/internal/conformance"
-	"github.com/imagectx/conformance/internal/scenario"
 )
 
 // hostedRegistries lets the controllers reach fake registries by public
@@ -55,34 +52,3 @@ func (h *hostedRegistries) controllerEnv() []string {
 }
 
 func (h *hostedRegistries) close() error { return h.proxy.Close() }
-
-// scenarioRegistries starts a file's registries for the current spec (on
-// an address the cluster reaches) and returns them with the file's
-// substitutions. Registries with host names get certificates from the
-// suite's CA and routes on the suite's proxy until the spec ends.
-func scenarioRegistries(f *scenario.File) (*conformance.Registries, scenario.Vars) {
-	hosted := len(f.ServedHosts()) > 0
-	if hosted && publicHosts == nil {
-		Skip(f.Path + ": serves public host names, which needs the registry proxy the local provider gives its controllers (first Ginkgo process)")
-	}
-	regs, err := conformance.StartRegistries(f, func(m scenario.RegistryModel) []fakeregistry.Option {
-		var opts []fakeregistry.Option
-		if h := env.cluster.RegistryHost; h != "" && h != "127.0.0.1" {
-			opts = append(opts, fakeregistry.WithListenAddress(h+":0"))
-		}
-		if len(m.Config.Hosts) > 0 {
-			opts = append(opts, fakeregistry.WithCA(publicHosts.ca))
-		}
-		return opts
-	})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(regs.Close)
-	for host, addr := range regs.Routes() {
-		remove, err := publicHosts.proxy.Route(host, addr)
-		Expect(err).NotTo(HaveOccurred(), "route %s (is a spec using it not Serial?)", host)
-		DeferCleanup(remove)
-	}
-	vars, err := regs.Vars()
-	Expect(err).NotTo(HaveOccurred())
-	return regs, vars
-}

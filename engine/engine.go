@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -85,6 +86,9 @@ type Capabilities struct {
 	// twice (a verifyImages rule: its verification, then its image
 	// checks), the report keeps one of the two.
 	OneResultPerRule bool
+	// WebhookTimeout is the timeoutSeconds of the admission webhooks the
+	// API server calls (admission engines only; 0 otherwise).
+	WebhookTimeout time.Duration
 	// Unsupported explains, per capability, why the engine lacks it; shown
 	// in reports. The three above are the bool fields; the others are
 	// supported unless they have a reason here.
@@ -136,6 +140,18 @@ type Request struct {
 	// cluster's, which a batch has no other way to know).
 	ConfigMaps []Document
 	Registry   RegistryConfig
+	// Expected are the results the caller's specification expects. An
+	// engine whose results arrive after the request (an admission engine
+	// reading PolicyReports) waits until each has arrived or its own
+	// timeout passes; other engines ignore it.
+	Expected []ResultKey
+}
+
+// ResultKey names one rule applied to one resource, as Expected lists it.
+type ResultKey struct {
+	Policy   string
+	Rule     string
+	Resource ResourceID
 }
 
 // ResourceID names a resource in a result.
@@ -185,6 +201,39 @@ type Engine interface {
 	// driver failure); per-rule failures are Results with StatusError.
 	Evaluate(ctx context.Context, req Request) ([]Result, error)
 }
+
+// AdmissionResponse is the API server's answer to creating one resource
+// through its admission chain (an AdmissionEngine's).
+type AdmissionResponse struct {
+	Resource ResourceID
+	// Allowed is true when the API server stored the resource.
+	Allowed bool
+	// Message is the API server's error text when it did not (a webhook's
+	// denial, the API server's own "failed calling webhook" when a webhook
+	// timed out under failurePolicy Fail).
+	Message string
+	// Warnings are the admission warnings, in the order the API server
+	// sent them.
+	Warnings []string
+	// Duration is how long the create request took, wall clock.
+	Duration time.Duration
+}
+
+// AdmissionEngine is an Engine that sends every resource through a real
+// admission request: besides the rule results it gives the API server's
+// answer for each resource. Its Capabilities have Admission set.
+type AdmissionEngine interface {
+	Engine
+	// Admit is Evaluate that also returns the answer for every resource
+	// of req, in the order of req.Resources.
+	Admit(ctx context.Context, req Request) ([]Result, []AdmissionResponse, error)
+}
+
+// ErrUnsupportedInput marks an Evaluate error that says the engine cannot
+// take the request as given (a resource its path cannot carry, an input it
+// has no way to honour), as opposed to a failure: specs of such a batch
+// are unsupported with the error's text as the reason.
+var ErrUnsupportedInput = errors.New("unsupported input")
 
 // AutogenRule resolves a rule name as Kyverno reports it against the rules
 // a policy was written with: the rule itself, or the rule an autogen rule

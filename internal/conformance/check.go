@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/scenario"
@@ -29,6 +31,9 @@ type Outcome struct {
 	// Others are further results for the same rule and resource (an engine
 	// should report one).
 	Others []engine.Result `json:"-"`
+	// Admission is the API server's answer for the spec's resource, when
+	// the row checks it and the engine gave one.
+	Admission *engine.AdmissionResponse `json:"-"`
 }
 
 // Unsupported says why the engine cannot run the spec ("" when it can).
@@ -69,8 +74,46 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		return Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 	}
 	if ev.Err != nil {
+		if errors.Is(ev.Err, engine.ErrUnsupportedInput) {
+			return Outcome{Outcome: engine.OutcomeUnsupported, Reason: ev.Err.Error()}
+		}
 		return Outcome{Outcome: engine.OutcomeFail, Reason: fmt.Sprintf("want %s, got no evaluation: %v", s.Row.Result, ev.Err)}
 	}
+	row := s.Row
+	if row.Admission != nil {
+		if !caps.Admission {
+			out := Outcome{Unchecked: []string{fmt.Sprintf("admission: engine %s does not send resources through an admission request", engineName)}}
+			if row.Result != "" {
+				return checkResult(s, ev, caps, engineName, out)
+			}
+		}
+		answer, reason, err := checkAdmission(s, ev, caps)
+		if err != nil {
+			return Outcome{Outcome: engine.OutcomeFail, Reason: fmt.Sprintf("admission message matcher: %v", err)}
+		}
+		if reason != "" {
+			return Outcome{Outcome: engine.OutcomeFail, Reason: reason}
+		}
+		out := Outcome{Admission: answer}
+		if row.Result == "" {
+			out.Outcome = engine.OutcomePass
+			return out
+		}
+		if !answer.Allowed {
+			// A denied resource is never stored, so no PolicyReport
+			// entry carries the rule's result; the denial names it.
+			out.Unchecked = append(out.Unchecked, fmt.Sprintf("result: the API server denied the resource, so engine %s has no rule result for it", engineName))
+			out.Outcome = engine.OutcomePass
+			return out
+		}
+		return checkResult(s, ev, caps, engineName, out)
+	}
+	return checkResult(s, ev, caps, engineName, Outcome{})
+}
+
+// checkResult judges the row's rule result; out carries what the
+// admission check found.
+func checkResult(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, out Outcome) Outcome {
 	row := s.Row
 	var matches []engine.Result
 	for _, r := range ev.Results {
@@ -78,7 +121,6 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 			matches = append(matches, r)
 		}
 	}
-	out := Outcome{}
 	fail := func(format string, args ...any) Outcome {
 		out.Outcome = engine.OutcomeFail
 		out.Reason = fmt.Sprintf(format, args...)
@@ -262,4 +304,50 @@ func rowMatches(row *scenario.Row, r engine.Result, vars scenario.Vars) (bool, e
 	}
 	ok, _, err := row.Message.Match(r.Message, vars)
 	return ok, err
+}
+
+// checkAdmission compares the API server's answer for the spec's resource
+// with the row's admission check; reason is "" when it matches.
+func checkAdmission(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities) (*engine.AdmissionResponse, string, error) {
+	want := s.Row.Admission
+	var got *engine.AdmissionResponse
+	for i, a := range ev.Admissions {
+		if a.Resource.Name == s.Resource && (s.Row.Kind == "" || a.Resource.Kind == s.Row.Kind) {
+			got = &ev.Admissions[i]
+		}
+	}
+	if got == nil {
+		return nil, fmt.Sprintf("want an admission answer for %s, got none (%d answers)", s.Resource, len(ev.Admissions)), nil
+	}
+	verdict := func(allowed bool) string {
+		if allowed {
+			return "allowed"
+		}
+		return "denied"
+	}
+	if got.Allowed != *want.Allowed {
+		return got, fmt.Sprintf("want %s at admission, got %s: %q (warnings %q)", verdict(*want.Allowed), verdict(got.Allowed), got.Message, got.Warnings), nil
+	}
+	if want.Message != nil {
+		ok, desc, err := want.Message.Match(got.Message, ev.Vars)
+		if err != nil || !ok {
+			return got, fmt.Sprintf("want denied at admission with message %s, got %q", desc, got.Message), err
+		}
+	}
+	if len(got.Warnings) != len(want.Warnings) {
+		return got, fmt.Sprintf("want %d admission warning(s), got %d: %q", len(want.Warnings), len(got.Warnings), got.Warnings), nil
+	}
+	for i := range want.Warnings {
+		ok, desc, err := want.Warnings[i].Match(got.Warnings[i], ev.Vars)
+		if err != nil || !ok {
+			return got, fmt.Sprintf("want admission warning %d %s, got %q", i+1, desc, got.Warnings[i]), err
+		}
+	}
+	if w := want.WebhookTimeout; w != nil && caps.WebhookTimeout > 0 {
+		waited := got.Duration >= caps.WebhookTimeout
+		if *w != waited {
+			return got, fmt.Sprintf("want the answer to take %s the webhook timeout (%s), it took %s", map[bool]string{true: "at least", false: "less than"}[*w], caps.WebhookTimeout, got.Duration.Round(time.Millisecond)), nil
+		}
+	}
+	return got, "", nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -251,5 +253,74 @@ results:
 	o = Check(ss[1], wrong, caps, "e", Options{})
 	if o.Outcome != engine.OutcomeFail || !strings.Contains(o.Reason, `want fail with message exactly "missing digest"`) {
 		t.Errorf("wrong message: %s: %s", o.Outcome, o.Reason)
+	}
+}
+
+// An admission check beside the rule result: admission engines are judged
+// on the answer (and on the rule result when the resource was stored),
+// other engines on the rule result with the answer unchecked.
+func TestCheckAdmission(t *testing.T) {
+	src := strings.Replace(file, "  labels: {site: deny}\n- policy: p", `  admission:
+    allowed: false
+    message: "denied: ${REGISTRY}"
+  labels: {site: deny}
+- policy: p`, 1)
+	src = strings.Replace(src, "  catchError: true\n", "  catchError: true\n- name: plain\n", 1)
+	src += `- policy: p
+  rule: r
+  resources: [app]
+  bindings: [plain]
+  admission: {allowed: true, warnings: [{contains: careful}], webhookTimeout: false}
+`
+	f, err := scenario.Parse("t.yaml", "t", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := scenario.Specs([]*scenario.File{f})
+	if len(ss) != 3 {
+		t.Fatalf("want 3 specs, got %d", len(ss))
+	}
+	denied, answerOnly := ss[0], ss[2]
+	if !slices.Contains(answerOnly.Requires, engine.CapAdmission) {
+		t.Errorf("a row without result requires admission, got %v", answerOnly.Requires)
+	}
+	vars := scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}
+	pod := engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}
+	adm := engine.Capabilities{CatchError: true, Admission: true, WebhookTimeout: 5e9}
+	other := engine.Capabilities{CatchError: true}
+	failed := []engine.Result{{Policy: "p", Rule: "r", Resource: pod, Status: engine.StatusError, Message: "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN"}}
+	answer := func(allowed bool, msg string, warnings ...string) []engine.AdmissionResponse {
+		return []engine.AdmissionResponse{{Resource: pod, Allowed: allowed, Message: msg, Warnings: warnings, Duration: 1e9}}
+	}
+	cases := []struct {
+		name   string
+		spec   *scenario.Spec
+		caps   engine.Capabilities
+		ev     *Evaluation
+		want   engine.Outcome
+		reason string
+	}{
+		{"denied as expected, rule unchecked", denied, adm, &Evaluation{Admissions: answer(false, "denied: 127.0.0.1:5000"), Vars: vars, Requested: map[string]bool{"team/app": true}}, engine.OutcomePass, ""},
+		{"allowed instead", denied, adm, &Evaluation{Admissions: answer(true, ""), Results: failed, Vars: vars}, engine.OutcomeFail, `want denied at admission, got allowed: ""`},
+		{"other denial text", denied, adm, &Evaluation{Admissions: answer(false, "nope"), Vars: vars}, engine.OutcomeFail, `want denied at admission with message`},
+		{"no answer", denied, adm, &Evaluation{Vars: vars}, engine.OutcomeFail, "want an admission answer for app, got none"},
+		{"no admission: rule checked", denied, other, &Evaluation{Results: failed, Vars: vars, Requested: map[string]bool{"team/app": true}}, engine.OutcomePass, ""},
+		{"answer only, warning matches", answerOnly, adm, &Evaluation{Admissions: answer(true, "", "be careful"), Vars: vars}, engine.OutcomePass, ""},
+		{"answer only, warning missing", answerOnly, adm, &Evaluation{Admissions: answer(true, ""), Vars: vars}, engine.OutcomeFail, "want 1 admission warning(s), got 0"},
+		{"answer only, took the webhook timeout", answerOnly, adm, &Evaluation{Admissions: []engine.AdmissionResponse{{Resource: pod, Allowed: true, Warnings: []string{"careful"}, Duration: 6e9}}, Vars: vars}, engine.OutcomeFail, "want the answer to take less than the webhook timeout (5s), it took 6s"},
+		{"answer only, no admission engine", answerOnly, other, &Evaluation{Vars: vars}, engine.OutcomeUnsupported, "admission: engine x does not support admission"},
+		{"input the engine cannot take", denied, adm, &Evaluation{Err: fmt.Errorf("admission: a Secret: %w", engine.ErrUnsupportedInput)}, engine.OutcomeUnsupported, "admission: a Secret: unsupported input"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := Check(tc.spec, tc.ev, tc.caps, "x", Options{})
+			if out.Outcome != tc.want || !strings.Contains(out.Reason, tc.reason) {
+				t.Errorf("got %s %q; want %s containing %q", out.Outcome, out.Reason, tc.want, tc.reason)
+			}
+		})
+	}
+	out := Check(denied, &Evaluation{Results: failed, Vars: vars, Requested: map[string]bool{"team/app": true}}, other, "x", Options{})
+	if len(out.Unchecked) != 1 || !strings.Contains(out.Unchecked[0], "admission: engine x does not send resources through an admission request") {
+		t.Errorf("unchecked: %q", out.Unchecked)
 	}
 }

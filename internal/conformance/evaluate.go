@@ -7,7 +7,6 @@ package conformance
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,6 +24,9 @@ import (
 type Evaluation struct {
 	Key     string
 	Results []engine.Result
+	// Admissions are the API server's answers, one per resource, when the
+	// engine is an engine.AdmissionEngine.
+	Admissions []engine.AdmissionResponse
 	// Err is set when the batch could not be evaluated at all (or the
 	// fake registry could not start).
 	Err error
@@ -41,16 +43,44 @@ type Evaluation struct {
 	Duration time.Duration
 }
 
+// Setup is how an evaluation reaches its registries. The zero Setup is
+// the runner's: registries on loopback and a registry proxy of the
+// evaluation's own.
+type Setup struct {
+	// RegistryOptions gives each registry's start options (a listen
+	// address the engine reaches, a CA); nil: none.
+	RegistryOptions func(scenario.RegistryModel) []fakeregistry.Option
+	// Proxy, when set, is a running registry proxy the engine already
+	// uses (the e2e controllers were started with it): the evaluation
+	// routes its registries' hosts there for its length instead of
+	// starting one.
+	Proxy SharedProxy
+}
+
+// SharedProxy is a registry proxy evaluations share (*proxy.Proxy is one).
+type SharedProxy interface {
+	// URL is what the engine uses as HTTPS_PROXY.
+	URL() string
+	// Route tunnels host to addr until remove is called; an error when
+	// the host is routed already or the proxy cannot route here.
+	Route(host, addr string) (remove func(), err error)
+}
+
 // Evaluate starts the file's fake registries and a registry proxy,
 // renders the binding, evaluates the whole batch under the file's deadline,
 // records the results, the request log and the refused hosts, and closes
 // the registries.
 func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scenario.Binding) *Evaluation {
+	return EvaluateWith(ctx, eng, f, b, Setup{})
+}
+
+// EvaluateWith is Evaluate with the registries set up as setup says.
+func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *scenario.Binding, setup Setup) *Evaluation {
 	ev := &Evaluation{Key: scenario.EvalKey(f, b)}
 	start := time.Now()
 	defer func() { ev.Duration = time.Since(start) }()
 
-	regs, err := StartRegistries(f, nil)
+	regs, err := StartRegistries(f, setup.RegistryOptions)
 	if err != nil {
 		ev.Err = err
 		return ev
@@ -60,12 +90,26 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	// engine gets as HTTPS_PROXY, so an image naming any other host
 	// (ghcr.io in a file that serves none) is refused with 403 on loopback
 	// instead of leaving the machine.
-	prx, err := proxy.Start(regs.Routes())
-	if err != nil {
-		ev.Err = fmt.Errorf("%s: start registry proxy: %w", f.Path, err)
-		return ev
+	var own *proxy.Proxy
+	proxyURL := ""
+	if setup.Proxy == nil {
+		if own, err = proxy.Start(regs.Routes()); err != nil {
+			ev.Err = fmt.Errorf("%s: start registry proxy: %w", f.Path, err)
+			return ev
+		}
+		defer own.Close()
+		proxyURL = own.URL()
+	} else {
+		proxyURL = setup.Proxy.URL()
+		for host, addr := range regs.Routes() {
+			remove, err := setup.Proxy.Route(host, addr)
+			if err != nil {
+				ev.Err = fmt.Errorf("%s: route %s on the shared registry proxy: %w", f.Path, host, err)
+				return ev
+			}
+			defer remove()
+		}
 	}
-	defer prx.Close()
 	srv := regs.Servers[0]
 	if ev.Vars, err = regs.Vars(); err != nil {
 		ev.Err = fmt.Errorf("%s: %w", f.Path, err)
@@ -110,11 +154,16 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 			req.Registry.CACertsPEM = append(req.Registry.CACertsPEM, s.CACertPEM())
 		}
 	}
-	req.Registry.Proxy = prx.URL()
+	req.Registry.Proxy = proxyURL
+	req.Expected = expected(f, b)
 
 	ectx, cancel := context.WithTimeout(ctx, f.Deadline())
 	defer cancel()
-	ev.Results, ev.Err = eng.Evaluate(ectx, req)
+	if adm, ok := eng.(engine.AdmissionEngine); ok {
+		ev.Results, ev.Admissions, ev.Err = adm.Admit(ectx, req)
+	} else {
+		ev.Results, ev.Err = eng.Evaluate(ectx, req)
+	}
 	if ev.Err != nil {
 		// Positions in the copies the engine received become the lines
 		// the user wrote.
@@ -122,13 +171,34 @@ func Evaluate(ctx context.Context, eng engine.Engine, f *scenario.File, b *scena
 	}
 	// Close first: it ends stalled handlers and waits for them, so requests
 	// the client gave up on are in the log too.
-	if err := errors.Join(prx.Close(), regs.Close()); err != nil && ev.Err == nil {
+	closeProxy := func() error { return nil }
+	if own != nil {
+		closeProxy = own.Close
+	}
+	if err := errors.Join(closeProxy(), regs.Close()); err != nil && ev.Err == nil {
 		ev.Err = fmt.Errorf("%s: %w", ev.Key, err)
 	}
 	ev.Requests = srv.Requests()
-	ev.Refused = prx.Refused()
+	if own != nil {
+		// A shared proxy's log is every evaluation's.
+		ev.Refused = own.Refused()
+	}
 	ev.Requested = regs.RequestChecks()
 	return ev
+}
+
+// expected are the results the file's rows expect under b.
+func expected(f *scenario.File, b *scenario.Binding) []engine.ResultKey {
+	var out []engine.ResultKey
+	for _, r := range f.Results {
+		if !r.AppliesTo(b.Name) || r.Result == "none" || r.Result == "" {
+			continue
+		}
+		for _, res := range r.Resources {
+			out = append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: res}})
+		}
+	}
+	return out
 }
 
 // relocated is an engine error whose text points into the scenario file
@@ -245,67 +315,6 @@ func waitRank(f *scenario.File) int {
 		}
 	}
 	return rank
-}
-
-// All waits for the evaluations of pairs (starting the missing ones) and
-// returns them by key.
-func (e *Evaluations) All(ctx context.Context, pairs []Pair) (map[string]*Evaluation, error) {
-	out := map[string]*Evaluation{}
-	for _, p := range pairs {
-		ev, err := e.Get(ctx, p.File, p.Binding)
-		if err != nil {
-			return nil, err
-		}
-		out[ev.Key] = ev
-	}
-	return out, nil
-}
-
-// Preload records evaluations done elsewhere (another parallel process), so
-// Get returns them without evaluating again.
-func (e *Evaluations) Preload(evs map[string]*Evaluation) {
-	for key, ev := range evs {
-		c := e.call(key)
-		c.once.Do(func() {
-			c.ev = ev
-			close(c.done)
-		})
-	}
-}
-
-// evaluationWire is an Evaluation as JSON, for handing evaluations from
-// the first parallel process to the others.
-type evaluationWire struct {
-	Key        string                 `json:"key"`
-	Results    []engine.Result        `json:"results"`
-	Err        string                 `json:"err,omitempty"`
-	Requests   []fakeregistry.Request `json:"requests"`
-	Refused    []string               `json:"refused,omitempty"`
-	Requested  map[string]bool        `json:"requested"`
-	Vars       scenario.Vars          `json:"vars"`
-	DurationNS int64                  `json:"durationNs"`
-}
-
-// MarshalJSON keeps the error as text.
-func (ev *Evaluation) MarshalJSON() ([]byte, error) {
-	w := evaluationWire{Key: ev.Key, Results: ev.Results, Requests: ev.Requests, Refused: ev.Refused, Requested: ev.Requested, Vars: ev.Vars, DurationNS: int64(ev.Duration)}
-	if ev.Err != nil {
-		w.Err = ev.Err.Error()
-	}
-	return json.Marshal(w)
-}
-
-// UnmarshalJSON restores an evaluation written by MarshalJSON.
-func (ev *Evaluation) UnmarshalJSON(b []byte) error {
-	var w evaluationWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*ev = Evaluation{Key: w.Key, Results: w.Results, Requests: w.Requests, Refused: w.Refused, Requested: w.Requested, Vars: w.Vars, Duration: time.Duration(w.DurationNS)}
-	if w.Err != "" {
-		ev.Err = errors.New(w.Err)
-	}
-	return nil
 }
 
 // Pair is one evaluation to run.

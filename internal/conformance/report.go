@@ -1,8 +1,11 @@
 package conformance
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -107,8 +110,9 @@ func WriteMatrix(w io.Writer, files []*ResultsFile) error {
 }
 
 func cell(s string) string {
+	// A newline is written as \n, so a denial's exact bytes stay readable.
 	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "\n", `\n`)
 }
 
 func shorten(s string, n int) string {
@@ -128,7 +132,9 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 	p("(`make check-catalogue` fails when this file is stale). `${REGISTRY}` is the fake registry's\n")
 	p("host:port and `${REFUSED}` a loopback port where nothing listens. Each row is what a case\n")
 	p("expects from Kyverno v1.19.1 behaviour (catchError absent or false) or from the proposed\n")
-	p("contract (catchError true); see `scenarios/README.md` for the decisions.\n\n")
+	p("contract (catchError true); see `scenarios/README.md` for the decisions. Rows whose result\n")
+	p("starts with `admission:` are the API server's answer when the resource is created (what\n")
+	p("`kubectl` prints), from the rows' `admission` checks.\n\n")
 
 	type row struct {
 		site, rule, resources, result, kind, file string
@@ -159,27 +165,49 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 			if g := r.Labels["guard"]; g != "" {
 				site += " (" + g + ")"
 			}
-			kind, texts := "", []string(nil)
-			if r.Message != nil {
-				kind, texts = r.Message.Parts()
-				for i := range texts {
-					texts[i] = vars.Expand(texts[i])
+			// The rule's result, then the API server's answer: its
+			// denial and each warning (admission rows).
+			type entry struct {
+				result string
+				m      *scenario.Matcher
+			}
+			var entries []entry
+			if r.Result != "" {
+				entries = append(entries, entry{r.Result, r.Message})
+			}
+			if a := r.Admission; a != nil {
+				if a.Message != nil {
+					entries = append(entries, entry{"admission: denied", a.Message})
+				} else if len(a.Warnings) == 0 {
+					entries = append(entries, entry{"admission: allowed", nil})
+				}
+				for i := range a.Warnings {
+					entries = append(entries, entry{"admission: warning", &a.Warnings[i]})
 				}
 			}
 			resources := strings.Join(r.Resources, ", ")
-			for _, b := range f.Bindings {
-				if !r.AppliesTo(b.Name) {
-					continue
+			for _, e := range entries {
+				kind, texts := "", []string(nil)
+				if e.m != nil {
+					kind, texts = e.m.Parts()
+					for i := range texts {
+						texts[i] = vars.Expand(texts[i])
+					}
 				}
-				key := strings.Join(append([]string{site, r.Policy + "/" + r.Rule, resources, r.Result, kind}, texts...), "\x00")
-				x := index[key]
-				if x == nil {
-					x = &row{site: site, rule: r.Policy + "/" + r.Rule, resources: resources, result: r.Result, kind: kind, texts: texts, file: f.Name}
-					index[key] = x
-					byFault[fault] = append(byFault[fault], x)
-				}
-				if !containsStr(x.bindings, b.Name) {
-					x.bindings = append(x.bindings, b.Name)
+				for _, b := range f.Bindings {
+					if !r.AppliesTo(b.Name) {
+						continue
+					}
+					key := strings.Join(append([]string{site, r.Policy + "/" + r.Rule, resources, e.result, kind}, texts...), "\x00")
+					x := index[key]
+					if x == nil {
+						x = &row{site: site, rule: r.Policy + "/" + r.Rule, resources: resources, result: e.result, kind: kind, texts: texts, file: f.Name}
+						index[key] = x
+						byFault[fault] = append(byFault[fault], x)
+					}
+					if !containsStr(x.bindings, b.Name) {
+						x.bindings = append(x.bindings, b.Name)
+					}
 				}
 			}
 		}
@@ -208,8 +236,11 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 				}
 				msg = strings.Join(parts, " and ")
 			}
-			if r.result == "none" {
+			switch r.result {
+			case "none":
 				msg = "(no result)"
+			case "admission: allowed":
+				msg = "(stored, no warning)"
 			}
 			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.file, r.site, r.rule, r.resources, strings.Join(r.bindings, ", "), r.result, cell(r.kind), msg)
 		}
@@ -233,4 +264,40 @@ func containsStr(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// WriteMatrixFiles writes the matrix of every results-<engine>.json in dir,
+// with current (when not nil) in place of its engine's file, to
+// dir/conformance-matrix.md and to w.
+func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
+	paths, err := filepath.Glob(filepath.Join(dir, "results-*.json"))
+	if err != nil {
+		return err
+	}
+	var files []*ResultsFile
+	for _, p := range paths {
+		if current != nil && filepath.Base(p) == "results-"+current.Engine+".json" {
+			continue
+		}
+		rf, err := ReadResults(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, rf)
+	}
+	if current != nil {
+		files = append(files, current)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no results-*.json in %s", dir)
+	}
+	var buf bytes.Buffer
+	if err := WriteMatrix(&buf, files); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conformance-matrix.md"), buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write the matrix: %w", err)
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
 }

@@ -61,6 +61,9 @@ type SpecRecord struct {
 
 	Want Want `json:"want"`
 	Got  *Got `json:"got"`
+	// Admission is the API server's answer for the resource (admission
+	// engines, rows with an admission check).
+	Admission *AdmissionGot `json:"admission,omitempty"`
 
 	// Registry is the fake registry's host:port for the evaluation.
 	Registry   string `json:"registry,omitempty"`
@@ -69,8 +72,17 @@ type SpecRecord struct {
 
 // Want is the row's expectation, placeholders unexpanded.
 type Want struct {
-	Result  string            `json:"result"`
-	Message *scenario.Matcher `json:"message,omitempty"`
+	Result    string                   `json:"result,omitempty"`
+	Message   *scenario.Matcher        `json:"message,omitempty"`
+	Admission *scenario.AdmissionCheck `json:"admission,omitempty"`
+}
+
+// AdmissionGot is the API server's answer (engine.AdmissionResponse).
+type AdmissionGot struct {
+	Allowed    bool     `json:"allowed"`
+	Message    string   `json:"message,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+	DurationMS int64    `json:"durationMs"`
 }
 
 // Got is the engine's result.
@@ -93,10 +105,16 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 		Binding: s.Binding.Name, Policy: s.Row.Policy, Rule: s.Row.Rule, Resource: s.Resource,
 		Labels: s.Labels, Requires: s.Requires,
 		Outcome: out.Outcome, Unchecked: out.Unchecked,
-		Want: Want{Result: s.Row.Result, Message: s.Row.Message},
+		Want: Want{Result: s.Row.Result, Message: s.Row.Message, Admission: s.Row.Admission},
 	}
 	mask := SecretMasker(s.File)
 	rec.Reason = mask(out.Reason)
+	if a := out.Admission; a != nil {
+		rec.Admission = &AdmissionGot{Allowed: a.Allowed, Message: mask(a.Message), DurationMS: a.Duration.Milliseconds()}
+		for _, w := range a.Warnings {
+			rec.Admission.Warnings = append(rec.Admission.Warnings, mask(w))
+		}
+	}
 	if ev != nil {
 		rec.Registry = ev.Vars[scenario.VarRegistry]
 		rec.DurationMS = ev.Duration.Milliseconds()

@@ -453,8 +453,29 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				return d.Errorf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
 			}
 		}
-		if !slices.Contains(knownResults, r.Result) {
-			return d.Errorf(at(rn, "result"), field+".result", "want one of %s, got %q", strings.Join(knownResults, ", "), r.Result)
+		if r.Result == "" && r.Admission != nil {
+			// An admission answer alone: the rule's result is not
+			// asserted (e.g. the API server gave up on the webhook).
+		} else if !slices.Contains(knownResults, r.Result) {
+			return d.Errorf(at(rn, "result"), field+".result", "want one of %s (or no result with an admission check), got %q", strings.Join(knownResults, ", "), r.Result)
+		}
+		if a := r.Admission; a != nil {
+			an := at(rn, "admission")
+			if a.Allowed == nil {
+				return d.Errorf(an, field+".admission.allowed", "want true or false: whether the API server stores the resource")
+			}
+			if *a.Allowed && a.Message != nil {
+				return d.Errorf(at(an, "message"), field+".admission.message", "an allowed resource has no error message; remove message or set allowed: false")
+			}
+			if !*a.Allowed && a.Message == nil {
+				return d.Errorf(an, field+".admission.message", "want the API server's error text for a denied resource")
+			}
+			if r.Result == "none" {
+				return d.Errorf(an, field+".admission", "a row with result none cannot check an admission answer; give the rule's result or none")
+			}
+			if err := checkVarsIn(an, field+".admission"); err != nil {
+				return err
+			}
 		}
 		if rc := r.Requests; rc != nil {
 			served := f.ServedHosts()
@@ -512,8 +533,8 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 				// "none" excludes any other.
 				sn := specName(f, &b, r, res)
 				for _, prev := range specNames[sn] {
-					if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" {
-						return d.Errorf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) excludes any other row for the same policy, rule, resource and binding", sn, prev)
+					if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" || p.Result == "" || r.Result == "" {
+						return d.Errorf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) or without a result (an admission answer alone) excludes any other row for the same policy, rule, resource and binding", sn, prev)
 					}
 				}
 				specNames[sn] = append(specNames[sn], i)
@@ -754,4 +775,11 @@ func policiesHaveImageRegistry(policies []Documents) bool {
 		}
 	}
 	return false
+}
+
+// ChecksAdmission reports whether a row checks the API server's answer:
+// such a file is about admission and runs there with its policies as
+// written.
+func (f *File) ChecksAdmission() bool {
+	return slices.ContainsFunc(f.Results, func(r Row) bool { return r.Admission != nil })
 }

@@ -49,7 +49,7 @@ func Specs(files []*File) []*Spec {
 			// later are named <spec>#2 and so on.
 			siblings, seen := map[string][]*Row{}, map[string]int{}
 			for ri := range f.Results {
-				if r := &f.Results[ri]; r.AppliesTo(b.Name) && r.Result != "none" {
+				if r := &f.Results[ri]; r.AppliesTo(b.Name) && r.Result != "none" && r.Result != "" {
 					for _, res := range r.Resources {
 						siblings[specName(f, b, r, res)] = append(siblings[specName(f, b, r, res)], r)
 					}
@@ -93,6 +93,10 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	}
 	if catch != CatchAbsent {
 		req = append(req, engine.CapCatchError)
+	}
+	if r.Result == "" {
+		// An admission answer alone.
+		req = append(req, engine.CapAdmission)
 	}
 	if r.PatchedResource != nil && ruleType == RuleVerifyImages {
 		req = append(req, engine.CapVerifyImagesPatch)

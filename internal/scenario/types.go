@@ -164,12 +164,34 @@ type Row struct {
 	Context   ContextChecks `json:"context"`
 	// PatchedResource is the resource the rule's policy must leave
 	// (mutate and verifyImages policies).
-	PatchedResource *PatchedResource  `json:"patchedResource"`
-	Requests        *RequestChecks    `json:"requests"`
-	Requires        []string          `json:"requires"`
-	Labels          map[string]string `json:"labels"`
+	PatchedResource *PatchedResource `json:"patchedResource"`
+	Requests        *RequestChecks   `json:"requests"`
+	// Admission is the API server's answer to creating the resource, for
+	// engines that send it through a real admission request.
+	Admission *AdmissionCheck   `json:"admission"`
+	Requires  []string          `json:"requires"`
+	Labels    map[string]string `json:"labels"`
 
 	line int
+}
+
+// AdmissionCheck is what the API server must answer when the row's
+// resource is created (engine.AdmissionResponse): allowed or denied with
+// a message, the exact warnings, and whether the answer waited for the
+// webhook timeout. Engines that do not answer admission requests leave it
+// unchecked; a row without result checks only this and needs the
+// admission capability.
+type AdmissionCheck struct {
+	// Allowed: the API server stored the resource (required).
+	Allowed *bool `json:"allowed"`
+	// Message is the API server's error text (denied only, required then).
+	Message *Matcher `json:"message"`
+	// Warnings are the admission warnings, one matcher each, in order;
+	// none when empty.
+	Warnings []Matcher `json:"warnings"`
+	// WebhookTimeout, when set, says whether the answer took at least the
+	// webhooks' timeout (true: the API server gave up on the webhook).
+	WebhookTimeout *bool `json:"webhookTimeout"`
 }
 
 // RequestChecks are expectations on the fake registry's request log for the

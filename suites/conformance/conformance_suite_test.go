@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +23,6 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/internal/conformance"
-	"github.com/imagectx/conformance/internal/ginkgorecords"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -99,6 +98,12 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if suiteConfig.ParallelTotal > 1 {
+		// Evaluations are I/O-bound and run concurrently in this one
+		// process; parallel processes would each need every result.
+		t.Fatalf("run the conformance suite in one process (without -p or --procs): its evaluations already run concurrently")
+	}
 	files, err := scenario.LoadDirs(set.dirs...)
 	if err != nil {
 		t.Fatal(err)
@@ -113,108 +118,89 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatalf("engine %s capabilities: %v", eng.Name(), err)
 	}
-
-	suiteConfig, reporterConfig := GinkgoConfiguration()
 	if reporterConfig.JUnitReport == "" {
 		reporterConfig.JUnitReport = filepath.Join(set.artifacts, "junit-"+eng.Name()+".xml")
 	}
+
+	r := &run{eng: eng, caps: caps, set: set, evals: conformance.NewEvaluations(eng), records: map[string]*conformance.SpecRecord{}}
 	specs := scenario.Specs(files)
-	declareSpecs(eng, caps, set, specs, selected(suiteConfig, specs, func(s *scenario.Spec) bool {
-		why, fatal := conformance.Unsupported(s, caps, eng.Name(), set.opts)
-		return why == "" || fatal
-	}))
+	r.declare(specs)
+	// Ginkgo's own filters (labels, focus, skip) say which specs will run;
+	// their evaluations start now, all at once (each with its own fake
+	// registry, so retries and deadlines overlap), and specs only check.
+	preview := PreviewSpecs("imageRegistry conformance on "+eng.Name(), suiteConfig)
+	r.prefetch(specs, preview)
 	RunSpecs(t, "imageRegistry conformance on "+eng.Name(), suiteConfig, reporterConfig)
+	if err := r.writeReports(); err != nil {
+		t.Error(err)
+	}
 }
 
-// selected approximates Ginkgo's filters (labels, focus, skip) to know which
-// evaluations to start early, leaving out specs the engine cannot run; an
-// evaluation not started here still runs when its first spec asks for it.
-func selected(cfg types.SuiteConfig, specs []*scenario.Spec, runnable func(*scenario.Spec) bool) []conformance.Pair {
-	match := func([]string) bool { return true }
-	if cfg.LabelFilter != "" {
-		f, err := types.ParseLabelFilter(cfg.LabelFilter)
-		if err == nil {
-			match = f
+// run is one suite run: the engine, its evaluations and the records of
+// the specs checked, kept in memory until the reports are written.
+type run struct {
+	eng   engine.Engine
+	caps  engine.Capabilities
+	set   settings
+	evals *conformance.Evaluations
+	// unsupported is each spec's unsupported decision, made once.
+	unsupported map[*scenario.Spec]unsupported
+	mu          sync.Mutex
+	records     map[string]*conformance.SpecRecord
+}
+
+type unsupported struct {
+	why   string
+	fatal bool // REQUIRE_CATCHERROR=1: a failure, not unsupported
+}
+
+// prefetch starts the evaluations of the specs the preview says will run
+// and the engine can run.
+func (r *run) prefetch(specs []*scenario.Spec, preview Report) {
+	willRun := map[string]bool{}
+	for _, sr := range preview.SpecReports {
+		if sr.LeafNodeType == types.NodeTypeIt && sr.State != types.SpecStateSkipped && sr.State != types.SpecStatePending {
+			willRun[sr.LeafNodeText] = true
 		}
-	}
-	compile := func(ss []string) []*regexp.Regexp {
-		var out []*regexp.Regexp
-		for _, s := range ss {
-			if re, err := regexp.Compile(s); err == nil {
-				out = append(out, re)
-			}
-		}
-		return out
-	}
-	focus, skip := compile(cfg.FocusStrings), compile(cfg.SkipStrings)
-	matchesAny := func(res []*regexp.Regexp, s string) bool {
-		for _, re := range res {
-			if re.MatchString(s) {
-				return true
-			}
-		}
-		return false
 	}
 	seen := map[string]bool{}
-	var out []conformance.Pair
+	var pairs []conformance.Pair
 	for _, s := range specs {
-		if !runnable(s) || !match(s.Labels) || (len(focus) > 0 && !matchesAny(focus, s.Name)) || matchesAny(skip, s.Name) || seen[s.EvalKey()] {
+		if u := r.unsupported[s]; (u.why != "" && !u.fatal) || !willRun[s.Name] || seen[s.EvalKey()] {
 			continue
 		}
 		seen[s.EvalKey()] = true
-		out = append(out, conformance.Pair{File: s.File, Binding: s.Binding})
+		pairs = append(pairs, conformance.Pair{File: s.File, Binding: s.Binding})
 	}
-	return out
+	r.evals.Prefetch(pairs, r.set.evalLimit)
 }
 
-func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, specs []*scenario.Spec, early []conformance.Pair) {
-	evals := conformance.NewEvaluations(eng)
+func (r *run) record(rec *conformance.SpecRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records[rec.Name] = rec
+}
 
-	// The first parallel process runs every selected evaluation once (each
-	// with its own fake registry, concurrently, so retries and deadlines
-	// overlap) and hands the results to the other processes; specs only
-	// check. An evaluation nobody prefetched still runs, once per process,
-	// when its first spec asks for it.
-	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-		evals.Prefetch(early, set.evalLimit)
-		all, err := evals.All(ctx, early)
-		Expect(err).NotTo(HaveOccurred())
-		b, err := json.Marshal(all)
-		Expect(err).NotTo(HaveOccurred())
-		return b
-	}, func(b []byte) {
-		var all map[string]*conformance.Evaluation
-		Expect(json.Unmarshal(b, &all)).To(Succeed())
-		evals.Preload(all)
-	})
-
-	ReportAfterSuite("results file", func(r Report) {
-		recs, err := ginkgorecords.Collect(r, eng.Name())
-		Expect(err).NotTo(HaveOccurred())
-		rf := conformance.NewResultsFile(eng.Name(), caps, set.opts, recs)
-		path, err := conformance.WriteResults(set.artifacts, rf)
-		Expect(err).NotTo(HaveOccurred())
-		fmt.Fprintf(GinkgoWriter, "results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
-	})
-
+func (r *run) declare(specs []*scenario.Spec) {
+	r.unsupported = map[*scenario.Spec]unsupported{}
 	var entries []TableEntry
 	for _, s := range specs {
-		labels := append([]string{}, s.Labels...)
+		why, fatal := conformance.Unsupported(s, r.caps, r.eng.Name(), r.set.opts)
+		r.unsupported[s] = unsupported{why, fatal}
 		timeout := 2*s.File.Deadline() + 2*time.Minute
-		entries = append(entries, Entry(s.Name, Label(labels...), SpecTimeout(timeout), s))
+		entries = append(entries, Entry(s.Name, Label(s.Labels...), SpecTimeout(timeout), s))
 	}
 
 	DescribeTable("scenario", func(ctx SpecContext, s *scenario.Spec) {
-		if why, fatal := conformance.Unsupported(s, caps, eng.Name(), set.opts); why != "" && !fatal {
-			out := conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
-			addRecord(eng.Name(), conformance.Record(s, nil, out))
-			Skip("unsupported: " + why)
+		if u := r.unsupported[s]; u.why != "" && !u.fatal {
+			r.record(conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: u.why}))
+			Skip("unsupported: " + u.why)
 		}
-		ev, err := evals.Get(ctx, s.File, s.Binding)
+		ev, err := r.evals.Get(ctx, s.File, s.Binding)
 		Expect(err).NotTo(HaveOccurred())
-		out := conformance.Check(s, ev, caps, eng.Name(), set.opts)
+		out := conformance.Check(s, ev, r.caps, r.eng.Name(), r.set.opts)
 		rec := conformance.Record(s, ev, out)
-		addRecord(eng.Name(), rec)
+		r.record(rec)
 		if out.Outcome == engine.OutcomeFail {
 			AddReportEntry("actual", actual(rec, out, conformance.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
 			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
@@ -222,8 +208,23 @@ func declareSpecs(eng engine.Engine, caps engine.Capabilities, set settings, spe
 	}, entries)
 }
 
-func addRecord(engineName string, rec *conformance.SpecRecord) {
-	Expect(ginkgorecords.Add(engineName, rec)).To(Succeed())
+// writeReports writes the results file of the specs that ran and the
+// conformance matrix of every engine's results in ARTIFACTS (this run's
+// from memory), and prints the matrix.
+func (r *run) writeReports() error {
+	r.mu.Lock()
+	recs := make([]*conformance.SpecRecord, 0, len(r.records))
+	for _, rec := range r.records {
+		recs = append(recs, rec)
+	}
+	r.mu.Unlock()
+	rf := conformance.NewResultsFile(r.eng.Name(), r.caps, r.set.opts, recs)
+	path, err := conformance.WriteResults(r.set.artifacts, rf)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
+	return conformance.WriteMatrixFiles(os.Stdout, r.set.artifacts, rf)
 }
 
 // actual renders what the engine returned, for the failure report, with
@@ -241,6 +242,9 @@ func actual(rec *conformance.SpecRecord, out conformance.Outcome, mask func(stri
 	}
 	for _, o := range out.Others {
 		fmt.Fprintf(&b, "also: %s: %s\n", o.Status, mask(o.Message))
+	}
+	if a := rec.Admission; a != nil {
+		fmt.Fprintf(&b, "admission: allowed %t, message %q, warnings %q, %d ms\n", a.Allowed, a.Message, a.Warnings, a.DurationMS)
 	}
 	fmt.Fprintf(&b, "registry: %s\n", rec.Registry)
 	return b.String()

@@ -38,32 +38,13 @@ func run(args []string, stdout io.Writer) error {
 
 func matrix(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
-	out := fs.String("o", "", "also write the matrix to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("matrix: want results files (results-<engine>.json)")
+	if fs.NArg() != 1 {
+		return fmt.Errorf("matrix: want the folder of the results files (results-<engine>.json)")
 	}
-	var files []*conformance.ResultsFile
-	for _, p := range fs.Args() {
-		rf, err := conformance.ReadResults(p)
-		if err != nil {
-			return err
-		}
-		files = append(files, rf)
-	}
-	var buf bytes.Buffer
-	if err := conformance.WriteMatrix(&buf, files); err != nil {
-		return err
-	}
-	if *out != "" {
-		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-	}
-	_, err := stdout.Write(buf.Bytes())
-	return err
+	return conformance.WriteMatrixFiles(stdout, fs.Arg(0), nil)
 }
 
 func catalogue(args []string, stdout io.Writer) error {

@@ -44,9 +44,24 @@ func TestCatalogueCheck(t *testing.T) {
 		{[]string{"catalogue", "-o", filepath.Join(dir, "nope.md"), "-check", scenarios}, "(run make catalogue)"},
 		{[]string{"catalogue", "-check", scenarios}, "catalogue -check needs -o <file>"},
 		{[]string{"catalogue"}, "catalogue: want scenario folders"},
-		{[]string{"matrix"}, "matrix: want results files"},
-		{[]string{"matrix", current}, current + ": not a results file"},
+		{[]string{"matrix"}, "matrix: want the folder of the results files"},
+		{[]string{"matrix", dir}, "no results-*.json in " + dir},
 		{[]string{"report"}, `unknown command "report"`},
+	} {
+		err := run(tc.args, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run %q: %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+	// A file named like a results file that is not one.
+	if err := os.WriteFile(filepath.Join(dir, "results-x.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"matrix", dir}, filepath.Join(dir, "results-x.json") + ": not a results file"},
 	} {
 		err := run(tc.args, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

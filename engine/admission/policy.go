@@ -1,0 +1,208 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/imagectx/conformance/engine"
+)
+
+// Kyverno's webhook configurations (Kyverno v1.19.1 pkg/config:
+// ValidatingWebhookConfigurationName, MutatingWebhookConfigurationName)
+// and the webhooks in them, one per failurePolicy:
+// validate.kyverno.svc-fail, validate.kyverno.svc-ignore, mutate.kyverno.svc-*.
+const (
+	validatingWebhookConfig = "kyverno-resource-validating-webhook-cfg"
+	mutatingWebhookConfig   = "kyverno-resource-mutating-webhook-cfg"
+)
+
+// document is one decoded object of a batch and the file it came from.
+type document struct {
+	file string
+	obj  *unstructured.Unstructured
+}
+
+// decodeAll splits every document into its YAML objects.
+func decodeAll(docs []engine.Document) ([]document, error) {
+	var out []document
+	for _, d := range docs {
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(d.Data), 4096)
+		for {
+			obj := &unstructured.Unstructured{}
+			err := dec.Decode(&obj.Object)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("admission: %s: %w", d.File, err)
+			}
+			if len(obj.Object) == 0 {
+				continue
+			}
+			out = append(out, document{file: d.File, obj: obj})
+		}
+	}
+	return out, nil
+}
+
+// CreatePolicy creates a namespaced Policy with strict field validation
+// (as kubectl does: an unknown field is an error, not dropped), waits
+// until Kyverno marks it Ready and the webhooks that serve its rules (of
+// its failurePolicy) cover Pods, and returns the function that deletes it.
+// When it returns an error the policy is deleted again.
+func (e *Engine) CreatePolicy(ctx context.Context, obj *unstructured.Unstructured) (func(context.Context) error, error) {
+	ns := obj.GetNamespace()
+	if _, err := e.dyn.Resource(policyGVR).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+		return nil, err
+	}
+	del := func(ctx context.Context) error {
+		err := e.dyn.Resource(policyGVR).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete policy %s/%s: %w", ns, obj.GetName(), err)
+		}
+		return nil
+	}
+	if err := e.waitServed(ctx, obj); err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return nil, errors.Join(err, del(cctx))
+	}
+	return del, nil
+}
+
+// waitServed waits (one minute at most) until the policy is Ready and
+// every webhook serving its rules covers Pods: validate and verifyImages
+// rules are served by validate.kyverno.svc-<failurePolicy>, mutate and
+// verifyImages rules by mutate.kyverno.svc-<failurePolicy>.
+func (e *Engine) waitServed(ctx context.Context, obj *unstructured.Unstructured) error {
+	fp, _, _ := unstructured.NestedString(obj.Object, "spec", "failurePolicy")
+	if fp == "" {
+		fp = "Fail" // Kyverno's default
+	}
+	fp = strings.ToLower(fp)
+	deadline := time.Now().Add(time.Minute)
+	var last error
+	for {
+		last = e.served(ctx, obj, fp)
+		if last == nil {
+			return nil
+		}
+		var wrong wrongTimeout
+		if errors.As(last, &wrong) || time.Now().After(deadline) {
+			return fmt.Errorf("policy %s/%s not served: %w", obj.GetNamespace(), obj.GetName(), last)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("policy %s/%s not served: %w (%v)", obj.GetNamespace(), obj.GetName(), ctx.Err(), last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// wrongTimeout: a webhook's timeout is not the one the engine was told;
+// waiting does not help.
+type wrongTimeout struct{ msg string }
+
+func (w wrongTimeout) Error() string { return w.msg }
+
+func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp string) error {
+	p, err := e.dyn.Resource(policyGVR).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
+	ready := slices.ContainsFunc(conds, func(c any) bool {
+		m, _ := c.(map[string]any)
+		return m["type"] == "Ready" && m["status"] == "True"
+	})
+	if !ready {
+		return fmt.Errorf("no Ready condition yet: %v", conds)
+	}
+	if hasRule(obj, "validate", "verifyImages") {
+		vwc, err := e.cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, validatingWebhookConfig, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var hooks []webhook
+		for _, w := range vwc.Webhooks {
+			hooks = append(hooks, webhook{w.Name, w.Rules, w.TimeoutSeconds})
+		}
+		if err := e.coversPods(hooks, "validate.kyverno.svc-"+fp); err != nil {
+			return err
+		}
+	}
+	if hasRule(obj, "mutate", "verifyImages") {
+		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, mutatingWebhookConfig, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var hooks []webhook
+		for _, w := range mwc.Webhooks {
+			hooks = append(hooks, webhook{w.Name, w.Rules, w.TimeoutSeconds})
+		}
+		if err := e.coversPods(hooks, "mutate.kyverno.svc-"+fp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webhook is what a validating and a mutating webhook share for the wait.
+type webhook struct {
+	name    string
+	rules   []admissionregistrationv1.RuleWithOperations
+	timeout *int32
+}
+
+// coversPods is nil once the webhook named want exists, one of its rules
+// covers Pods, and its timeout is the engine's.
+func (e *Engine) coversPods(hooks []webhook, want string) error {
+	var names []string
+	for _, w := range hooks {
+		names = append(names, w.name)
+		if w.name != want {
+			continue
+		}
+		if !slices.ContainsFunc(w.rules, func(r admissionregistrationv1.RuleWithOperations) bool { return slices.Contains(r.Resources, "pods") }) {
+			return fmt.Errorf("webhook %s does not cover pods yet", want)
+		}
+		if w.timeout == nil || time.Duration(*w.timeout)*time.Second != e.opts.WebhookTimeout {
+			return wrongTimeout{fmt.Sprintf("webhook %s has timeoutSeconds %v, the engine was told %s", want, deref(w.timeout), e.opts.WebhookTimeout)}
+		}
+		return nil
+	}
+	return fmt.Errorf("no webhook %s yet (have %v)", want, names)
+}
+
+func deref(p *int32) any {
+	if p == nil {
+		return "unset"
+	}
+	return *p
+}
+
+// hasRule reports whether a policy has a rule of one of the types.
+func hasRule(obj *unstructured.Unstructured, types ...string) bool {
+	rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")
+	for _, r := range rules {
+		m, _ := r.(map[string]any)
+		for _, t := range types {
+			if m[t] != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
