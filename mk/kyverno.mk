@@ -64,7 +64,7 @@ compare: suite-bin ## Behaviour-change report between two engines or CLI builds:
 	}; \
 	side a '$(A)'; side b '$(B)'; \
 	name() { local n=$$1; [ -f "$$n" ] && n="$$n ($$("$$n" version 2>/dev/null | sed -n 's/^Version: //p'))"; echo "$$n"; }; \
-	$(GO) run ./cmd/compare \
+	$(GO) run ./internal/cmd/conformance-report compare \
 		-a "$$(cat $(ARTIFACTS)/compare/a/results.path)" -a-name "$$(name '$(A)')" \
 		-b "$$(cat $(ARTIFACTS)/compare/b/results.path)" -b-name "$$(name '$(B)')" \
 		-o $(ARTIFACTS)/compare.md

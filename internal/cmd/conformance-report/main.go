@@ -1,12 +1,16 @@
-// Command conformance-report prints the conformance matrix from results
-// files and generates or checks the error-string catalogue.
+// Command conformance-report writes the reports that read results files or
+// scenarios (internal/conformance writes them all): the conformance matrix,
+// the behaviour-change report between two results files, the error-string
+// catalogue.
 //
-//	conformance-report matrix [-o file.md] results-*.json
+//	conformance-report matrix ARTIFACTS-DIR
+//	conformance-report compare -a A.json -a-name NAME -b B.json -b-name NAME [-o compare.md] [-fail-on-change]
 //	conformance-report catalogue [-o docs/error-strings.md] [-check] scenarios [dir...]
 package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,21 +23,26 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "conformance-report:", err)
+		if errors.Is(err, errChanged) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("want a command: matrix or catalogue")
+		return fmt.Errorf("want a command: matrix, compare or catalogue")
 	}
 	switch args[0] {
 	case "matrix":
 		return matrix(args[1:], stdout)
+	case "compare":
+		return compare(args[1:], stdout)
 	case "catalogue":
 		return catalogue(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q; want matrix or catalogue", args[0])
+	return fmt.Errorf("unknown command %q; want matrix, compare or catalogue", args[0])
 }
 
 func matrix(args []string, stdout io.Writer) error {
@@ -84,4 +93,48 @@ func catalogue(args []string, stdout io.Writer) error {
 	}
 	_, err = stdout.Write(buf.Bytes())
 	return err
+}
+
+// errChanged is compare's error under -fail-on-change when a case differs.
+var errChanged = errors.New("cases differ (-fail-on-change)")
+
+func compare(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	aFile := fs.String("a", "", "results of run A: results-<engine>.json")
+	bFile := fs.String("b", "", "results of run B: results-<engine>.json")
+	aName := fs.String("a-name", "A", "name of run A in the report")
+	bName := fs.String("b-name", "B", "name of run B in the report")
+	out := fs.String("o", "compare.md", "Markdown report to write")
+	failOnChange := fs.Bool("fail-on-change", false, "fail when a case differs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *aFile == "" || *bFile == "" {
+		return fmt.Errorf("compare: both -a and -b are required")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("compare: unexpected arguments %v", fs.Args())
+	}
+	a, err := conformance.LoadCompareRun(*aName, *aFile)
+	if err != nil {
+		return err
+	}
+	b, err := conformance.LoadCompareRun(*bName, *bFile)
+	if err != nil {
+		return err
+	}
+	changes := conformance.Diff(a, b)
+	var buf bytes.Buffer
+	if err := conformance.WriteCompare(&buf, a, b, changes); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	fmt.Fprintf(stdout, "compare: %d of %d/%d cases differ between %s and %s; report: %s\n",
+		len(changes), len(a.Cases), len(b.Cases), a.Name, b.Name, *out)
+	if *failOnChange && len(changes) > 0 {
+		return errChanged
+	}
+	return nil
 }

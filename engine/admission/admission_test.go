@@ -1,0 +1,185 @@
+package admission
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/imagectx/conformance/engine"
+)
+
+func newTestEngine(t *testing.T, opts Options) *Engine {
+	t.Helper()
+	if opts.WebhookTimeout == 0 {
+		opts.WebhookTimeout = 5 * time.Second
+	}
+	e, err := New(&rest.Config{Host: "https://127.0.0.1:1"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestNewRefusesBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{WebhookTimeout: time.Second, Process: "scan"}, `Options.Process "scan": want "admission review" or "background scan"`},
+		{Options{}, "Options.WebhookTimeout: want the controllers' webhook timeout"},
+	} {
+		if _, err := New(&rest.Config{}, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v): %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+	if n := newTestEngine(t, Options{Process: ProcessBackgroundScan}).Name(); n != NameBackgroundScan {
+		t.Errorf("background engine named %q", n)
+	}
+}
+
+const policyYAML = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: p}
+spec:
+  background: true
+  rules:
+  - name: r
+    validate: {failureAction: Enforce}
+  - name: v
+    verifyImages: [{imageReferences: ["*"], failureAction: Enforce}]
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: q}
+`
+
+func TestNamespacedCopies(t *testing.T) {
+	docs, err := decodeAll([]engine.Document{{File: "p.yaml", Data: []byte(policyYAML)}})
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("decodeAll: %d docs, %v", len(docs), err)
+	}
+	get := func(obj *unstructured.Unstructured, path ...string) any {
+		v, _, _ := unstructured.NestedFieldNoCopy(obj.Object, path...)
+		return v
+	}
+	action := func(obj *unstructured.Unstructured, i int) any {
+		rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")
+		m := rules[i].(map[string]any)
+		if v, ok := m["validate"].(map[string]any); ok {
+			return v["failureAction"]
+		}
+		return m["verifyImages"].([]any)[0].(map[string]any)["failureAction"]
+	}
+	for _, tc := range []struct {
+		opts                 Options
+		background           any
+		validate, verifyImgs any
+	}{
+		{Options{}, true, "Enforce", "Enforce"},
+		{Options{AuditCopies: true}, false, "Audit", "Enforce"},
+		{Options{AuditCopies: true, Process: ProcessBackgroundScan}, true, "Audit", "Enforce"},
+	} {
+		obj, err := newTestEngine(t, tc.opts).namespaced(docs[0], "ns1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj.GetKind() != "Policy" || obj.GetNamespace() != "ns1" {
+			t.Errorf("%+v: got %s in %q, want a Policy in ns1", tc.opts, obj.GetKind(), obj.GetNamespace())
+		}
+		if b := get(obj, "spec", "background"); b != tc.background {
+			t.Errorf("%+v: background %v, want %v", tc.opts, b, tc.background)
+		}
+		if a := action(obj, 0); a != tc.validate {
+			t.Errorf("%+v: validate failureAction %v, want %v", tc.opts, a, tc.validate)
+		}
+		if a := action(obj, 1); a != tc.verifyImgs {
+			t.Errorf("%+v: verifyImages failureAction %v, want %v (kept as written)", tc.opts, a, tc.verifyImgs)
+		}
+	}
+	if get(docs[0].obj, "spec", "background") != true {
+		t.Error("namespaced changed the decoded document")
+	}
+	if _, err := newTestEngine(t, Options{}).namespaced(document{file: "x.yaml", obj: &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "a"}}}}, "ns"); err == nil || !strings.Contains(err.Error(), "x.yaml: want a ClusterPolicy or Policy, got Pod a") {
+		t.Errorf("a Pod as policy: %v", err)
+	}
+}
+
+func TestSupported(t *testing.T) {
+	e := newTestEngine(t, Options{Proxy: "http://127.0.0.1:9", TrustedCAs: [][]byte{[]byte("ca")}})
+	ok := engine.Request{Registry: engine.RegistryConfig{Proxy: "http://127.0.0.1:9", CACertsPEM: [][]byte{[]byte("ca")}}}
+	if err := e.supported(ok); err != nil {
+		t.Fatalf("supported: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*engine.Request)
+		want string
+	}{
+		{"credentials", func(r *engine.Request) {
+			r.Registry.Credentials = []engine.Credential{{Registry: "r", Username: "u", Password: "secret-pw"}}
+		}, "registry credentials"},
+		{"secrets", func(r *engine.Request) { r.Registry.Secrets = map[string][]engine.Credential{"s": nil} }, "registry Secrets"},
+		{"configmaps", func(r *engine.Request) { r.ConfigMaps = []engine.Document{{}} }, "ConfigMaps"},
+		{"operation", func(r *engine.Request) { r.Operation = "DELETE" }, "operation DELETE"},
+		{"proxy", func(r *engine.Request) { r.Registry.Proxy = "http://127.0.0.1:8" }, `names registry proxy "http://127.0.0.1:8"; the controllers were started with "http://127.0.0.1:9"`},
+		{"ca", func(r *engine.Request) { r.Registry.CACertsPEM = [][]byte{[]byte("other")} }, "trusts a CA the controllers were not started with"},
+	} {
+		req := ok
+		tc.edit(&req)
+		err := e.supported(req)
+		if err == nil || !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want unsupported input with %q", tc.name, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-pw") {
+			t.Errorf("%s: the error quotes the password", tc.name)
+		}
+	}
+}
+
+func TestNamespaceLabels(t *testing.T) {
+	pod := func(ns string) document {
+		obj := &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "a", "namespace": ns}}}
+		return document{obj: obj}
+	}
+	req := engine.Request{NamespaceLabels: map[string]map[string]string{"team": {"a": "b"}}}
+	l, err := namespaceLabels(req, []document{pod("team"), pod("team")})
+	if err != nil || l["a"] != "b" {
+		t.Errorf("one namespace: %v, %v", l, err)
+	}
+	if _, err := namespaceLabels(req, []document{pod("team"), pod("default")}); !errors.Is(err, engine.ErrUnsupportedInput) {
+		t.Errorf("two namespaces with labels: %v, want unsupported input", err)
+	}
+}
+
+func TestHasProperty(t *testing.T) {
+	var schema map[string]any
+	err := yaml.Unmarshal([]byte(`openAPIV3Schema:
+  properties:
+    spec:
+      properties:
+        rules:
+          items:
+            properties:
+              context:
+                items:
+                  properties:
+                    imageRegistry:
+                      properties:
+                        reference: {type: string}
+                        catchError: {type: boolean}
+`), &schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasProperty(schema, "imageRegistry", "catchError") {
+		t.Error("catchError under imageRegistry not found")
+	}
+	if hasProperty(schema, "imageRegistry", "jmesPath") || hasProperty(schema, "context", "catchError") {
+		t.Error("found a property that is not there")
+	}
+}

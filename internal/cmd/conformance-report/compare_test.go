@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/conformance"
+)
+
+// writeResults writes a results file of engineName with the records.
+func writeResults(t *testing.T, engineName string, caps engine.Capabilities, recs []*conformance.SpecRecord) string {
+	t.Helper()
+	p, err := conformance.WriteResults(t.TempDir(), conformance.NewResultsFile(engineName, caps, conformance.Options{}, recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func got(status, msg string) *conformance.Got {
+	return &conformance.Got{Status: status, Message: msg, MessageTemplate: msg}
+}
+
+func TestCompare(t *testing.T) {
+	a := writeResults(t, "reference", engine.Capabilities{Version: "reference", CatchError: true}, []*conformance.SpecRecord{
+		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:41000/v2/x: MANIFEST_UNKNOWN")},
+		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomePass, Got: got("skip", "preconditions not met")},
+		{Name: "auth/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "UNAUTHORIZED")},
+		{Name: "only-a/x/r/r/p", Outcome: engine.OutcomePass},
+		{Name: "both/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "build A lacks catchError"},
+		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &conformance.AdmissionGot{Allowed: false, Message: "denied"}},
+	})
+	b := writeResults(t, "kyverno", engine.Capabilities{Version: "v1.19.1"}, []*conformance.SpecRecord{
+		// Same behaviour, another port: not a change.
+		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:52000/v2/x: MANIFEST_UNKNOWN")},
+		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError"},
+		{Name: "auth/catch-absent/check/r/app", Outcome: engine.OutcomeFail, Reason: "want error, got pass: validation rule | 'check' passed.", Got: got("pass", "validation rule 'check' passed.")},
+		{Name: "only-b/x/r/r/p", Outcome: engine.OutcomePass},
+		// Unsupported in both, for reasons naming different builds: not a change.
+		{Name: "both/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "build B lacks catchError"},
+		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &conformance.AdmissionGot{Allowed: true, Warnings: []string{"careful"}}},
+	})
+	text := compareReport(t, a, b)
+	for _, want := range []string{
+		"# Behaviour change: reference → kyverno",
+		"| pass | 5 | 3 |",
+		"| unsupported | 1 | 2 |",
+		"| fail | 0 | 1 |",
+		"**5 case(s) differ** (3 changed, 1 only in reference, 1 only in kyverno). 1 case(s) are unsupported in both runs and not compared.",
+		"| pass → fail | 1 |",
+		"| pass → unsupported | 1 |",
+		"| missing/catch-on/check/r/app | **pass**<br>`skip: preconditions not met` | **unsupported**<br>catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
+		`want error, got pass: validation rule \| 'check' passed.`,
+		"| only-a/x/r/r/p | **pass** | *(not in this run)* |",
+		"| admission/enforce/check/r/app | **pass**<br>`admission: denied: denied` | **pass**<br>`admission: allowed (warnings: careful)` |",
+		"## Why cases are unsupported\n\n| run | cases | reason |\n|---|---:|---|\n| kyverno | 1 | catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "missing/catch-absent") {
+		t.Errorf("a case that differs only in its port is reported:\n%s", text)
+	}
+	if strings.Contains(text, "both/catch-on") {
+		t.Errorf("a case unsupported in both runs is reported:\n%s", text)
+	}
+	err := run([]string{"compare", "-a", a, "-b", b, "-o", filepath.Join(t.TempDir(), "c.md"), "-fail-on-change"}, &bytes.Buffer{})
+	if !errors.Is(err, errChanged) {
+		t.Errorf("-fail-on-change: %v, want errChanged", err)
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"a Ginkgo report": true}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	otherFormat := filepath.Join(dir, "other.json")
+	if err := os.WriteFile(otherFormat, []byte(`{"format":"imagectx.conformance.results/v0","specs":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := writeResults(t, "empty", engine.Capabilities{}, nil)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-a", bad}, "compare: both -a and -b are required"},
+		{[]string{"-a", bad, "-b", bad}, bad + ": not a results file"},
+		{[]string{"-a", filepath.Join(dir, "nope.json"), "-b", bad}, "read results of A"},
+		{[]string{"-a", empty, "-b", empty}, "no specs in the results"},
+		{[]string{"-a", otherFormat, "-b", bad}, otherFormat + `: format "imagectx.conformance.results/v0", want "imagectx.conformance.results/v1"`},
+		{[]string{"-a", empty, "-b", empty, "extra"}, "compare: unexpected arguments [extra"},
+	} {
+		err := run(append([]string{"compare"}, append(tt.args, "-o", filepath.Join(dir, "out.md"))...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("compare %v = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// compareReport runs compare on two results files named reference and
+// kyverno and returns the Markdown report.
+func compareReport(t *testing.T, a, b string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "compare.md")
+	if err := run([]string{"compare", "-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(md)
+}
