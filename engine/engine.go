@@ -215,6 +215,9 @@ type AdmissionResponse struct {
 	// Warnings are the admission warnings, in the order the API server
 	// sent them.
 	Warnings []string
+	// Annotations are the stored resource's annotations (mutating
+	// webhooks write some); nil when it was not stored.
+	Annotations map[string]string
 	// Duration is how long the create request took, wall clock.
 	Duration time.Duration
 }

@@ -10,7 +10,9 @@
 // namespaced Policies there (a ClusterPolicy would see every other
 // evaluation's resources) and its resources are created there. Results and
 // answers are given back in the batch's terms: policy names without the
-// namespace, resources in the namespace the batch named. The cluster comes
+// namespace, resources in the namespace the batch named, and that name in
+// place of the evaluation's Namespace in every message, warning and
+// annotation (so a text reads as for a Policy in the resource's namespace). The cluster comes
 // from any provider of e2e/cluster (a rest.Config); see e2e/README.md.
 package admission
 
@@ -305,9 +307,12 @@ func (e *Engine) Admit(ctx context.Context, req engine.Request) ([]engine.Result
 			return nil, nil, fmt.Errorf("admission: %s: %w", r.file, err)
 		}
 		a.Resource.Namespace = orig
-		a.Message = strings.ReplaceAll(a.Message, "/"+ns+"/", "/"+orig+"/")
+		a.Message = strings.ReplaceAll(a.Message, ns, orig)
 		for i := range a.Warnings {
-			a.Warnings[i] = strings.ReplaceAll(a.Warnings[i], "/"+ns+"/", "/"+orig+"/")
+			a.Warnings[i] = strings.ReplaceAll(a.Warnings[i], ns, orig)
+		}
+		for k, v := range a.Annotations {
+			a.Annotations[k] = strings.ReplaceAll(v, ns, orig)
 		}
 		answers = append(answers, a)
 	}
@@ -340,7 +345,9 @@ func (e *Engine) Admit(ctx context.Context, req engine.Request) ([]engine.Result
 		origNS[r.obj.GetKind()+"/"+r.obj.GetName()] = r.obj.GetNamespace()
 	}
 	for i := range results {
-		results[i].Resource.Namespace = origNS[results[i].Resource.Kind+"/"+results[i].Resource.Name]
+		orig := origNS[results[i].Resource.Kind+"/"+results[i].Resource.Name]
+		results[i].Resource.Namespace = orig
+		results[i].Message = strings.ReplaceAll(results[i].Message, ns, orig)
 	}
 	engine.SortResults(results)
 	return results, answers, nil
@@ -462,10 +469,16 @@ func (e *Engine) CreateResource(ctx context.Context, obj *unstructured.Unstructu
 	}
 	gvr := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	start := time.Now()
-	_, err = dyn.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
+	stored, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
 	a := engine.AdmissionResponse{
 		Resource: engine.ResourceID{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()},
 		Allowed:  err == nil, Duration: time.Since(start), Warnings: rec.list(),
+	}
+	if err == nil {
+		a.Annotations = stored.GetAnnotations()
+		if a.Annotations == nil {
+			a.Annotations = map[string]string{}
+		}
 	}
 	switch {
 	case apierrors.IsInvalid(err):

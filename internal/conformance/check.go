@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -108,7 +109,24 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		}
 		return checkResult(s, ev, caps, engineName, out)
 	}
+	if caps.Admission && row.Result != "none" {
+		if a := answerFor(s, ev); a != nil && !a.Allowed {
+			// Another row checks the denial; this one's result is not in
+			// any PolicyReport either.
+			return Outcome{Outcome: engine.OutcomePass, Unchecked: []string{fmt.Sprintf("result: the API server denied the resource, so engine %s has no rule result for it", engineName)}}
+		}
+	}
 	return checkResult(s, ev, caps, engineName, Outcome{})
+}
+
+// answerFor is the API server's answer for the spec's resource, or nil.
+func answerFor(s *scenario.Spec, ev *Evaluation) *engine.AdmissionResponse {
+	for i, a := range ev.Admissions {
+		if a.Resource.Name == s.Resource && (s.Row.Kind == "" || a.Resource.Kind == s.Row.Kind) {
+			return &ev.Admissions[i]
+		}
+	}
+	return nil
 }
 
 // checkResult judges the row's rule result; out carries what the
@@ -310,12 +328,7 @@ func rowMatches(row *scenario.Row, r engine.Result, vars scenario.Vars) (bool, e
 // with the row's admission check; reason is "" when it matches.
 func checkAdmission(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities) (*engine.AdmissionResponse, string, error) {
 	want := s.Row.Admission
-	var got *engine.AdmissionResponse
-	for i, a := range ev.Admissions {
-		if a.Resource.Name == s.Resource && (s.Row.Kind == "" || a.Resource.Kind == s.Row.Kind) {
-			got = &ev.Admissions[i]
-		}
-	}
+	got := answerFor(s, ev)
 	if got == nil {
 		return nil, fmt.Sprintf("want an admission answer for %s, got none (%d answers)", s.Resource, len(ev.Admissions)), nil
 	}
@@ -341,6 +354,15 @@ func checkAdmission(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities) 
 		ok, desc, err := want.Warnings[i].Match(got.Warnings[i], ev.Vars)
 		if err != nil || !ok {
 			return got, fmt.Sprintf("want admission warning %d %s, got %q", i+1, desc, got.Warnings[i]), err
+		}
+	}
+	if want.Annotations != nil {
+		wantAnn := map[string]string{}
+		for k, v := range want.Annotations {
+			wantAnn[k] = ev.Vars.Expand(v)
+		}
+		if !maps.Equal(wantAnn, got.Annotations) {
+			return got, fmt.Sprintf("want the stored resource's annotations %v, got %v", wantAnn, got.Annotations), nil
 		}
 	}
 	if w := want.WebhookTimeout; w != nil && caps.WebhookTimeout > 0 {

@@ -319,7 +319,13 @@ func TestCheckAdmission(t *testing.T) {
 			}
 		})
 	}
-	out := Check(denied, &Evaluation{Results: failed, Vars: vars, Requested: map[string]bool{"team/app": true}}, other, "x", Options{})
+	// A row without an admission check for a resource the API server
+	// denied: another row checks the denial; its result is not checked.
+	out := Check(ss[1], &Evaluation{Admissions: answer(false, "denied"), Vars: vars}, adm, "x", Options{})
+	if out.Outcome != engine.OutcomePass || len(out.Unchecked) != 1 || !strings.Contains(out.Unchecked[0], "the API server denied the resource") {
+		t.Errorf("row without admission check, resource denied: %s %q %q", out.Outcome, out.Reason, out.Unchecked)
+	}
+	out = Check(denied, &Evaluation{Results: failed, Vars: vars, Requested: map[string]bool{"team/app": true}}, other, "x", Options{})
 	if len(out.Unchecked) != 1 || !strings.Contains(out.Unchecked[0], "admission: engine x does not send resources through an admission request") {
 		t.Errorf("unchecked: %q", out.Unchecked)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,6 +169,14 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 		// Positions in the copies the engine received become the lines
 		// the user wrote.
 		ev.Err = fmt.Errorf("%s: engine %s: %w", ev.Key, eng.Name(), relocated{f.Relocate(ev.Err.Error()), ev.Err})
+	}
+	for i, r := range ev.Results {
+		// A driver's own result text may name a document too (the CLI
+		// driver's "policy not loaded by the Kyverno CLI: <file>:...");
+		// Kyverno's messages never do.
+		if strings.Contains(r.Message, ".yaml:") {
+			ev.Results[i].Message = f.Relocate(r.Message)
+		}
 	}
 	// Close first: it ends stalled handlers and waits for them, so requests
 	// the client gave up on are in the log too.

@@ -105,3 +105,35 @@ func mustCaps(t *testing.T) engine.Capabilities {
 	}
 	return caps
 }
+
+// echoEngine answers every request with one result whose message names
+// the position given (as the CLI driver's "policy not loaded" results do).
+type echoEngine struct{ msg func(req engine.Request) string }
+
+func (echoEngine) Name() string { return "echo" }
+func (echoEngine) Capabilities(context.Context) (engine.Capabilities, error) {
+	return engine.Capabilities{}, nil
+}
+func (e echoEngine) Evaluate(_ context.Context, req engine.Request) ([]engine.Result, error) {
+	return []engine.Result{{Policy: "p", Rule: "r", Status: engine.StatusError, Message: e.msg(req)}}, nil
+}
+
+// A driver's result text that names a position in the copy it received
+// reads as the line the user wrote.
+func TestEvaluateRelocatesResultMessages(t *testing.T) {
+	f, err := scenario.Parse("slow.yaml", "slow", []byte(slowFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := echoEngine{func(req engine.Request) string {
+		return "policy not loaded by the Kyverno CLI: " + req.Policies[0].File + ":1: spec.rules[0].context[1].imageRegistry.reference: bad"
+	}}
+	ev := Evaluate(context.Background(), eng, f, &f.Bindings[0])
+	if ev.Err != nil {
+		t.Fatal(ev.Err)
+	}
+	// slowFile line 16, column 25: the unused entry's imageRegistry reference.
+	if want := "policy not loaded by the Kyverno CLI: slow.yaml:16:25: spec.rules[0]"; !strings.HasPrefix(ev.Results[0].Message, want) {
+		t.Errorf("message %q, want it to start %q", ev.Results[0].Message, want)
+	}
+}

@@ -79,10 +79,11 @@ type Want struct {
 
 // AdmissionGot is the API server's answer (engine.AdmissionResponse).
 type AdmissionGot struct {
-	Allowed    bool     `json:"allowed"`
-	Message    string   `json:"message,omitempty"`
-	Warnings   []string `json:"warnings,omitempty"`
-	DurationMS int64    `json:"durationMs"`
+	Allowed     bool              `json:"allowed"`
+	Message     string            `json:"message,omitempty"`
+	Warnings    []string          `json:"warnings,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	DurationMS  int64             `json:"durationMs"`
 }
 
 // Got is the engine's result.
@@ -110,7 +111,7 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 	mask := SecretMasker(s.File)
 	rec.Reason = mask(out.Reason)
 	if a := out.Admission; a != nil {
-		rec.Admission = &AdmissionGot{Allowed: a.Allowed, Message: mask(a.Message), DurationMS: a.Duration.Milliseconds()}
+		rec.Admission = &AdmissionGot{Allowed: a.Allowed, Message: mask(a.Message), Annotations: a.Annotations, DurationMS: a.Duration.Milliseconds()}
 		for _, w := range a.Warnings {
 			rec.Admission.Warnings = append(rec.Admission.Warnings, mask(w))
 		}

@@ -467,6 +467,9 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			if *a.Allowed && a.Message != nil {
 				return d.Errorf(at(an, "message"), field+".admission.message", "an allowed resource has no error message; remove message or set allowed: false")
 			}
+			if !*a.Allowed && a.Annotations != nil {
+				return d.Errorf(at(an, "annotations"), field+".admission.annotations", "a denied resource is not stored and has no annotations; remove annotations or set allowed: true")
+			}
 			if !*a.Allowed && a.Message == nil {
 				return d.Errorf(an, field+".admission.message", "want the API server's error text for a denied resource")
 			}

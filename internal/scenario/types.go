@@ -192,6 +192,9 @@ type AdmissionCheck struct {
 	// WebhookTimeout, when set, says whether the answer took at least the
 	// webhooks' timeout (true: the API server gave up on the webhook).
 	WebhookTimeout *bool `json:"webhookTimeout"`
+	// Annotations, when set, are exactly the stored resource's annotations
+	// (what mutating webhooks wrote, ${VARS} expanded); allowed only.
+	Annotations map[string]string `json:"annotations"`
 }
 
 // RequestChecks are expectations on the fake registry's request log for the
