@@ -108,7 +108,9 @@ func mustCaps(t *testing.T) engine.Capabilities {
 
 // echoEngine answers every request with one result whose message names
 // the position given (as the CLI driver's "policy not loaded" results do).
-type echoEngine struct{ msg func(req engine.Request) string }
+type echoEngine struct {
+	msg func(req engine.Request) string
+}
 
 func (echoEngine) Name() string { return "echo" }
 func (echoEngine) Capabilities(context.Context) (engine.Capabilities, error) {
