@@ -130,33 +130,47 @@ func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp 
 	if !ready {
 		return fmt.Errorf("no Ready condition yet: %v", conds)
 	}
-	if hasRule(obj, "validate", "verifyImages") {
-		vwc, err := e.cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, validatingWebhookConfig, metav1.GetOptions{})
+	for _, h := range []struct {
+		mutating bool
+		prefix   string
+		rules    []string
+	}{{false, "validate.kyverno.svc-", []string{"validate", "verifyImages"}}, {true, "mutate.kyverno.svc-", []string{"mutate", "verifyImages"}}} {
+		if !hasRule(obj, h.rules...) {
+			continue
+		}
+		hooks, err := e.webhooks(ctx, h.mutating)
 		if err != nil {
 			return err
 		}
-		var hooks []webhook
-		for _, w := range vwc.Webhooks {
-			hooks = append(hooks, webhook{w.Name, w.Rules, w.TimeoutSeconds})
-		}
-		if err := e.coversPods(hooks, "validate.kyverno.svc-"+fp); err != nil {
-			return err
-		}
-	}
-	if hasRule(obj, "mutate", "verifyImages") {
-		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, mutatingWebhookConfig, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		var hooks []webhook
-		for _, w := range mwc.Webhooks {
-			hooks = append(hooks, webhook{w.Name, w.Rules, w.TimeoutSeconds})
-		}
-		if err := e.coversPods(hooks, "mutate.kyverno.svc-"+fp); err != nil {
+		if err := e.coversPods(hooks, h.prefix+fp); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// webhooks are the webhooks of Kyverno's validating or mutating webhook
+// configuration for resources.
+func (e *Engine) webhooks(ctx context.Context, mutating bool) ([]webhook, error) {
+	var hooks []webhook
+	if mutating {
+		mwc, err := e.cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, mutatingWebhookConfig, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range mwc.Webhooks {
+			hooks = append(hooks, webhook{w.Name, w.Rules, w.TimeoutSeconds})
+		}
+		return hooks, nil
+	}
+	vwc, err := e.cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, validatingWebhookConfig, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range vwc.Webhooks {
+		hooks = append(hooks, webhook{w.Name, w.Rules, w.TimeoutSeconds})
+	}
+	return hooks, nil
 }
 
 // webhook is what a validating and a mutating webhook share for the wait.
