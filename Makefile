@@ -20,17 +20,26 @@ GINKGO_FLAGS ?= --randomize-all --fail-on-empty --keep-going --poll-progress-aft
 # `go test -c` reuses the Go build cache's linked binary (3 s warm), where
 # `ginkgo ./suites/...` relinks Kyverno's engine on every run (about 20 s).
 SUITE_PKG := ./suites/conformance
-SUITE_BIN := $(CURDIR)/.cache/bin/conformance.test
+SUITE_BIN_PINNED := $(CURDIR)/.cache/bin/conformance.test
+SUITE_BIN := $(SUITE_BIN_PINNED)
 SUITE_BIN_RACE := $(CURDIR)/.cache/bin/conformance-race.test
 # KYVERNO_SRC=/path/to/kyverno links that checkout into the in-process engine
 # in place of the pinned module (a go.work replace in the cache), so the
 # suites judge the branch in process too; its binaries are kept apart.
+# The go.work pins the checkout's own dependency versions
+# (tools/kyverno/gowork.sh); binaries are keyed by the checkout's commit.
 SUITE_GOWORK :=
 ifneq ($(KYVERNO_SRC),)
 ifeq ($(ENGINE),inprocess)
-SUITE_GOWORK := $(CURDIR)/.cache/kyverno-src/go.work
-SUITE_BIN := $(CURDIR)/.cache/bin/conformance-src.test
-SUITE_BIN_RACE := $(CURDIR)/.cache/bin/conformance-src-race.test
+KYVERNO_SRC_KEY := $(shell git -C '$(KYVERNO_SRC)' rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+SUITE_GOWORK := $(CURDIR)/.cache/kyverno-src/$(KYVERNO_SRC_KEY).go.work
+# -trimpath and no cgo, as tools/kyverno/build.sh builds the checkout's
+# CLI: with the same dependency versions, Go's build cache shares the
+# compiled packages (not for the race build, which needs cgo).
+SRC_TRIMPATH := -trimpath
+SRC_CGO := CGO_ENABLED=0
+SUITE_BIN := $(CURDIR)/.cache/bin/conformance-src-$(KYVERNO_SRC_KEY).test
+SUITE_BIN_RACE := $(CURDIR)/.cache/bin/conformance-src-$(KYVERNO_SRC_KEY)-race.test
 endif
 endif
 UNIT_PKGS  = $$($(GO) list ./... | grep -v -e /suites/ -e '/e2e$$')
@@ -52,22 +61,17 @@ lint: ## gofmt (must list nothing) and go vet
 suite-bin: suite-gowork ## Compile the conformance suite into .cache/bin (cached by the Go build cache)
 	@mkdir -p $(dir $(SUITE_BIN))
 	@echo "==> compiling the conformance suite: Kyverno's engine is linked in$(if $(KYVERNO_SRC), from KYVERNO_SRC=$(KYVERNO_SRC)) (cold 4-11 min on 2 cores, then cached: 3 s)"
-	GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c -ldflags='-s -w' -o $(SUITE_BIN) $(SUITE_PKG)
+	$(SRC_CGO) GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c $(SRC_TRIMPATH) -ldflags='-s -w' -o $(SUITE_BIN) $(SUITE_PKG)
 
 suite-bin-race: suite-gowork
 	@mkdir -p $(dir $(SUITE_BIN_RACE))
 	@echo "==> compiling the conformance suite with the race detector$(if $(KYVERNO_SRC), from KYVERNO_SRC=$(KYVERNO_SRC)) (cold 5-13 min on 2 cores, then cached: 3 s)"
-	GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c -race -ldflags='-s -w' -o $(SUITE_BIN_RACE) $(SUITE_PKG)
+	GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c -race $(SRC_TRIMPATH) -ldflags='-s -w' -o $(SUITE_BIN_RACE) $(SUITE_PKG)
 
 suite-gowork:
 ifneq ($(SUITE_GOWORK),)
-	@src=$$(cd "$(KYVERNO_SRC)" && pwd) && [ -f "$$src/go.mod" ] && [ -d "$$src/pkg/engine" ] || \
-		{ echo "KYVERNO_SRC=$(KYVERNO_SRC): expected a Kyverno checkout (go.mod and pkg/engine)"; exit 2; }; \
-	mkdir -p $(dir $(SUITE_GOWORK)); \
-	printf 'go %s\n\nuse %s\n\nreplace github.com/kyverno/kyverno => %s\n' \
-		"$$($(GO) mod edit -json | sed -n 's/^\t"Go": "\(.*\)",/\1/p')" "$(CURDIR)" "$$src" > $(SUITE_GOWORK).new; \
-	cmp -s $(SUITE_GOWORK).new $(SUITE_GOWORK) 2>/dev/null && rm $(SUITE_GOWORK).new || mv $(SUITE_GOWORK).new $(SUITE_GOWORK); \
-	echo "==> linking $$src in place of github.com/kyverno/kyverno ($(SUITE_GOWORK))"
+	@tools/kyverno/gowork.sh '$(KYVERNO_SRC)' $(SUITE_GOWORK) >/dev/null
+	@echo "==> linking $(KYVERNO_SRC) ($(KYVERNO_SRC_KEY)) in place of github.com/kyverno/kyverno, its dependency versions pinned ($(SUITE_GOWORK))"
 endif
 
 .PHONY: test

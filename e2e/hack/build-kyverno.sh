@@ -10,7 +10,9 @@
 # Sources:
 #   KYVERNO_SRC=/path/to/checkout  build that checkout (keyed by its git HEAD and
 #                                  dirty state); its config/install-latest-testing.yaml
-#                                  is the manifest, so a patched API ships its CRDs.
+#                                  is the manifest, so a patched API ships its CRDs
+#                                  (rendered from its chart by kyverno-manifest.sh
+#                                  when the checkout lacks the file).
 #   (unset)                        the module pinned in tools/kyverno/go.mod
 #                                  (keyed by version and a go.mod/go.sum hash);
 #                                  the manifest comes from that module's zip.
@@ -54,6 +56,14 @@ else
 fi
 
 if [[ "$what" == manifest ]]; then
+	if [[ ! -f "$manifest" && -n "${KYVERNO_SRC:-}" ]]; then
+		# A snapshot may lack the generated manifest: render the
+		# checkout's own chart (cached by the checkout's key).
+		gen=${CACHE_DIR:-$repo/.cache}/kyverno-src/install-$key.yaml
+		$dry_run && { [[ -s "$gen" ]] || log "manifest: would render $src/charts/kyverno with Helm into $gen ($manifest is missing)"; exit 0; }
+		log "manifest: $manifest is missing; rendering the checkout's chart"
+		exec "$here/kyverno-manifest.sh" "$src" "$gen"
+	fi
 	[[ -f "$manifest" ]] || die "no install manifest at $manifest"
 	echo "$manifest"; exit 0
 fi

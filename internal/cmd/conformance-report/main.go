@@ -6,6 +6,8 @@
 //	conformance-report matrix ARTIFACTS-DIR
 //	conformance-report compare -a A.json -a-name NAME -b B.json -b-name NAME [-o compare.md] [-fail-on-change]
 //	conformance-report catalogue [-o docs/error-strings.md] [-check] scenarios [dir...]
+//	conformance-report verdict -checkout DIR -commit SHA -subject TEXT -harness SHA -command CMD \
+//	    -pinned results-inprocess.json -site 'NAME=results.json' ... [-not-run 'NAME=build.log'] -o verdict.md
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
@@ -32,7 +35,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("want a command: matrix, compare or catalogue")
+		return fmt.Errorf("want a command: matrix, compare, catalogue or verdict")
 	}
 	switch args[0] {
 	case "matrix":
@@ -41,8 +44,10 @@ func run(args []string, stdout io.Writer) error {
 		return compare(args[1:], stdout)
 	case "catalogue":
 		return catalogue(args[1:], stdout)
+	case "verdict":
+		return verdict(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q; want matrix, compare or catalogue", args[0])
+	return fmt.Errorf("unknown command %q; want matrix, compare, catalogue or verdict", args[0])
 }
 
 func matrix(args []string, stdout io.Writer) error {
@@ -137,4 +142,87 @@ func compare(args []string, stdout io.Writer) error {
 		return errChanged
 	}
 	return nil
+}
+
+// siteFlags collects repeated NAME=PATH flags in order.
+type siteFlags []string
+
+func (s *siteFlags) String() string     { return strings.Join(*s, ", ") }
+func (s *siteFlags) Set(v string) error { *s = append(*s, v); return nil }
+
+func verdict(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("verdict", flag.ContinueOnError)
+	var v conformance.Verdict
+	fs.StringVar(&v.Checkout, "checkout", "", "the Kyverno checkout judged")
+	fs.StringVar(&v.Commit, "commit", "", "its commit")
+	fs.StringVar(&v.Subject, "subject", "", "its commit subject")
+	fs.StringVar(&v.Harness, "harness", "", "this repository's commit")
+	fs.StringVar(&v.Command, "command", "", "the command that produced the verdict")
+	pinned := fs.String("pinned", "", "results-inprocess.json of the pinned release")
+	branch := fs.String("branch", "", "which -site holds the checkout's in-process results (compared with -pinned)")
+	out := fs.String("o", "", "the verdict to write (Markdown)")
+	var sites, notRun siteFlags
+	fs.Var(&sites, "site", "NAME=results-<engine>.json, once per site, in report order")
+	fs.Var(&notRun, "not-run", "NAME=log: a site that could not run; the log's last lines say why")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if v.Commit == "" || *out == "" || len(sites)+len(notRun) == 0 {
+		return fmt.Errorf("verdict: want -commit, -o and at least one -site or -not-run")
+	}
+	for _, s := range sites {
+		name, path, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("verdict: -site %q: want NAME=results.json", s)
+		}
+		rf, err := conformance.ReadResults(path)
+		if err != nil {
+			return fmt.Errorf("verdict: site %s: %w", name, err)
+		}
+		v.Sites = append(v.Sites, conformance.VerdictSite{Name: name, Results: rf})
+		if name == *branch {
+			v.Branch = rf
+		}
+	}
+	for _, s := range notRun {
+		name, path, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("verdict: -not-run %q: want NAME=log", s)
+		}
+		log, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("verdict: site %s: %w", name, err)
+		}
+		v.Sites = append(v.Sites, conformance.VerdictSite{Name: name, NotRun: lastLines(string(log), 6)})
+	}
+	if *pinned != "" {
+		rf, err := conformance.ReadResults(*pinned)
+		if err != nil {
+			return fmt.Errorf("verdict: -pinned: %w", err)
+		}
+		v.Pinned = rf
+	}
+	var buf bytes.Buffer
+	if err := conformance.WriteVerdict(&buf, v); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("verdict: %w", err)
+	}
+	fmt.Fprintf(stdout, "verdict: %s\n", *out)
+	return nil
+}
+
+// lastLines are the last n non-empty lines of s, joined by " / ".
+func lastLines(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " / ")
 }

@@ -1,0 +1,254 @@
+package conformance
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/imagectx/conformance/engine"
+)
+
+// A verdict (make verdict): one Kyverno checkout judged at every site (in
+// process, through its CLI, at admission, in a background scan) against
+// the whole specification, per contract decision, with every failing spec
+// and what the checkout changes against the pinned release.
+
+// VerdictSite is one site's results: a results file, or why the site
+// could not run at all (a build that failed).
+type VerdictSite struct {
+	// Name is how the verdict names the site, e.g. "in process".
+	Name    string
+	Results *ResultsFile
+	// NotRun says why there are no results (Results nil).
+	NotRun string
+}
+
+// Verdict is everything a verdict report says.
+type Verdict struct {
+	// Checkout is the Kyverno checkout judged: its path, commit, subject.
+	Checkout, Commit, Subject string
+	// Harness is this repository's commit; Command the command run.
+	Harness, Command string
+	Sites            []VerdictSite
+	// Pinned is the in-process results of the pinned release, and
+	// Branch the checkout's, for what the checkout changes.
+	Pinned, Branch *ResultsFile
+}
+
+// Decision names the contract decision a spec tests (docs/design.md,
+// scenarios/README.md "The contract these files encode"), from its labels.
+func Decision(labels []string) string {
+	has := func(l string) bool { return slices.Contains(labels, l) }
+	fault := ""
+	for _, l := range labels {
+		if v, ok := strings.CutPrefix(l, "fault:"); ok {
+			fault = v
+		}
+	}
+	switch {
+	case has("area:not-caught"):
+		return "4. not caught (substitution, non-string reference, jmesPath)"
+	case has("catch:absent") || has("catch:off"):
+		return "1. catchError absent or false: Kyverno v1.19.1 exactly"
+	case fault == "none" || fault == "present":
+		return "3. catchError true, lookup succeeded: the 8 keys plus failed: false"
+	case fault != "":
+		return "2. catchError true, lookup failed: imageData is {failed, errorMessage}"
+	}
+	return "catchError true, other cases"
+}
+
+// siteOf is the spec's site label (where imageData is first used), or its
+// rule type.
+func siteOf(labels []string) string {
+	site, rule := "", ""
+	for _, l := range labels {
+		if v, ok := strings.CutPrefix(l, "site:"); ok {
+			site = v
+		}
+		if v, ok := strings.CutPrefix(l, "rule:"); ok {
+			rule = v
+		}
+	}
+	if site == "" {
+		return "(" + rule + " rule, no site label)"
+	}
+	return site
+}
+
+type tally struct{ pass, fail, unsup int }
+
+func (t *tally) add(o engine.Outcome) {
+	switch o {
+	case engine.OutcomePass:
+		t.pass++
+	case engine.OutcomeFail:
+		t.fail++
+	default:
+		t.unsup++
+	}
+}
+
+func (t tally) String() string {
+	if t == (tally{}) {
+		return "-"
+	}
+	s := fmt.Sprintf("%d / %d / %d", t.pass, t.fail, t.unsup)
+	if t.fail > 0 {
+		s = "**" + s + "**"
+	}
+	return s
+}
+
+// WriteVerdict writes the verdict report (Markdown).
+func WriteVerdict(w io.Writer, v Verdict) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	short := v.Commit
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	p("# Verdict: Kyverno %s\n\n", short)
+	p("- Checkout: `%s` at commit `%s` (%s)\n", v.Checkout, v.Commit, v.Subject)
+	p("- Harness: imagectx conformance at `%s`; command: `%s`\n", v.Harness, v.Command)
+	p("- Counts are pass / fail / unsupported. A spec is unsupported when the site cannot run it (a capability it lacks, with the reason in the results file); `REQUIRE_CATCHERROR=1` makes a missing catchError a failure.\n\n")
+
+	totalFail := 0
+	p("## Sites\n\n| site | engine | specs | pass | fail | unsupported |\n|---|---|---:|---:|---:|---:|\n")
+	for _, s := range v.Sites {
+		if s.Results == nil {
+			p("| %s | not run: %s | | | | |\n", s.Name, cell(shorten(s.NotRun, 300)))
+			continue
+		}
+		r := s.Results
+		totalFail += r.Summary.Fail
+		p("| %s | %s %s | %d | %d | %d | %d |\n", s.Name, r.Engine, cell(r.Version), len(r.Specs), r.Summary.Pass, r.Summary.Fail, r.Summary.Unsupported)
+	}
+	p("\n")
+	if totalFail == 0 {
+		p("**No spec fails at any site that ran.**\n\n")
+	} else {
+		p("**%d spec(s) fail** (listed below with both strings).\n\n", totalFail)
+	}
+
+	// Per decision and per site.
+	var ran []VerdictSite
+	for _, s := range v.Sites {
+		if s.Results != nil {
+			ran = append(ran, s)
+		}
+	}
+	writeTallies := func(title, column string, key func([]string) string) {
+		rows := map[string][]tally{}
+		for i, s := range ran {
+			for _, rec := range s.Results.Specs {
+				k := key(rec.Labels)
+				if rows[k] == nil {
+					rows[k] = make([]tally, len(ran))
+				}
+				rows[k][i].add(rec.Outcome)
+			}
+		}
+		keys := make([]string, 0, len(rows))
+		for k := range rows {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		p("## %s\n\n| %s |", title, column)
+		for _, s := range ran {
+			p(" %s |", s.Name)
+		}
+		p("\n|---|")
+		for range ran {
+			p("---|")
+		}
+		p("\n")
+		for _, k := range keys {
+			p("| %s |", cell(k))
+			for _, t := range rows[k] {
+				p(" %s |", t)
+			}
+			p("\n")
+		}
+		p("\n")
+	}
+	writeTallies("Per contract decision", "decision", Decision)
+	writeTallies("Per site (where imageData is first used)", "site", siteOf)
+
+	// Every failure, with both strings.
+	if totalFail > 0 {
+		p("## Failing specs\n\n")
+		for _, s := range ran {
+			var fails []*SpecRecord
+			for _, rec := range s.Results.Specs {
+				if rec.Outcome == engine.OutcomeFail {
+					fails = append(fails, rec)
+				}
+			}
+			if len(fails) == 0 {
+				continue
+			}
+			p("### %s (%d)\n\n", s.Name, len(fails))
+			for _, rec := range fails {
+				p("- `%s` (%s:%d)\n", rec.Name, rec.Path, rec.Line)
+				p("  - decision: %s; site: %s\n", Decision(rec.Labels), siteOf(rec.Labels))
+				p("  - what a Kyverno user sees: policy `%s`, rule `%s`, resource `%s`", rec.Policy, rec.Rule, rec.Resource)
+				if rec.Got != nil {
+					p(", result `%s`: %s", rec.Got.Status, code(oneLine(rec.Got.MessageTemplate)))
+				} else {
+					p(", no result")
+				}
+				if a := rec.Admission; a != nil {
+					if a.Allowed {
+						p("; the Pod is admitted")
+					} else {
+						p("; the Pod is denied: %s", code(oneLine(a.Message)))
+					}
+				}
+				p("\n  - expected: `%s`", rec.Want.Result)
+				if rec.Want.Message != nil {
+					kind, texts := rec.Want.Message.Parts()
+					p(" with message (%s) %s", kind, code(oneLine(strings.Join(texts, " and "))))
+				}
+				p("\n  - why it fails: %s\n", oneLine(rec.Reason))
+			}
+			p("\n")
+		}
+	}
+
+	// What the checkout changes against the pinned release, in process.
+	if v.Pinned != nil && v.Branch != nil {
+		a := runOf("pinned", v.Pinned)
+		bb := runOf("checkout "+short, v.Branch)
+		changes := Diff(a, bb)
+		p("## What the checkout changes against the pinned release (in process)\n\n")
+		p("The pinned release in process (%s) against the checkout linked in its place, spec by spec (as `make compare` reports it):\n\n", v.Pinned.Version)
+		var cmp strings.Builder
+		if err := WriteCompare(&cmp, a, bb, changes); err != nil {
+			return err
+		}
+		// The comparison's own title is replaced by this section's.
+		text := cmp.String()
+		if i := strings.Index(text, "## Totals"); i >= 0 {
+			text = text[i:]
+		}
+		b.WriteString("#" + strings.ReplaceAll(text, "\n## ", "\n### "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// runOf is a results file as one side of a comparison.
+func runOf(name string, rf *ResultsFile) CompareRun {
+	run := CompareRun{Name: name, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
+	for _, rec := range rf.Specs {
+		run.Cases[rec.Name] = outcomeOfRecord(rec)
+	}
+	return run
+}
+
+func oneLine(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\n", `\n`), "|", `\|`)
+}
