@@ -184,7 +184,47 @@ func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
 	return nil
 }
 
+// fileCheck is the validation of one scenario file: the decoder and root
+// node for errors with lines, and what earlier steps found for later ones.
+type fileCheck struct {
+	f    *File
+	d    *decoder
+	root *yaml.Node
+	// known are the variable names a ${...} may use.
+	known map[string]bool
+	// resources are the file's resources by name.
+	resources map[string]Doc
+	// bindingNames are the bindings' names.
+	bindingNames map[string]bool
+}
+
+// check validates the file, in the order the format reads: header,
+// variables, documents, bindings, inputs, registry, results.
 func (f *File) check(d *decoder, root *yaml.Node) error {
+	c := &fileCheck{f: f, d: d, root: root}
+	for _, step := range []func() error{c.header, c.vars, c.documents, c.bindings, c.configMaps, c.namespaces, c.registry, c.results} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// varsIn refuses a ${NAME} under n that is not a known variable.
+func (c *fileCheck) varsIn(n *yaml.Node, field string) error {
+	used := map[string]*yaml.Node{}
+	usedVars(n, used)
+	for _, name := range sortedKeys(used) {
+		if !c.known[name] {
+			return c.d.Errorf(used[name], field, "unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(c.known), ", "))
+		}
+	}
+	return nil
+}
+
+// header checks apiVersion, kind, labels and requires.
+func (c *fileCheck) header() error {
+	f, d, root := c.f, c.d, c.root
 	if f.APIVersion != APIVersion {
 		return d.Errorf(orNode(at(root, "apiVersion"), root), "apiVersion", "want %q, got %q", APIVersion, f.APIVersion)
 	}
@@ -198,8 +238,16 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		return err
 	}
 
-	// Variables: names, no shadowing of built-ins.
+	return nil
+}
+
+// vars checks variable names (no shadowing of built-ins) and collects
+// every name a ${...} may use.
+func (c *fileCheck) vars() error {
+	f, d, root := c.f, c.d, c.root
+	checkVarsIn := c.varsIn
 	known := map[string]bool{}
+	c.known = known
 	for _, v := range builtinVars {
 		known[v] = true
 	}
@@ -220,21 +268,17 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 		known[k] = true
 	}
-	checkVarsIn := func(n *yaml.Node, field string) error {
-		used := map[string]*yaml.Node{}
-		usedVars(n, used)
-		for _, name := range sortedKeys(used) {
-			if !known[name] {
-				return d.Errorf(used[name], field, "unknown variable ${%s}; want one of %s", name, strings.Join(sortedKeys(known), ", "))
-			}
-		}
-		return nil
-	}
 	if err := checkVarsIn(at(root, "vars"), "vars"); err != nil {
 		return err
 	}
+	return nil
+}
 
-	// Policies and resources.
+// documents checks the policies and the resources (kinds, unique names,
+// variables) and records the policies' rules.
+func (c *fileCheck) documents() error {
+	f, d, root := c.f, c.d, c.root
+	checkVarsIn := c.varsIn
 	if len(f.Policies) == 0 {
 		return d.Errorf(root, "policies", "want at least one policy")
 	}
@@ -259,6 +303,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		}
 	}
 	resources := map[string]Doc{}
+	c.resources = resources
 	for i, ds := range f.Resources {
 		for _, doc := range ds.Docs {
 			if _, dup := resources[doc.Name]; dup {
@@ -270,8 +315,13 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			}
 		}
 	}
+	return nil
+}
 
-	// Bindings: unique names, placeholders and values agree.
+// bindings checks binding names, operations and labels, and that
+// placeholders and values agree.
+func (c *fileCheck) bindings() error {
+	f, d, root := c.f, c.d, c.root
 	used := map[string]int{}
 	for _, ds := range append(append([]Documents{}, f.Policies...), f.Resources...) {
 		for _, doc := range ds.Docs {
@@ -286,6 +336,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	}
 	set := map[string]bool{}
 	names := map[string]bool{}
+	c.bindingNames = names
 	for i := range f.Bindings {
 		b := &f.Bindings[i]
 		bn := at(root, "bindings", i)
@@ -328,8 +379,14 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			return &LoadError{File: d.File, Line: line, Field: "bindings", Msg: fmt.Sprintf("placeholder ($%s) is set by no binding (a binding that leaves it out removes the key; at least one must set it)", name)}
 		}
 	}
+	return nil
+}
 
-	// ConfigMaps.
+// configMaps checks the ConfigMaps: kind, no placeholders, one per
+// namespace and name.
+func (c *fileCheck) configMaps() error {
+	f, d, root := c.f, c.d, c.root
+	checkVarsIn := c.varsIn
 	cmSeen := map[string]string{}
 	for i, ds := range f.ConfigMaps {
 		for _, doc := range ds.Docs {
@@ -358,8 +415,12 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			}
 		}
 	}
+	return nil
+}
 
-	// Namespaces.
+// namespaces checks the Namespaces' names and labels.
+func (c *fileCheck) namespaces() error {
+	f, d, root := c.f, c.d, c.root
 	nsSeen := map[string]int{}
 	for i, ns := range f.Namespaces {
 		nn := at(root, "namespaces", i)
@@ -381,8 +442,13 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 			}
 		}
 	}
+	return nil
+}
 
-	// Registry.
+// registry checks the engine's side of the registry and every registry
+// model.
+func (c *fileCheck) registry() error {
+	f, d, root := c.f, c.d, c.root
 	rn := at(root, "registry")
 	for i, c := range f.Registry.Credentials {
 		if c.Username == "" {
@@ -408,140 +474,167 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 	if err := checkRegistryModels(d, root, f); err != nil {
 		return err
 	}
+	return nil
+}
 
-	// Results.
-	if len(f.Results) == 0 {
-		return d.Errorf(root, "results", "want at least one expected result")
+// results checks the rows against the policies, resources and bindings.
+func (c *fileCheck) results() error {
+	if len(c.f.Results) == 0 {
+		return c.d.Errorf(c.root, "results", "want at least one expected result")
 	}
 	specNames := map[string][]int{}
-	for i := range f.Results {
-		r := &f.Results[i]
-		rn := at(root, "results", i)
-		field := fmt.Sprintf("results[%d]", i)
-		if rn != nil {
-			r.line = rn.Line
+	for i := range c.f.Results {
+		if err := c.row(i, specNames); err != nil {
+			return err
 		}
-		rs, ok := rules[r.Policy]
+	}
+	return nil
+}
+
+// admission checks a row's admission check (field is the row's).
+func (c *fileCheck) admission(r *Row, rn *yaml.Node, field string) error {
+	d, a := c.d, r.Admission
+	an := at(rn, "admission")
+	if a.Allowed == nil {
+		return d.Errorf(an, field+".admission.allowed", "want true or false: whether the API server stores the resource")
+	}
+	if *a.Allowed && a.Message != nil {
+		return d.Errorf(at(an, "message"), field+".admission.message", "an allowed resource has no error message; remove message or set allowed: false")
+	}
+	if !*a.Allowed && a.Annotations != nil {
+		return d.Errorf(at(an, "annotations"), field+".admission.annotations", "a denied resource is not stored and has no annotations; remove annotations or set allowed: true")
+	}
+	if !*a.Allowed && a.Message == nil {
+		return d.Errorf(an, field+".admission.message", "want the API server's error text for a denied resource")
+	}
+	if r.Result == "none" {
+		return d.Errorf(an, field+".admission", "a row with result none cannot check an admission answer; give the rule's result or none")
+	}
+	if err := c.varsIn(an, field+".admission"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// row checks results[i] against the policies, resources and bindings;
+// specNames collects the rows of each spec name, since a row with result
+// none or an admission answer alone must be the only one for its spec.
+func (c *fileCheck) row(i int, specNames map[string][]int) error {
+	f, d, root := c.f, c.d, c.root
+	checkVarsIn := c.varsIn
+	rules := c.f.rules
+	resources := c.resources
+	names := c.bindingNames
+	r := &f.Results[i]
+	rn := at(root, "results", i)
+	field := fmt.Sprintf("results[%d]", i)
+	if rn != nil {
+		r.line = rn.Line
+	}
+	rs, ok := rules[r.Policy]
+	if !ok {
+		return d.Errorf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
+	}
+	if _, ok := engine.AutogenRule(r.Rule, rs); !ok {
+		return d.Errorf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
+	}
+	if len(r.Resources) == 0 {
+		return d.Errorf(rn, field+".resources", "want at least one resource name")
+	}
+	for j, res := range r.Resources {
+		name := res
+		if k := strings.LastIndex(res, "/"); k >= 0 {
+			name = res[k+1:]
+		}
+		doc, ok := resources[name]
 		if !ok {
-			return d.Errorf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
+			return d.Errorf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "want one of the file's resources (%s), got %q", strings.Join(sortedKeys(resources), ", "), res)
 		}
-		if _, ok := engine.AutogenRule(r.Rule, rs); !ok {
-			return d.Errorf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
+		if ns, _, found := strings.Cut(res, "/"); found && ns != doc.NS {
+			return d.Errorf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "resource %s is in namespace %q, not %q", name, doc.NS, ns)
 		}
-		if len(r.Resources) == 0 {
-			return d.Errorf(rn, field+".resources", "want at least one resource name")
+		if r.Kind != "" && r.Kind != doc.Kind {
+			return d.Errorf(at(rn, "kind"), field+".kind", "resource %s is a %s, not a %s", name, doc.Kind, r.Kind)
 		}
-		for j, res := range r.Resources {
-			name := res
-			if k := strings.LastIndex(res, "/"); k >= 0 {
-				name = res[k+1:]
-			}
-			doc, ok := resources[name]
-			if !ok {
-				return d.Errorf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "want one of the file's resources (%s), got %q", strings.Join(sortedKeys(resources), ", "), res)
-			}
-			if ns, _, found := strings.Cut(res, "/"); found && ns != doc.NS {
-				return d.Errorf(at(rn, "resources", j), fmt.Sprintf("%s.resources[%d]", field, j), "resource %s is in namespace %q, not %q", name, doc.NS, ns)
-			}
-			if r.Kind != "" && r.Kind != doc.Kind {
-				return d.Errorf(at(rn, "kind"), field+".kind", "resource %s is a %s, not a %s", name, doc.Kind, r.Kind)
-			}
-			r.Resources[j] = name
+		r.Resources[j] = name
+	}
+	for j, b := range r.Bindings {
+		if !names[b] {
+			return d.Errorf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
 		}
-		for j, b := range r.Bindings {
-			if !names[b] {
-				return d.Errorf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
-			}
+	}
+	if r.Result == "" && r.Admission != nil {
+		// An admission answer alone: the rule's result is not
+		// asserted (e.g. the API server gave up on the webhook).
+	} else if !slices.Contains(knownResults, r.Result) {
+		return d.Errorf(at(rn, "result"), field+".result", "want one of %s (or no result with an admission check), got %q", strings.Join(knownResults, ", "), r.Result)
+	}
+	if r.Admission != nil {
+		if err := c.admission(r, rn, field); err != nil {
+			return err
 		}
-		if r.Result == "" && r.Admission != nil {
-			// An admission answer alone: the rule's result is not
-			// asserted (e.g. the API server gave up on the webhook).
-		} else if !slices.Contains(knownResults, r.Result) {
-			return d.Errorf(at(rn, "result"), field+".result", "want one of %s (or no result with an admission check), got %q", strings.Join(knownResults, ", "), r.Result)
-		}
-		if a := r.Admission; a != nil {
-			an := at(rn, "admission")
-			if a.Allowed == nil {
-				return d.Errorf(an, field+".admission.allowed", "want true or false: whether the API server stores the resource")
-			}
-			if *a.Allowed && a.Message != nil {
-				return d.Errorf(at(an, "message"), field+".admission.message", "an allowed resource has no error message; remove message or set allowed: false")
-			}
-			if !*a.Allowed && a.Annotations != nil {
-				return d.Errorf(at(an, "annotations"), field+".admission.annotations", "a denied resource is not stored and has no annotations; remove annotations or set allowed: true")
-			}
-			if !*a.Allowed && a.Message == nil {
-				return d.Errorf(an, field+".admission.message", "want the API server's error text for a denied resource")
-			}
-			if r.Result == "none" {
-				return d.Errorf(an, field+".admission", "a row with result none cannot check an admission answer; give the rule's result or none")
-			}
-			if err := checkVarsIn(an, field+".admission"); err != nil {
-				return err
-			}
-		}
-		if rc := r.Requests; rc != nil {
-			served := f.ServedHosts()
-			for _, list := range []struct {
-				key  string
-				refs []string
-			}{{"never", rc.Never}, {"seen", rc.Seen}} {
-				for j, ref := range list.refs {
-					host, _, ok := RefHost(ref)
-					if !ok {
-						continue
-					}
-					if _, err := fakeregistry.RegistryHost(host); err != nil || !slices.Contains(served, mustHost(host)) {
-						return d.Errorf(at(rn, "requests", list.key, j), fmt.Sprintf("%s.requests.%s[%d]", field, list.key, j),
-							"%q names the registry host %s, which no registry of the file serves (hosts: %s); write repository[:tag] for the first registry", ref, host, strings.Join(served, ", "))
-					}
+	}
+	if rc := r.Requests; rc != nil {
+		served := f.ServedHosts()
+		for _, list := range []struct {
+			key  string
+			refs []string
+		}{{"never", rc.Never}, {"seen", rc.Seen}} {
+			for j, ref := range list.refs {
+				host, _, ok := RefHost(ref)
+				if !ok {
+					continue
+				}
+				if _, err := fakeregistry.RegistryHost(host); err != nil || !slices.Contains(served, mustHost(host)) {
+					return d.Errorf(at(rn, "requests", list.key, j), fmt.Sprintf("%s.requests.%s[%d]", field, list.key, j),
+						"%q names the registry host %s, which no registry of the file serves (hosts: %s); write repository[:tag] for the first registry", ref, host, strings.Join(served, ", "))
 				}
 			}
 		}
-		if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
-			return d.Errorf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
+	}
+	if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
+		return d.Errorf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
+	}
+	if p := r.PatchedResource; p != nil {
+		if t := f.RuleType(r.Policy, r.Rule); t != RuleMutate && t != RuleVerifyImages {
+			kind := "a " + t
+			if t == "" {
+				kind = "not a validate, mutate, verifyImages or generate"
+			}
+			return d.Errorf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, kind)
 		}
-		if p := r.PatchedResource; p != nil {
-			if t := f.RuleType(r.Policy, r.Rule); t != RuleMutate && t != RuleVerifyImages {
-				kind := "a " + t
-				if t == "" {
-					kind = "not a validate, mutate, verifyImages or generate"
+		if err := checkVarsIn(p.node, field+".patchedResource"); err != nil {
+			return err
+		}
+	}
+	if err := checkRequires(d, at(rn, "requires"), field+".requires", r.Requires); err != nil {
+		return err
+	}
+	if err := checkLabels(d, at(rn, "labels"), field+".labels", r.Labels); err != nil {
+		return err
+	}
+	if err := checkVarsIn(at(rn, "message"), field+".message"); err != nil {
+		return err
+	}
+	if err := checkVarsIn(at(rn, "context"), field+".context"); err != nil {
+		return err
+	}
+	for _, b := range f.Bindings {
+		if !r.AppliesTo(b.Name) {
+			continue
+		}
+		for _, res := range r.Resources {
+			// A rule may report more than once on a resource (a
+			// verifyImages rule: its verification, then its digest and
+			// required checks), so a key may have several rows, but
+			// "none" excludes any other.
+			sn := specName(f, &b, r, res)
+			for _, prev := range specNames[sn] {
+				if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" || p.Result == "" || r.Result == "" {
+					return d.Errorf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) or without a result (an admission answer alone) excludes any other row for the same policy, rule, resource and binding", sn, prev)
 				}
-				return d.Errorf(at(rn, "patchedResource"), field+".patchedResource", "rule %s of policy %s is %s rule; only mutate and verifyImages rules patch a resource", r.Rule, r.Policy, kind)
 			}
-			if err := checkVarsIn(p.node, field+".patchedResource"); err != nil {
-				return err
-			}
-		}
-		if err := checkRequires(d, at(rn, "requires"), field+".requires", r.Requires); err != nil {
-			return err
-		}
-		if err := checkLabels(d, at(rn, "labels"), field+".labels", r.Labels); err != nil {
-			return err
-		}
-		if err := checkVarsIn(at(rn, "message"), field+".message"); err != nil {
-			return err
-		}
-		if err := checkVarsIn(at(rn, "context"), field+".context"); err != nil {
-			return err
-		}
-		for _, b := range f.Bindings {
-			if !r.AppliesTo(b.Name) {
-				continue
-			}
-			for _, res := range r.Resources {
-				// A rule may report more than once on a resource (a
-				// verifyImages rule: its verification, then its digest and
-				// required checks), so a key may have several rows, but
-				// "none" excludes any other.
-				sn := specName(f, &b, r, res)
-				for _, prev := range specNames[sn] {
-					if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" || p.Result == "" || r.Result == "" {
-						return d.Errorf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) or without a result (an admission answer alone) excludes any other row for the same policy, rule, resource and binding", sn, prev)
-					}
-				}
-				specNames[sn] = append(specNames[sn], i)
-			}
+			specNames[sn] = append(specNames[sn], i)
 		}
 	}
 	return nil
