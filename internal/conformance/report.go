@@ -63,15 +63,11 @@ func WriteMatrix(w io.Writer, files []*ResultsFile) error {
 		}
 	}
 	sort.Strings(names)
-	p("| case (file / binding) |")
+	engines := make([]string, 0, len(files))
 	for _, f := range files {
-		p(" %s |", f.Engine)
+		engines = append(engines, f.Engine)
 	}
-	p("\n|---|")
-	for range files {
-		p("---|")
-	}
-	p("\n")
+	fmt.Fprint(w, tableHeader("case (file / binding)", engines))
 	for _, n := range names {
 		p("| %s |", n)
 		for _, f := range files {
@@ -300,4 +296,16 @@ func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
 	}
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// tableHeader is a Markdown table's header and separator: first, then one
+// column per name.
+func tableHeader(first string, names []string) string {
+	var b strings.Builder
+	b.WriteString("| " + first + " |")
+	for _, n := range names {
+		b.WriteString(" " + n + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(names)) + "\n")
+	return b.String()
 }

@@ -156,15 +156,11 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		p("## %s\n\n| %s |", title, column)
+		siteNames := make([]string, 0, len(ran))
 		for _, s := range ran {
-			p(" %s |", s.Name)
+			siteNames = append(siteNames, s.Name)
 		}
-		p("\n|---|")
-		for range ran {
-			p("---|")
-		}
-		p("\n")
+		p("## %s\n\n%s", title, tableHeader(column, siteNames))
 		for _, k := range keys {
 			p("| %s |", cell(k))
 			for _, t := range rows[k] {

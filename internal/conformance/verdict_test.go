@@ -1,0 +1,51 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+func TestWriteVerdict(t *testing.T) {
+	exact := "preconditions not met"
+	recs := func(outcome engine.Outcome) []*SpecRecord {
+		return []*SpecRecord{
+			{Name: "faults/missing-tag/catch-true/pre-or-empty/check/app", Path: "scenarios/faults/missing-tag.yaml", Line: 90,
+				Policy: "pre-or-empty", Rule: "check", Resource: "app", Labels: []string{"catch:on", "fault:missing", "site:preconditions"},
+				Outcome: outcome, Reason: "want skip, got error: boom",
+				Want: Want{Result: "skip", Message: &scenario.Matcher{Exact: &exact}},
+				Got:  &Got{Status: "error", Message: "boom", MessageTemplate: "boom"}},
+			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
+				Got: &Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
+		}
+	}
+	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs(engine.OutcomePass))
+	branch := NewResultsFile("inprocess", engine.Capabilities{Version: "branch"}, Options{}, recs(engine.OutcomeFail))
+	var b strings.Builder
+	err := WriteVerdict(&b, Verdict{Checkout: "/k", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict",
+		Sites:  []VerdictSite{{Name: "in process", Results: branch}, {Name: "CLI", NotRun: "does not build"}},
+		Pinned: pinned, Branch: branch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{
+		"# Verdict: Kyverno 60f4522660d7\n",
+		"| in process | inprocess branch | 2 | 1 | 1 | 0 |",
+		"| CLI | not run: does not build | | | | |",
+		"**1 spec(s) fail**",
+		"| 1. catchError absent or false: Kyverno v1.19.1 exactly | 1 / 0 / 0 |",
+		"| 2. catchError true, lookup failed: imageData is {failed, errorMessage} | **0 / 1 / 0** |",
+		"| preconditions | **0 / 1 / 0** |",
+		"- `faults/missing-tag/catch-true/pre-or-empty/check/app` (scenarios/faults/missing-tag.yaml:90)",
+		"what a Kyverno user sees: policy `pre-or-empty`, rule `check`, resource `app`, result `error`: `boom`",
+		"expected: `skip` with message (exact) `preconditions not met`",
+		"| pass → fail | 1 |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("verdict lacks %q:\n%s", want, text)
+		}
+	}
+}
