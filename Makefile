@@ -38,6 +38,8 @@ SUITE_GOWORK := $(CURDIR)/.cache/kyverno-src/$(KYVERNO_SRC_KEY).go.work
 # compiled packages (not for the race build, which needs cgo).
 SRC_TRIMPATH := -trimpath
 SRC_CGO := CGO_ENABLED=0
+SRC_LDFLAGS := -X 'github.com/imagectx/conformance/engine/inprocess.linkedCheckout=$(KYVERNO_SRC) at $(shell git -C '$(KYVERNO_SRC)' rev-parse HEAD 2>/dev/null)'
+
 SUITE_BIN := $(CURDIR)/.cache/bin/conformance-src-$(KYVERNO_SRC_KEY).test
 SUITE_BIN_RACE := $(CURDIR)/.cache/bin/conformance-src-$(KYVERNO_SRC_KEY)-race.test
 endif
@@ -61,12 +63,12 @@ lint: ## gofmt (must list nothing) and go vet
 suite-bin: suite-gowork ## Compile the conformance suite into .cache/bin (cached by the Go build cache)
 	@mkdir -p $(dir $(SUITE_BIN))
 	@echo "==> compiling the conformance suite: Kyverno's engine is linked in$(if $(KYVERNO_SRC), from KYVERNO_SRC=$(KYVERNO_SRC)) (cold 4-11 min on 2 cores, then cached: 3 s)"
-	$(SRC_CGO) GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c $(SRC_TRIMPATH) -ldflags='-s -w' -o $(SUITE_BIN) $(SUITE_PKG)
+	$(SRC_CGO) GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c $(SRC_TRIMPATH) -ldflags="-s -w $(SRC_LDFLAGS)" -o $(SUITE_BIN) $(SUITE_PKG)
 
 suite-bin-race: suite-gowork
 	@mkdir -p $(dir $(SUITE_BIN_RACE))
 	@echo "==> compiling the conformance suite with the race detector$(if $(KYVERNO_SRC), from KYVERNO_SRC=$(KYVERNO_SRC)) (cold 5-13 min on 2 cores, then cached: 3 s)"
-	GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c -race $(SRC_TRIMPATH) -ldflags='-s -w' -o $(SUITE_BIN_RACE) $(SUITE_PKG)
+	GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c -race $(SRC_TRIMPATH) -ldflags="-s -w $(SRC_LDFLAGS)" -o $(SUITE_BIN_RACE) $(SUITE_PKG)
 
 suite-gowork:
 ifneq ($(SUITE_GOWORK),)

@@ -79,12 +79,21 @@ func New(opts ...Option) *Engine {
 // Name implements engine.Engine.
 func (e *Engine) Name() string { return Name }
 
+// linkedCheckout names the Kyverno checkout linked in place of the pinned
+// module ("<path> at <commit>"), set with -ldflags -X by the Makefile's
+// KYVERNO_SRC build: a -trimpath test binary has no module list and names
+// a replaced module's files by the version it replaces.
+var linkedCheckout string
+
 // KyvernoVersion is the linked Kyverno module's version, with its
 // replacement when one is linked in its place ("v1.19.1", or
 // "v1.19.1 => /src/kyverno"). Test binaries carry no module list, so the
 // source path of Kyverno's engine package (module cache "...@v1.19.1/...",
 // or a checkout's directory) is the fallback.
 func KyvernoVersion() string {
+	if linkedCheckout != "" {
+		return "checkout " + linkedCheckout
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, m := range info.Deps {
 			if m.Path != kyvernoModule {

@@ -83,13 +83,26 @@ func readSettings() (settings, error) {
 }
 
 // repoRoot is two folders above this file, wherever the test binary runs
-// (ginkgo may run a precompiled binary from another folder).
+// (ginkgo may run a precompiled binary from another folder). A binary built
+// with -trimpath (the KYVERNO_SRC suite) knows only the module path: then
+// it is the first folder up from the working directory that holds this
+// module's go.mod.
 func repoRoot() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return filepath.Abs(filepath.Join("..", ".."))
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
 	}
-	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/imagectx/conformance\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no folder above %s holds the go.mod of github.com/imagectx/conformance (the scenarios are found from it)", dir)
+		}
+	}
 }
 
 func TestConformance(t *testing.T) {
