@@ -61,7 +61,7 @@ if [[ "$what" == manifest ]]; then
 		# checkout's own chart (cached by the checkout's key).
 		gen=${CACHE_DIR:-$repo/.cache}/kyverno-src/install-$key.yaml
 		$dry_run && { [[ -s "$gen" ]] || log "manifest: would render $src/charts/kyverno with Helm into $gen ($manifest is missing)"; exit 0; }
-		log "manifest: $manifest is missing; rendering the checkout's chart"
+		log "manifest: $manifest is missing; the checkout's chart, rendered (e2e/hack/kyverno-manifest.sh)"
 		exec "$here/kyverno-manifest.sh" "$src" "$gen"
 	fi
 	[[ -f "$manifest" ]] || die "no install manifest at $manifest"

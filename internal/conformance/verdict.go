@@ -133,6 +133,54 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 		p("**%d spec(s) fail** (listed below with both strings).\n\n", totalFail)
 	}
 
+	// The violations, grouped: one line per decision, scenario, policy and
+	// rule, expected and actual status, with the sites that show it.
+	if totalFail > 0 {
+		type key struct{ decision, file, rule, want, got string }
+		groups := map[key]map[string]int{}
+		var order []key
+		for _, s := range v.Sites {
+			if s.Results == nil {
+				continue
+			}
+			for _, rec := range s.Results.Specs {
+				if rec.Outcome != engine.OutcomeFail {
+					continue
+				}
+				got := "no result"
+				if rec.Got != nil {
+					got = rec.Got.Status
+				}
+				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, rec.Want.Result, got}
+				if slices.Contains(rec.Labels, "area:compat") {
+					k.decision += " (the known divergence, label area:compat)"
+				}
+				if groups[k] == nil {
+					groups[k] = map[string]int{}
+					order = append(order, k)
+				}
+				groups[k][s.Name]++
+			}
+		}
+		sort.SliceStable(order, func(i, j int) bool {
+			if order[i].decision != order[j].decision {
+				return order[i].decision < order[j].decision
+			}
+			return order[i].file+order[i].rule < order[j].file+order[j].rule
+		})
+		p("## Contract violations\n\n| decision broken | scenario | policy/rule | expected | got | specs per site |\n|---|---|---|---|---|---|\n")
+		for _, k := range order {
+			var sites []string
+			for _, s := range v.Sites {
+				if n := groups[k][s.Name]; n > 0 {
+					sites = append(sites, fmt.Sprintf("%s %d", s.Name, n))
+				}
+			}
+			p("| %s | %s | %s | %s | %s | %s |\n", cell(k.decision), k.file, k.rule, k.want, k.got, strings.Join(sites, ", "))
+		}
+		p("\n")
+	}
+
 	// Per decision and per site.
 	var ran []VerdictSite
 	for _, s := range v.Sites {

@@ -32,12 +32,17 @@ func Add(engineName string, rec *conformance.SpecRecord) error {
 }
 
 // Collect returns the records of engineName in the report, in spec order.
-// A spec that failed after its record was made (an interrupt, a timeout,
-// a failed assertion after the check) is a failure with Ginkgo's message,
-// never a pass. Errors: an entry that does not decode.
+// A Ginkgo spec may carry many records (e2e checks a whole evaluation in
+// one). When it failed and none of its records is a failure (an
+// interrupt, a timeout, an assertion outside the checks), its passed
+// records become failures with Ginkgo's message, never passes; when a
+// record failed, that record is the Ginkgo failure and the others keep
+// their outcome. Errors: an entry that does not decode.
 func Collect(r Report, engineName string) ([]*conformance.SpecRecord, error) {
 	var out []*conformance.SpecRecord
 	for _, sr := range r.SpecReports {
+		var recs []*conformance.SpecRecord
+		explained := false
 		for _, e := range sr.ReportEntries {
 			if e.Name != entryPrefix+engineName {
 				continue
@@ -50,11 +55,17 @@ func Collect(r Report, engineName string) ([]*conformance.SpecRecord, error) {
 			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 				return nil, fmt.Errorf("decode the record of %s: %w", sr.LeafNodeText, err)
 			}
-			if sr.State.Is(types.SpecStateFailureStates) && rec.Outcome == engine.OutcomePass {
-				rec.Outcome, rec.Reason = engine.OutcomeFail, sr.FailureMessage()
-			}
-			out = append(out, &rec)
+			explained = explained || rec.Outcome == engine.OutcomeFail
+			recs = append(recs, &rec)
 		}
+		if sr.State.Is(types.SpecStateFailureStates) && !explained {
+			for _, rec := range recs {
+				if rec.Outcome == engine.OutcomePass {
+					rec.Outcome, rec.Reason = engine.OutcomeFail, sr.FailureMessage()
+				}
+			}
+		}
+		out = append(out, recs...)
 	}
 	return out, nil
 }
