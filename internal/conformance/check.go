@@ -70,7 +70,7 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, opts Options) Outcome {
 	if why, fatal := Unsupported(s, caps, engineName, opts); why != "" {
 		if fatal {
-			return Outcome{Outcome: engine.OutcomeFail, Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: " + why}
+			return Outcome{Outcome: engine.OutcomeFail, Reason: requireCatchErrorPrefix + why}
 		}
 		return Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 	}

@@ -151,7 +151,15 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				if rec.Got != nil {
 					got = rec.Got.Status
 				}
+				if got == rec.Want.Result {
+					// The status matched; the message, context or answer did not.
+					got += ": " + shorten(rec.Reason, 160)
+				}
 				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, rec.Want.Result, got}
+				if why, ok := strings.CutPrefix(rec.Reason, requireCatchErrorPrefix); ok {
+					// One row for every case the site refuses to run.
+					k.file, k.rule, k.got = "(every file)", "(every catchError case)", "not run: "+shorten(why, 240)
+				}
 				if slices.Contains(rec.Labels, "area:compat") {
 					k.decision += " (the known divergence, label area:compat)"
 				}
@@ -235,7 +243,30 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				continue
 			}
 			p("### %s (%d)\n\n", s.Name, len(fails))
+			// Cases the site refuses to run share one reason: named once,
+			// the specs listed after it.
+			refused := map[string][]string{}
+			var reasons []string
+			var checked []*SpecRecord
 			for _, rec := range fails {
+				why, ok := strings.CutPrefix(rec.Reason, requireCatchErrorPrefix)
+				if !ok {
+					checked = append(checked, rec)
+					continue
+				}
+				if refused[why] == nil {
+					reasons = append(reasons, why)
+				}
+				refused[why] = append(refused[why], rec.Name)
+			}
+			for _, why := range reasons {
+				p("- %d spec(s) need catchError, which this site cannot run (`REQUIRE_CATCHERROR=1` makes that a failure): %s\n\n  <details><summary>the specs</summary>\n\n", len(refused[why]), oneLine(why))
+				for _, n := range refused[why] {
+					p("  `%s`<br>\n", n)
+				}
+				p("\n  </details>\n\n")
+			}
+			for _, rec := range checked {
 				p("- `%s` (%s:%d)\n", rec.Name, rec.Path, rec.Line)
 				p("  - decision: %s; site: %s\n", Decision(rec.Labels), siteOf(rec.Labels))
 				p("  - what a Kyverno user sees: policy `%s`, rule `%s`, resource `%s`", rec.Policy, rec.Rule, rec.Resource)
@@ -283,6 +314,11 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// requireCatchErrorPrefix starts the reason of a spec that fails only
+// because REQUIRE_CATCHERROR=1 and the site cannot run catchError cases
+// (Check's wording).
+const requireCatchErrorPrefix = "REQUIRE_CATCHERROR=1 and the engine cannot run this case: "
 
 // runOf is a results file as one side of a comparison.
 func runOf(name string, rf *ResultsFile) CompareRun {

@@ -19,6 +19,8 @@ func TestWriteVerdict(t *testing.T) {
 				Got:  &Got{Status: "error", Message: "boom", MessageTemplate: "boom"}},
 			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
 				Got: &Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
+			{Name: "faults/present/catch-true/deny/check/app", Labels: []string{"catch:on", "fault:none", "site:deny"}, Outcome: outcome,
+				Reason: requireCatchErrorPrefix + "catchError: the CLI drops such a policy"},
 		}
 	}
 	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs(engine.OutcomePass))
@@ -33,16 +35,19 @@ func TestWriteVerdict(t *testing.T) {
 	text := b.String()
 	for _, want := range []string{
 		"# Verdict: Kyverno 60f4522660d7\n",
-		"| in process | inprocess branch | 2 | 1 | 1 | 0 |",
+		"| in process | inprocess branch | 3 | 1 | 2 | 0 |",
 		"| CLI | not run: does not build | | | | |",
-		"**1 spec(s) fail**",
+		"**2 spec(s) fail**",
+		"| 3. catchError true, lookup succeeded: the 8 keys plus failed: false | (every file) | (every catchError case) |  | not run: catchError: the CLI drops such a policy | in process 1 |",
+		"- 1 spec(s) need catchError, which this site cannot run (`REQUIRE_CATCHERROR=1` makes that a failure): catchError: the CLI drops such a policy",
+		"  `faults/present/catch-true/deny/check/app`<br>",
 		"| 1. catchError absent or false: Kyverno v1.19.1 exactly | 1 / 0 / 0 |",
 		"| 2. catchError true, lookup failed: imageData is {failed, errorMessage} | **0 / 1 / 0** |",
 		"| preconditions | **0 / 1 / 0** |",
 		"- `faults/missing-tag/catch-true/pre-or-empty/check/app` (scenarios/faults/missing-tag.yaml:90)",
 		"what a Kyverno user sees: policy `pre-or-empty`, rule `check`, resource `app`, result `error`: `boom`",
 		"expected: `skip` with message (exact) `preconditions not met`",
-		"| pass → fail | 1 |",
+		"| pass → fail | 2 |",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("verdict lacks %q:\n%s", want, text)
