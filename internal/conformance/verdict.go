@@ -158,7 +158,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, rec.Want.Result, got}
 				if why, ok := strings.CutPrefix(rec.Reason, requireCatchErrorPrefix); ok {
 					// One row for every case the site refuses to run.
-					k.file, k.rule, k.got = "(every file)", "(every catchError case)", "not run: "+shorten(why, 240)
+					k.file, k.rule, k.want, k.got = "(every file)", "(every catchError case)", "(as each row says)", "not run: "+shorten(why, 240)
 				}
 				if slices.Contains(rec.Labels, "area:compat") {
 					k.decision += " (the known divergence, label area:compat)"

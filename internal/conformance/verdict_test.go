@@ -38,7 +38,7 @@ func TestWriteVerdict(t *testing.T) {
 		"| in process | inprocess branch | 3 | 1 | 2 | 0 |",
 		"| CLI | not run: does not build | | | | |",
 		"**2 spec(s) fail**",
-		"| 3. catchError true, lookup succeeded: the 8 keys plus failed: false | (every file) | (every catchError case) |  | not run: catchError: the CLI drops such a policy | in process 1 |",
+		"| 3. catchError true, lookup succeeded: the 8 keys plus failed: false | (every file) | (every catchError case) | (as each row says) | not run: catchError: the CLI drops such a policy | in process 1 |",
 		"- 1 spec(s) need catchError, which this site cannot run (`REQUIRE_CATCHERROR=1` makes that a failure): catchError: the CLI drops such a policy",
 		"  `faults/present/catch-true/deny/check/app`<br>",
 		"| 1. catchError absent or false: Kyverno v1.19.1 exactly | 1 / 0 / 0 |",
