@@ -22,6 +22,9 @@ type CaseOutcome struct {
 	// Actual is the engine's rule result ("error: <message>"), when the run
 	// recorded it; empty when it did not.
 	Actual string
+	// Answer is the API server's answer for the resource ("admission:
+	// denied: <text>"), when the run is an admission engine's.
+	Answer string
 }
 
 // CompareRun is every case of one run, one side of a comparison.
@@ -78,10 +81,7 @@ func outcomeOfRecord(rec *SpecRecord) CaseOutcome {
 		if len(a.Warnings) > 0 {
 			answer += " (warnings: " + strings.Join(a.Warnings, "; ") + ")"
 		}
-		if o.Actual != "" {
-			o.Actual += "; "
-		}
-		o.Actual += normalizePorts(answer)
+		o.Answer = normalizePorts(answer)
 	}
 	return o
 }
@@ -114,7 +114,11 @@ func Diff(a, b CompareRun) []Change {
 			if oa.State == "unsupported" && ob.State == "unsupported" {
 				continue
 			}
-			if oa.State != ob.State || oa.Detail != ob.Detail || (oa.Actual != "" && ob.Actual != "" && oa.Actual != ob.Actual) {
+			// A result or answer only one run can show (an admission
+			// engine has no result for a denied resource; other engines
+			// give no answer) is no difference.
+			if oa.State != ob.State || oa.Detail != ob.Detail || (oa.Actual != "" && ob.Actual != "" && oa.Actual != ob.Actual) ||
+				(oa.Answer != "" && ob.Answer != "" && oa.Answer != ob.Answer) {
 				out = append(out, Change{ID: id, A: &oa, B: &ob})
 			}
 		case inA:
@@ -157,6 +161,9 @@ func compareCell(o *CaseOutcome) string {
 	parts = append(parts, "**"+o.State+"**")
 	if o.Actual != "" {
 		parts = append(parts, "`"+compareEscape(o.Actual)+"`")
+	}
+	if o.Answer != "" {
+		parts = append(parts, "`"+compareEscape(o.Answer)+"`")
 	}
 	if o.Detail != "" && o.Detail != o.Actual {
 		parts = append(parts, compareEscape(o.Detail))
