@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -267,7 +268,9 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				p("\n  </details>\n\n")
 			}
 			for _, rec := range checked {
-				p("- `%s` (%s:%d)\n", rec.Name, rec.Path, rec.Line)
+				// The file within its scenario folder: a report names no
+				// path of the machine it was made on.
+				p("- `%s` (%s.yaml:%d)\n", rec.Name, rec.File, rec.Line)
 				p("  - decision: %s; site: %s\n", Decision(rec.Labels), siteOf(rec.Labels))
 				p("  - what a Kyverno user sees: policy `%s`, rule `%s`, resource `%s`", rec.Policy, rec.Rule, rec.Resource)
 				if rec.Got != nil {
@@ -311,7 +314,13 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 		}
 		b.WriteString("#" + strings.ReplaceAll(text, "\n## ", "\n### "))
 	}
-	_, err := io.WriteString(w, b.String())
+	out := b.String()
+	if v.Checkout != "" {
+		// The checkout by its folder's name: the report names no path of
+		// the machine it was made on (the commit identifies it).
+		out = strings.ReplaceAll(out, v.Checkout, filepath.Base(v.Checkout))
+	}
+	_, err := io.WriteString(w, out)
 	return err
 }
 

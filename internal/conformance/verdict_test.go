@@ -12,7 +12,7 @@ func TestWriteVerdict(t *testing.T) {
 	exact := "preconditions not met"
 	recs := func(outcome engine.Outcome) []*SpecRecord {
 		return []*SpecRecord{
-			{Name: "faults/missing-tag/catch-true/pre-or-empty/check/app", Path: "scenarios/faults/missing-tag.yaml", Line: 90,
+			{Name: "faults/missing-tag/catch-true/pre-or-empty/check/app", File: "faults/missing-tag", Path: "/home/me/imagectx/scenarios/faults/missing-tag.yaml", Line: 90,
 				Policy: "pre-or-empty", Rule: "check", Resource: "app", Labels: []string{"catch:on", "fault:missing", "site:preconditions"},
 				Outcome: outcome, Reason: "want skip, got error: boom",
 				Want: Want{Result: "skip", Message: &scenario.Matcher{Exact: &exact}},
@@ -26,13 +26,16 @@ func TestWriteVerdict(t *testing.T) {
 	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs(engine.OutcomePass))
 	branch := NewResultsFile("inprocess", engine.Capabilities{Version: "branch"}, Options{}, recs(engine.OutcomeFail))
 	var b strings.Builder
-	err := WriteVerdict(&b, Verdict{Checkout: "/k", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict",
+	err := WriteVerdict(&b, Verdict{Checkout: "/home/me/src/kyverno-pr", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict KYVERNO_SRC=/home/me/src/kyverno-pr",
 		Sites:  []VerdictSite{{Name: "in process", Results: branch}, {Name: "CLI", NotRun: "does not build"}},
 		Pinned: pinned, Branch: branch})
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := b.String()
+	if strings.Contains(text, "/home/me") {
+		t.Errorf("the verdict names a local path:\n%s", text)
+	}
 	for _, want := range []string{
 		"# Verdict: Kyverno 60f4522660d7\n",
 		"| in process | inprocess branch | 3 | 1 | 2 | 0 |",
@@ -44,7 +47,9 @@ func TestWriteVerdict(t *testing.T) {
 		"| 1. catchError absent or false: Kyverno v1.19.1 exactly | 1 / 0 / 0 |",
 		"| 2. catchError true, lookup failed: imageData is {failed, errorMessage} | **0 / 1 / 0** |",
 		"| preconditions | **0 / 1 / 0** |",
-		"- `faults/missing-tag/catch-true/pre-or-empty/check/app` (scenarios/faults/missing-tag.yaml:90)",
+		"- `faults/missing-tag/catch-true/pre-or-empty/check/app` (faults/missing-tag.yaml:90)",
+		"- Checkout: `kyverno-pr` at commit `60f4522660d7aaaa` (feat: x)",
+		"command: `make verdict KYVERNO_SRC=kyverno-pr`",
 		"what a Kyverno user sees: policy `pre-or-empty`, rule `check`, resource `app`, result `error`: `boom`",
 		"expected: `skip` with message (exact) `preconditions not met`",
 		"| pass → fail | 2 |",
