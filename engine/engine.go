@@ -49,11 +49,16 @@ const (
 	// CapConfigMaps: the engine answers configMap context entries from
 	// Request.ConfigMaps.
 	CapConfigMaps Capability = "configMaps"
+	// CapCELImageData: the engine runs policies.kyverno.io policies
+	// (ValidatingPolicy, MutatingPolicy, ImageValidatingPolicy) and their
+	// image lookups (image.GetMetadata, image verification) reach the
+	// registry.
+	CapCELImageData Capability = "celImageData"
 )
 
 // KnownCapabilities are every Capability, in the order reports list them.
 func KnownCapabilities() []Capability {
-	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps}
+	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps, CapCELImageData}
 }
 
 // Outcome is the verdict on one spec of the specification against an

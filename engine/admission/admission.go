@@ -162,6 +162,8 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 			engine.CapSecrets:           "the controllers are given no registry Secrets",
 			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
+			engine.CapCELImageData: "the admission engine creates kyverno.io Policies only; policies.kyverno.io policies " +
+				"(ValidatingPolicy, MutatingPolicy, ImageValidatingPolicy) are not created in the cluster yet",
 		},
 	}
 	if !catch {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
+	"github.com/imagectx/conformance/engine/inprocess/celpolicy"
 )
 
 // batch is what every resource of one Evaluate shares.
@@ -40,8 +41,10 @@ type batch struct {
 	namespaceLabels map[string]map[string]string
 	// configMaps answer configMap context entries.
 	configMaps configMaps
-	deferred   bool
-	logger     logr.Logger
+	// cel runs the batch's policies.kyverno.io policies; nil without any.
+	cel      *celpolicy.Evaluator
+	deferred bool
+	logger   logr.Logger
 	// cfg and jp are Kyverno's default configuration and JMESPath, shared
 	// by the batch's goroutines as Kyverno's controllers share them.
 	cfg config.Configuration
@@ -120,15 +123,33 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 		responses = append(responses, resp)
 		resource = resp.PatchedResource
 	}
-	// Mutate and verifyImages responses carry the resource their policy
-	// patched; validate responses carry it unchanged, so only the first
-	// ones report it.
-	patching := len(responses)
 	validated, err := b.validate(ctx, eng, jp, cfg, resource)
 	if err != nil {
 		return nil, err
 	}
+	var mutated, celValidated, verified []engineapi.EngineResponse
+	if b.cel != nil {
+		// The CLI's order: MutatingPolicies on the resource as the
+		// kyverno.io policies left it, ValidatingPolicies on the result,
+		// ImageValidatingPolicies on the resource as given.
+		if mutated, resource, err = b.cel.Mutate(ctx, resource); err != nil {
+			return nil, err
+		}
+		if celValidated, err = b.cel.Validate(ctx, resource); err != nil {
+			return nil, err
+		}
+		if verified, err = b.cel.VerifyImages(ctx, *r.object.DeepCopy()); err != nil {
+			return nil, err
+		}
+	}
+	// Mutate and verifyImages responses carry the resource their policy
+	// patched; validate responses carry it unchanged, so only the first
+	// ones report it.
+	responses = append(responses, mutated...)
+	patching := len(responses)
 	responses = append(responses, validated...)
+	responses = append(responses, celValidated...)
+	responses = append(responses, verified...)
 
 	var out []engine.Result
 	for i, resp := range responses {

@@ -56,11 +56,11 @@ func benchSetup(b *testing.B) (bare, caught kyvernov1.PolicyInterface, flags cat
 		b.Fatal(err)
 	}
 	var none catcherror.Flags
-	pols, _, err := (&policyCache{}).loadPolicies([]engine.Document{{File: "bare.yaml", Data: []byte(strings.Replace(policy, "CATCH\n", "", 1))}}, true, &none)
+	pols, err := (&policyCache{}).loadPolicies([]engine.Document{{File: "bare.yaml", Data: []byte(strings.Replace(policy, "CATCH\n", "", 1))}}, true, &none)
 	if err != nil {
 		b.Fatal(err)
 	}
-	caughtPols, _, err := (&policyCache{}).loadPolicies([]engine.Document{{File: "caught.yaml", Data: []byte(strings.Replace(policy, "CATCH", "        catchError: true", 1))}}, true, &flags)
+	caughtPols, err := (&policyCache{}).loadPolicies([]engine.Document{{File: "caught.yaml", Data: []byte(strings.Replace(policy, "CATCH", "        catchError: true", 1))}}, true, &flags)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func benchSetup(b *testing.B) (bare, caught kyvernov1.PolicyInterface, flags cat
 	if err != nil {
 		b.Fatal(err)
 	}
-	return pols[0], caughtPols[0], flags, rs[0], replay{data: data}
+	return pols.valid[0], caughtPols.valid[0], flags, rs[0], replay{data: data}
 }
 
 // BenchmarkValidate runs the same policy, Pod and replayed registry answer

@@ -25,9 +25,11 @@ import (
 
 	"github.com/go-logr/logr"
 	kyvernoengine "github.com/kyverno/kyverno/pkg/engine"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
+	"github.com/imagectx/conformance/engine/inprocess/celpolicy"
 	"github.com/imagectx/conformance/engine/inprocess/registry"
 )
 
@@ -148,7 +150,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, err
 	}
 	var flags catcherror.Flags
-	policies, refused, err := e.decoded.loadPolicies(req.Policies, !catcherror.Native(), &flags)
+	loaded, err := e.decoded.loadPolicies(req.Policies, !catcherror.Native(), &flags)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +158,17 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, err
 	}
-	if len(policies)+len(refused) == 0 {
+	if loaded.len() == 0 {
 		return nil, fmt.Errorf("inprocess: no policies given")
+	}
+	if len(loaded.cel.ImageValidating) > 0 {
+		objects := make([]*unstructured.Unstructured, 0, len(resources))
+		for _, r := range resources {
+			objects = append(objects, r.object)
+		}
+		if err := celpolicy.ImageValidatingInputs(req.Registry, objects); err != nil {
+			return nil, err
+		}
 	}
 	rcf, err := registry.NewFactory(req.Registry)
 	if err != nil {
@@ -174,8 +185,13 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, err
 	}
-	run := newBatch(policies, flags, rcf, op, e.deferred, e.logger)
+	run := newBatch(loaded.valid, flags, rcf, op, e.deferred, e.logger)
 	run.namespaceLabels = req.NamespaceLabels
+	if loaded.cel.Len() > 0 {
+		if run.cel, err = celpolicy.NewEvaluator(ctx, loaded.cel, rcf, req.NamespaceLabels, op); err != nil {
+			return nil, fmt.Errorf("inprocess: %w", err)
+		}
+	}
 	run.configMaps = cms
 	perResource := make([][]engine.Result, len(resources))
 	errs := make([]error, len(resources))
@@ -200,7 +216,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		}
 		out = append(out, perResource[i]...)
 	}
-	for _, p := range refused {
+	for _, p := range loaded.refused {
 		out = append(out, p.results(resources)...)
 	}
 	engine.SortResults(out)

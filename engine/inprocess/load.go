@@ -23,6 +23,7 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
+	"github.com/imagectx/conformance/engine/inprocess/celpolicy"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
@@ -62,10 +63,13 @@ const policyCacheSize = 512
 type decodedDocument struct {
 	policies []kyvernov1.PolicyInterface
 	refusals []string // per policy: Kyverno's validation error, "" when valid
+	// cel are the document's policies.kyverno.io policies (compiled once
+	// to check them; each batch compiles its own, bound to its registry).
+	cel celpolicy.Policies
 }
 
 func (d decodedDocument) deepCopy() decodedDocument {
-	out := decodedDocument{refusals: d.refusals}
+	out := decodedDocument{refusals: d.refusals, cel: d.cel.DeepCopy()}
 	for _, p := range d.policies {
 		out.policies = append(out.policies, p.CreateDeepCopy())
 	}
@@ -88,10 +92,22 @@ func (c *policyCache) put(key [sha256.Size]byte, d decodedDocument) {
 	c.entries[key] = d
 }
 
+// loadedPolicies are a batch's policies: the kyverno.io ones Kyverno's
+// validation accepted and refused, and the policies.kyverno.io ones.
+type loadedPolicies struct {
+	valid   []kyvernov1.PolicyInterface
+	refused []refusedPolicy
+	cel     celpolicy.Policies
+}
+
+func (l loadedPolicies) len() int { return len(l.valid) + len(l.refused) + l.cel.Len() }
+
 // loadPolicies decodes every policy document with the Kyverno CLI's own
 // loader (its schema checks included) after taking catchError out when
-// strip is set, then runs Kyverno's policy validation as `apply` does.
-func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *catcherror.Flags) ([]kyvernov1.PolicyInterface, []refusedPolicy, error) {
+// strip is set, then runs Kyverno's policy validation as `apply` does
+// (kyverno.io policies) or Kyverno's CEL compilers (policies.kyverno.io).
+func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *catcherror.Flags) (loadedPolicies, error) {
+	var out loadedPolicies
 	var valid []kyvernov1.PolicyInterface
 	var refused []refusedPolicy
 	seen := map[string]string{}
@@ -100,12 +116,12 @@ func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *ca
 		if strip {
 			var err error
 			if data, err = catcherror.Strip(d.File, data, flags); err != nil {
-				return nil, nil, err
+				return out, err
 			}
 		}
 		parts, err := yamlutils.SplitDocuments(data)
 		if err != nil {
-			return nil, nil, decodeError(d.File, d.Data, err.Error())
+			return out, decodeError(d.File, d.Data, err.Error())
 		}
 		for _, doc := range parts {
 			if len(bytes.TrimSpace(doc)) == 0 {
@@ -113,14 +129,16 @@ func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *ca
 			}
 			dec, err := c.decode(d, doc)
 			if err != nil {
-				return nil, nil, err
+				return out, err
 			}
-			for i, pol := range dec.policies {
-				key := pol.GetNamespace() + "/" + pol.GetName()
-				if prev, dup := seen[key]; dup {
-					return nil, nil, fmt.Errorf("%s: policy %q is also defined in %s; results are keyed by policy name", d.File, pol.GetName(), prev)
+			for _, name := range dec.names() {
+				if prev, dup := seen[name]; dup {
+					return out, fmt.Errorf("%s: policy %q is also defined in %s; results are keyed by policy name", d.File, name, prev)
 				}
-				seen[key] = d.File
+				seen[name] = d.File
+			}
+			out.cel.Append(dec.cel)
+			for i, pol := range dec.policies {
 				if dec.refusals[i] != "" {
 					refused = append(refused, refusedPolicy{policy: pol, reason: dec.refusals[i]})
 					continue
@@ -129,7 +147,26 @@ func (c *policyCache) loadPolicies(docs []engine.Document, strip bool, flags *ca
 			}
 		}
 	}
-	return valid, refused, nil
+	out.valid, out.refused = valid, refused
+	return out, nil
+}
+
+// names are the policies' keys in results: namespace/name, every kind.
+func (d decodedDocument) names() []string {
+	var out []string
+	for _, p := range d.policies {
+		out = append(out, p.GetNamespace()+"/"+p.GetName())
+	}
+	for _, p := range d.cel.Validating {
+		out = append(out, p.GetNamespace()+"/"+p.GetName())
+	}
+	for _, p := range d.cel.Mutating {
+		out = append(out, p.GetNamespace()+"/"+p.GetName())
+	}
+	for _, p := range d.cel.ImageValidating {
+		out = append(out, p.GetNamespace()+"/"+p.GetName())
+	}
+	return out
 }
 
 // decode runs the CLI's loader and Kyverno's policy validation on one YAML
@@ -170,12 +207,16 @@ func decodeDocument(d engine.Document, data []byte) (decodedDocument, error) {
 		return decodedDocument{}, decodeError(d.File, d.Data, strings.ReplaceAll(nf.Error.Error(), p, d.File))
 	}
 	if n := otherKinds(res); n != "" {
-		return decodedDocument{}, fmt.Errorf("%s: %s: only kyverno.io ClusterPolicy and Policy are evaluated by this engine", d.File, n)
+		return decodedDocument{}, fmt.Errorf("%s: %s: this engine evaluates %s", d.File, n, supportedKinds())
 	}
-	if len(res.Policies) == 0 {
-		return decodedDocument{}, fmt.Errorf("%s: no ClusterPolicy or Policy in the document", d.File)
+	dec := decodedDocument{policies: res.Policies, cel: celpolicy.Policies{
+		Validating: res.ValidatingPolicies, Mutating: res.MutatingPolicies, ImageValidating: res.ImageValidatingPolicies}}
+	if len(res.Policies)+dec.cel.Len() == 0 {
+		return decodedDocument{}, fmt.Errorf("%s: no policy in the document; this engine evaluates %s", d.File, supportedKinds())
 	}
-	dec := decodedDocument{policies: res.Policies}
+	if err := celpolicy.Check(dec.cel); err != nil {
+		return decodedDocument{}, decodeError(d.File, d.Data, err.Error())
+	}
 	for _, pol := range res.Policies {
 		// As `kubectl-kyverno apply`: Kyverno's service account, mock mode.
 		sa := config.KyvernoUserName(config.KyvernoServiceAccountName())
@@ -206,13 +247,25 @@ func otherKinds(r *clipolicy.LoaderResults) string {
 		return "PolicyException"
 	case len(r.VAPs)+len(r.VAPBindings)+len(r.MAPs)+len(r.MAPBindings) > 0:
 		return "admission policy"
-	case len(r.ValidatingPolicies)+len(r.ImageValidatingPolicies)+len(r.MutatingPolicies)+len(r.GeneratingPolicies)+
-		len(r.DeletingPolicies)+len(r.EnvoyPolicies)+len(r.HTTPPolicies) > 0:
-		return "policies.kyverno.io policy"
+	case len(r.GeneratingPolicies) > 0:
+		return "GeneratingPolicy"
+	case len(r.DeletingPolicies) > 0:
+		return "DeletingPolicy"
+	case len(r.EnvoyPolicies)+len(r.HTTPPolicies) > 0:
+		return "ValidatingPolicy with evaluation mode Envoy or HTTP"
 	case len(r.CleanupPolicies) > 0:
 		return "CleanupPolicy"
 	}
 	return ""
+}
+
+// supportedKinds lists the policy kinds this engine evaluates.
+func supportedKinds() string {
+	kinds := []string{"kyverno.io ClusterPolicy", "Policy"}
+	for _, k := range celpolicy.Kinds() {
+		kinds = append(kinds, string(k))
+	}
+	return strings.Join(kinds, ", ") + " (policies.kyverno.io)"
 }
 
 func writeFile(fs billy.Filesystem, name string, data []byte) error {

@@ -82,6 +82,39 @@ spec:
     image: "Bad Image!!:x"
 `
 	probeCaughtMessage = "caught=true"
+
+	// probeCELPolicy reads image.GetMetadata for the probe Pod's image on
+	// a closed loopback port: a CLI whose CEL image data reaches the
+	// registry reports "connection refused"; v1.19.1 without --cluster
+	// answers from its fake context provider (processor.NewContextProvider,
+	// isFake = !Cluster) and reports probeCELFakeMessage.
+	probeCELPolicy = `apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: imagectx-probe-cel
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  validations:
+  - expression: image.GetMetadata(object.spec.containers[0].image).resolvedImage != ''
+`
+	probeCELPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: imagectx-probe-cel
+  namespace: default
+spec:
+  containers:
+  - name: app
+    image: 127.0.0.1:1/imagectx/probe:v1
+`
+	probeCELFakeMessage = "not found in the context"
+	probeCELReached     = "connection refused"
 )
 
 var (
@@ -249,5 +282,52 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 	if !catchErr {
 		caps.Unsupported[engine.CapCatchError] = reason
 	}
+	if reason, err := e.probeCEL(ctx, wd, env, version); err != nil {
+		return engine.Capabilities{}, err
+	} else if reason != "" {
+		caps.Unsupported[engine.CapCELImageData] = reason
+	}
 	return caps, nil
+}
+
+// probeCEL applies probeCELPolicy with --registry and says why the build's
+// CEL image data cannot be specified here ("" when its lookups reach the
+// registry).
+func (e *Engine) probeCEL(ctx context.Context, wd *workdir, env []string, version string) (string, error) {
+	pol, err := wd.writeFile([]byte(probeCELPolicy), "policies", "cel.yaml")
+	if err != nil {
+		return "", err
+	}
+	pod, err := wd.writeFile([]byte(probeCELPod), "resources", "cel-pod.yaml")
+	if err != nil {
+		return "", err
+	}
+	run, err := runCLI(ctx, e.bin, []string{"apply", pol, "--resource", pod, "--registry", "--remove-color"}, env, wd.path("tmp"))
+	if err != nil {
+		return "", fmt.Errorf("kyvernocli: CEL image-data probe: %w", err)
+	}
+	return judgeCEL(version, run.ExitCode, append(run.Stdout, run.Stderr...)), nil
+}
+
+// judgeCEL decides from the CEL probe's output whether image.GetMetadata
+// reached the registry.
+func judgeCEL(version string, exitCode int, output []byte) string {
+	out := string(output)
+	switch {
+	case strings.Contains(out, probeCELReached):
+		return ""
+	case strings.Contains(out, probeCELFakeMessage):
+		line := out[strings.Index(out, probeCELFakeMessage):]
+		if i := strings.LastIndex(out[:strings.Index(out, probeCELFakeMessage)], "\n"); i >= 0 {
+			line = out[i+1:]
+		}
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		return fmt.Sprintf("kubectl-kyverno %s apply --registry answers image.GetMetadata from a fake CEL context without --cluster "+
+			"(processor.NewContextProvider, isFake = !Cluster), never from the registry: %q", version, strings.TrimSpace(line))
+	default:
+		return fmt.Sprintf("kubectl-kyverno %s: the CEL image-data probe neither reached the registry nor named its fake context (exit %d): %q",
+			version, exitCode, strings.TrimSpace(stderrSummary([]byte(out))))
+	}
 }

@@ -18,11 +18,12 @@ import (
 // Doc is one policy or resource document, kept as a YAML node so bindings
 // can patch it and errors can point at its lines.
 type Doc struct {
-	Source string // "file.yaml:12" where the document starts
-	Node   *yaml.Node
-	Kind   string
-	Name   string
-	NS     string
+	Source     string // "file.yaml:12" where the document starts
+	Node       *yaml.Node
+	APIVersion string
+	Kind       string
+	Name       string
+	NS         string
 }
 
 // Documents is one entry of policies/resources: a file path (relative to
@@ -95,6 +96,7 @@ func (doc *Doc) identify() error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("want a Kubernetes object (a mapping), got %s", strictyaml.Describe(n))
 	}
+	doc.APIVersion = scalarAt(n, "apiVersion")
 	doc.Kind = scalarAt(n, "kind")
 	doc.Name = scalarAt(n, "metadata", "name")
 	doc.NS = scalarAt(n, "metadata", "namespace")
@@ -115,47 +117,4 @@ func scalarAt(n *yaml.Node, path ...string) string {
 		return ""
 	}
 	return n.Value
-}
-
-// Rule types, as Kyverno names a rule's kind (Rule.HasMutate and the like).
-const (
-	RuleValidate     = "validate"
-	RuleMutate       = "mutate"
-	RuleVerifyImages = "verifyImages"
-	RuleGenerate     = "generate"
-)
-
-// ruleTypes maps spec.rules[].name of a policy document to the rule's type
-// (the first of validate, mutate, verifyImages, generate it has).
-func ruleTypes(n *yaml.Node) map[string]string {
-	rules := yamlpath.Child(yamlpath.Child(n, "spec"), "rules")
-	out := map[string]string{}
-	if rules == nil || rules.Kind != yaml.SequenceNode {
-		return out
-	}
-	for _, r := range rules.Content {
-		name := scalarAt(r, "name")
-		for _, t := range []string{RuleValidate, RuleMutate, RuleVerifyImages, RuleGenerate} {
-			if yamlpath.Child(r, t) != nil {
-				out[name] = t
-				break
-			}
-		}
-	}
-	return out
-}
-
-// ruleNames lists spec.rules[].name of a policy document.
-func ruleNames(n *yaml.Node) []string {
-	rules := yamlpath.Child(yamlpath.Child(n, "spec"), "rules")
-	if rules == nil || rules.Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []string
-	for _, r := range rules.Content {
-		if name := scalarAt(r, "name"); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
 }

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/imagectx/conformance/internal/policykind"
 	"github.com/imagectx/conformance/internal/strictyaml"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
@@ -285,18 +286,21 @@ func (c *fileCheck) documents() error {
 	if len(f.Resources) == 0 {
 		return d.Errorf(root, "resources", "want at least one resource")
 	}
-	f.rules, f.ruleTypes = map[string][]string{}, map[string]map[string]string{}
+	f.rules, f.ruleTypes, f.kinds = map[string][]string{}, map[string]map[string]policykind.RuleType{}, map[string]policykind.Kind{}
 	rules := f.rules
 	for i, ds := range f.Policies {
 		for _, doc := range ds.Docs {
-			if doc.Kind != "ClusterPolicy" && doc.Kind != "Policy" {
-				return d.Errorf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: want kind ClusterPolicy or Policy, got %q", doc.Source, doc.Kind)
+			kind, ok := policykind.Lookup(doc.APIVersion, doc.Kind)
+			if !ok {
+				return d.Errorf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: want one of the policy kinds %s, got apiVersion %q kind %q",
+					doc.Source, strings.Join(policykind.Names(), ", "), doc.APIVersion, doc.Kind)
 			}
 			if _, dup := rules[doc.Name]; dup {
 				return d.Errorf(at(root, "policies", i), fmt.Sprintf("policies[%d]", i), "%s: policy %q is given twice", doc.Source, doc.Name)
 			}
-			rules[doc.Name] = ruleNames(doc.Node)
-			f.ruleTypes[doc.Name] = ruleTypes(doc.Node)
+			rules[doc.Name] = kind.Rules(doc.Node)
+			f.ruleTypes[doc.Name] = kind.RuleTypes(doc.Node)
+			f.kinds[doc.Name] = kind
 			if err := checkVarsIn(doc.Node, fmt.Sprintf("policies[%d]", i)); err != nil {
 				return err
 			}
@@ -535,7 +539,15 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 	if !ok {
 		return d.Errorf(at(rn, "policy"), field+".policy", "want one of the file's policies (%s), got %q", strings.Join(sortedKeys(rules), ", "), r.Policy)
 	}
-	if _, ok := engine.AutogenRule(r.Rule, rs); !ok {
+	if kind := f.kinds[r.Policy]; kind.Language == policykind.CEL {
+		if !slices.Contains(rs, r.Rule) {
+			return d.Errorf(at(rn, "rule"), field+".rule", "want a rule name Kyverno reports for a %s (%q: the policy's result; %s), got %q",
+				kind.Name, "", strings.Join(rs[1:], ", "), r.Rule)
+		}
+		if len(r.Context) > 0 {
+			return d.Errorf(at(rn, "context"), field+".context", "a %s has no context entries to check (image data is read with image.GetMetadata)", kind.Name)
+		}
+	} else if _, ok := engine.AutogenRule(r.Rule, rs); !ok {
 		return d.Errorf(at(rn, "rule"), field+".rule", "want a rule of policy %s (%s, or autogen-<rule> and autogen-cronjob-<rule> for the rules Kyverno generates for Pod controllers), got %q", r.Policy, strings.Join(rs, ", "), r.Rule)
 	}
 	if len(r.Resources) == 0 {
@@ -596,8 +608,8 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 		return d.Errorf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
 	}
 	if p := r.PatchedResource; p != nil {
-		if t := f.RuleType(r.Policy, r.Rule); t != RuleMutate && t != RuleVerifyImages {
-			kind := "a " + t
+		if t := f.RuleType(r.Policy, r.Rule); !t.Patches() {
+			kind := "a " + string(t)
 			if t == "" {
 				kind = "not a validate, mutate, verifyImages or generate"
 			}

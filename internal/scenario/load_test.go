@@ -67,10 +67,10 @@ func TestParseValid(t *testing.T) {
 	if specs[0].Name != "t/catch-absent/p/r/app" || specs[1].Name != "t/catch-true/p/r/app" {
 		t.Errorf("names %q, %q", specs[0].Name, specs[1].Name)
 	}
-	if got := strings.Join(specs[1].Labels, ","); got != "catch:on,fault:missing,site:deny" {
+	if got := strings.Join(specs[1].Labels, ","); got != "catch:on,fault:missing,lang:jmespath,policy:ClusterPolicy,site:deny" {
 		t.Errorf("labels %s", got)
 	}
-	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,fault:missing,site:deny" {
+	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,fault:missing,lang:jmespath,policy:ClusterPolicy,site:deny" {
 		t.Errorf("labels %s", got)
 	}
 	if len(specs[0].Requires) != 0 || fmt.Sprint(specs[1].Requires) != "[catchError]" {
@@ -141,7 +141,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"placeholder ($entry) is set by no binding"}},
 		{"binding value without placeholder", "  catchError: true\n", "  catchError: true\n  values: {mode: Audit}\n",
 			[]string{"bindings[1].values.mode: no policy or resource has the placeholder ($mode)"}},
-		{"policy kind", "  kind: ClusterPolicy\n", "  kind: ValidatingPolicy\n", []string{"policies[0]: t.yaml:13: want kind ClusterPolicy or Policy, got \"ValidatingPolicy\""}},
+		{"policy kind", "  kind: ClusterPolicy\n", "  kind: ValidatingPolicy\n", []string{"policies[0]: t.yaml:13: want one of the policy kinds kyverno.io ClusterPolicy, kyverno.io Policy, policies.kyverno.io ValidatingPolicy", `got apiVersion "kyverno.io/v1" kind "ValidatingPolicy"`}},
 		{"none beside another row", "  labels: {site: deny}\n", "  labels: {site: deny}\n- policy: p\n  rule: r\n  resources: [app]\n  result: none\n",
 			[]string{"results[1]: spec t/catch-absent/p/r/app is already expected by results[0]; a row with result none"}},
 		{"none with message", "  result: error\n", "  result: none\n", []string{"result none (no result at all) cannot have a message, context or patchedResource"}},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/policykind"
 )
 
 // Spec is one expectation: a file x binding x result row x resource.
@@ -78,8 +79,11 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	labels := map[string]string{}
 	ruleType := f.RuleType(r.Policy, r.Rule)
 	if ruleType != "" {
-		labels["rule"] = ruleType
+		labels["rule"] = string(ruleType)
 	}
+	kind := f.kinds[r.Policy]
+	labels["lang"] = string(kind.Language)
+	labels["policy"] = kind.Name
 	for _, m := range []map[string]string{f.Metadata.Labels, {"catch": catch}, b.Labels, r.Labels} {
 		for k, v := range m {
 			labels[k] = v
@@ -98,7 +102,10 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 		// An admission answer alone.
 		req = append(req, engine.CapAdmission)
 	}
-	if r.PatchedResource != nil && ruleType == RuleVerifyImages {
+	if kind.Language == policykind.CEL {
+		req = append(req, engine.CapCELImageData)
+	}
+	if r.PatchedResource != nil && ruleType == policykind.RuleVerifyImages {
 		req = append(req, engine.CapVerifyImagesPatch)
 	}
 	if len(f.ConfigMaps) > 0 {

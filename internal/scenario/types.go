@@ -10,6 +10,7 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/internal/policykind"
 )
 
 // Result values a row may expect. "none" means the engine reports no result
@@ -45,17 +46,26 @@ type File struct {
 	Registries []NamedRegistry `json:"registries"`
 	Results    []Row           `json:"results"`
 
-	// rules are each policy's rule names in the order written;
-	// ruleTypes maps policy name and rule name to the rule's type.
+	// rules are each policy's rule names as Kyverno reports them, in the
+	// order written; ruleTypes maps policy name and rule name to the
+	// rule's type; kinds maps policy name to its kind.
 	rules     map[string][]string
-	ruleTypes map[string]map[string]string
+	ruleTypes map[string]map[string]policykind.RuleType
+	kinds     map[string]policykind.Kind
 }
 
-// RuleType is the type of a rule of one of the file's policies (RuleMutate
-// and the like), "" for an unknown policy or rule.
-func (f *File) RuleType(policy, rule string) string {
+// RuleType is the type of a rule of one of the file's policies
+// (policykind.RuleMutate and the like), "" for an unknown policy or rule.
+func (f *File) RuleType(policy, rule string) policykind.RuleType {
 	base, _ := engine.AutogenRule(rule, f.rules[policy])
 	return f.ruleTypes[policy][base]
+}
+
+// PolicyKind is the kind of one of the file's policies; ok is false for a
+// name the file does not define.
+func (f *File) PolicyKind(policy string) (k policykind.Kind, ok bool) {
+	k, ok = f.kinds[policy]
+	return k, ok
 }
 
 // Metadata names the file and labels every spec it produces.

@@ -99,6 +99,23 @@ func NewFactory(cfg engine.RegistryConfig) (*Factory, error) {
 	return f, nil
 }
 
+// RemoteOptions are the go-containerregistry options of the request's
+// default client (its docker-config logins, its transport, Kyverno's user
+// agent, ctx): what kyverno/sdk's registryclient.GlobalOptsOrDefault gives
+// Kyverno's CEL image-data loader in the controllers.
+func (f *Factory) RemoteOptions(ctx context.Context) []gcrremote.Option {
+	return []gcrremote.Option{
+		gcrremote.WithAuthFromKeychain(f.dockerConfig),
+		gcrremote.WithTransport(f.transport),
+		gcrremote.WithContext(ctx),
+		gcrremote.WithUserAgent(regcreds.KyvernoUserAgent),
+	}
+}
+
+// SecretLister holds the request's Secrets (engine.RegistryConfig.Secrets);
+// nil when it has none.
+func (f *Factory) SecretLister() corev1listers.SecretLister { return f.secrets }
+
 // Close releases the idle connections of a request's own transport.
 func (f *Factory) Close() {
 	if t, ok := f.transport.(*http.Transport); ok && t != regcreds.DefaultTransport {
