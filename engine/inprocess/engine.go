@@ -175,6 +175,13 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, fmt.Errorf("inprocess: %w", err)
 	}
 	defer rcf.Close()
+	var cel *celpolicy.Evaluator
+	if loaded.cel.Len() > 0 {
+		// Compiling is CPU-bound setup, before the registry deadline starts.
+		if cel, err = celpolicy.NewEvaluator(loaded.cel, rcf, req.NamespaceLabels, op); err != nil {
+			return nil, fmt.Errorf("inprocess: %w", err)
+		}
+	}
 	// The caller's deadline bounds the registry work, counted from here,
 	// after the CPU-bound decoding (as the CLI driver counts it from the
 	// process start; see engine.Budget).
@@ -187,10 +194,11 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	}
 	run := newBatch(loaded.valid, flags, rcf, op, e.deferred, e.logger)
 	run.namespaceLabels = req.NamespaceLabels
-	if loaded.cel.Len() > 0 {
-		if run.cel, err = celpolicy.NewEvaluator(ctx, loaded.cel, rcf, req.NamespaceLabels, op); err != nil {
+	if cel != nil {
+		if err := cel.Start(ctx); err != nil {
 			return nil, fmt.Errorf("inprocess: %w", err)
 		}
+		run.cel = cel
 	}
 	run.configMaps = cms
 	perResource := make([][]engine.Result, len(resources))

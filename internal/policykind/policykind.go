@@ -52,11 +52,16 @@ type Kind struct {
 	// Type is the rule type of every result of a CEL kind; "" for
 	// kyverno.io kinds, whose rules each have their own.
 	Type RuleType
+	// ruleIsPolicyName: the policy's result is reported under the
+	// policy's name, not "" (ImageValidatingPolicy, pkg/image/verification/evaluator).
+	ruleIsPolicyName bool
 }
 
 // CELRuleNames are the rule names Kyverno v1.19.1 reports for a
 // policies.kyverno.io policy (pkg/cel/policies/*/engine): "" for the
-// policy's own result, "evaluation" when its evaluation failed (a
+// result of a ValidatingPolicy or MutatingPolicy (an
+// ImageValidatingPolicy's carries the policy's own name instead, see
+// Kind.Rules), "evaluation" when its evaluation failed (a
 // matchCondition under failurePolicy Fail, an auditAnnotation, a
 // MutatingPolicy's mutation), "match" when matching failed, "exception"
 // when a PolicyException decided, "mutateDigest" for an
@@ -70,8 +75,8 @@ var kinds = []Kind{
 	{Name: "NamespacedValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate},
 	{Name: "MutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate},
 	{Name: "NamespacedMutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate},
-	{Name: "ImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages},
-	{Name: "NamespacedImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages},
+	{Name: "ImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true},
+	{Name: "NamespacedImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true},
 }
 
 // Lookup finds the kind of a document by its apiVersion and kind; ok is
@@ -95,10 +100,16 @@ func Names() []string {
 }
 
 // Rules are the rule names Kyverno reports for a policy document of this
-// kind: spec.rules[].name for kyverno.io kinds, CELRuleNames for CEL.
+// kind: spec.rules[].name for kyverno.io kinds, CELRuleNames for CEL (the
+// first, the policy's own result, is metadata.name for an
+// ImageValidatingPolicy).
 func (k Kind) Rules(doc *yaml.Node) []string {
 	if k.Language == CEL {
-		return CELRuleNames
+		names := slices.Clone(CELRuleNames)
+		if k.ruleIsPolicyName {
+			names[0] = scalar(yamlpath.Child(yamlpath.Child(doc, "metadata"), "name"))
+		}
+		return names
 	}
 	rules := yamlpath.Child(yamlpath.Child(doc, "spec"), "rules")
 	if rules == nil || rules.Kind != yaml.SequenceNode {
@@ -119,7 +130,7 @@ func (k Kind) Rules(doc *yaml.Node) []string {
 func (k Kind) RuleTypes(doc *yaml.Node) map[string]RuleType {
 	out := map[string]RuleType{}
 	if k.Language == CEL {
-		for _, name := range CELRuleNames {
+		for _, name := range k.Rules(doc) {
 			out[name] = k.Type
 		}
 		return out

@@ -542,7 +542,7 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 	if kind := f.kinds[r.Policy]; kind.Language == policykind.CEL {
 		if !slices.Contains(rs, r.Rule) {
 			return d.Errorf(at(rn, "rule"), field+".rule", "want a rule name Kyverno reports for a %s (%q: the policy's result; %s), got %q",
-				kind.Name, "", strings.Join(rs[1:], ", "), r.Rule)
+				kind.Name, rs[0], strings.Join(rs[1:], ", "), r.Rule)
 		}
 		if len(r.Context) > 0 {
 			return d.Errorf(at(rn, "context"), field+".context", "a %s has no context entries to check (image data is read with image.GetMetadata)", kind.Name)

@@ -19,7 +19,7 @@
 // MutatingPolicy, and reads it again when it compiles an
 // ImageValidatingPolicy per request. Compiles therefore set it to the
 // evaluation's context under libraryContext (a write lock), and
-// ImageValidatingPolicy evaluations hold it for reading.
+// ImageValidatingPolicy requests hold it for reading.
 package celpolicy
 
 import (
@@ -59,7 +59,8 @@ import (
 
 // libraryContext guards Kyverno's process-wide libs.LibraryContext (see
 // the package comment): held for writing while a compile binds it, for
-// reading while an ImageValidatingPolicy evaluation compiles against it.
+// reading while an ImageValidatingPolicy request runs (it compiles against
+// it on every request).
 var libraryContext sync.RWMutex
 
 // Kind is a policies.kyverno.io policy kind this package runs.
@@ -134,32 +135,35 @@ type Evaluator struct {
 	namespaces celengine.NamespaceResolver
 	operation  string
 
-	vpol  vpolengine.Engine
+	// vpols has one engine per ValidatingPolicy: they validate
+	// concurrently (a policy's result does not depend on another's), so
+	// a batch waits once for a slow registry, not once per policy.
+	vpols []vpolengine.Engine
 	mpol  mpolengine.Engine
-	ivpol ivpolengine.Engine
+	// ivpols has one provider per ImageValidatingPolicy: they verify
+	// concurrently, as vpols validate.
+	ivpols []ivpolengine.Provider
 }
 
 // NewEvaluator compiles the policies with Kyverno's compilers, bound to
-// access. ctx bounds every image lookup. namespaceLabels are the labels of
+// access (CPU-bound: the caller's registry deadline starts afterwards,
+// with Start). namespaceLabels are the labels of
 // the resources' Namespaces by name. operation is CREATE, UPDATE or DELETE.
 // Errors: a policy that does not compile (Kyverno's message, "failed to
 // compile policy <name> (...)").
-func NewEvaluator(ctx context.Context, p Policies, access RegistryAccess, namespaceLabels map[string]map[string]string, operation string) (*Evaluator, error) {
-	lc, err := newImageDataContext(ctx, access)
-	if err != nil {
-		return nil, err
-	}
+func NewEvaluator(p Policies, access RegistryAccess, namespaceLabels map[string]map[string]string, operation string) (*Evaluator, error) {
+	lc := newImageDataContext(access)
 	e := &Evaluator{policies: p, libsCtx: lc, lister: access.SecretLister(), operation: operation,
 		namespaces: namespaceResolver(namespaceLabels)}
 	libraryContext.Lock()
 	defer libraryContext.Unlock()
 	libs.LibraryContext = lc
-	if len(p.Validating) > 0 {
-		provider, err := vpolengine.NewProvider(vpolcompiler.NewCompiler(), p.Validating, nil)
+	for _, pol := range p.Validating {
+		provider, err := vpolengine.NewProvider(vpolcompiler.NewCompiler(), []policiesv1beta1.ValidatingPolicyLike{pol}, nil)
 		if err != nil {
 			return nil, err
 		}
-		e.vpol = vpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher())
+		e.vpols = append(e.vpols, vpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher()))
 	}
 	if len(p.Mutating) > 0 {
 		provider, err := mpolengine.NewProvider(mpolcompiler.NewCompiler(), p.Mutating, nil, lc)
@@ -169,16 +173,19 @@ func NewEvaluator(ctx context.Context, p Policies, access RegistryAccess, namesp
 		e.mpol = mpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher(),
 			mpolcompiler.NewStaticTypeConverterManager(openAPI()), lc)
 	}
-	if len(p.ImageValidating) > 0 {
-		provider, err := ivpolengine.NewProvider(p.ImageValidating, nil)
+	for _, pol := range p.ImageValidating {
+		provider, err := ivpolengine.NewProvider([]policiesv1beta1.ImageValidatingPolicyLike{pol}, nil)
 		if err != nil {
 			return nil, err
 		}
-		e.ivpol = ivpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher(), e.lister,
-			imageverifycache.DisabledImageVerifyCache(), config.NewDefaultConfiguration(false))
+		e.ivpols = append(e.ivpols, provider)
 	}
 	return e, nil
 }
+
+// Start binds every image lookup to ctx (the evaluation's registry
+// deadline); call it once, before Mutate, Validate and VerifyImages.
+func (e *Evaluator) Start(ctx context.Context) error { return e.libsCtx.bind(ctx) }
 
 // openAPI is the schema source `kubectl-kyverno apply` gives the
 // MutatingPolicy type converter without --cluster or CRD paths: Kyverno's
@@ -251,44 +258,87 @@ func (e *Evaluator) Mutate(ctx context.Context, resource unstructured.Unstructur
 	return out, resource, nil
 }
 
-// Validate runs the ValidatingPolicies on resource: one response per
-// policy that matched.
+// Validate runs the ValidatingPolicies on resource, concurrently: one
+// response per policy that matched, in the policies' order.
 func (e *Evaluator) Validate(ctx context.Context, resource unstructured.Unstructured) ([]engineapi.EngineResponse, error) {
-	if e.vpol == nil {
-		return nil, nil
+	perPolicy := make([][]engineapi.EngineResponse, len(e.vpols))
+	errs := make([]error, len(e.vpols))
+	var wg sync.WaitGroup
+	for i, eng := range e.vpols {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("panic in Kyverno's ValidatingPolicy engine: %v", v)
+				}
+			}()
+			resource := resource.DeepCopy()
+			reps, err := eng.Handle(ctx, e.request(resource), nil)
+			if err != nil {
+				errs[i] = fmt.Errorf("failed to apply validating policies on resource %s (%w)", resource.GetName(), err)
+				return
+			}
+			for _, r := range reps.Policies {
+				if len(r.Rules) == 0 {
+					continue
+				}
+				resp := engineapi.EngineResponse{Resource: *reps.Resource, PolicyResponse: engineapi.PolicyResponse{Rules: r.Rules}}
+				perPolicy[i] = append(perPolicy[i], resp.WithPolicy(engineapi.NewValidatingPolicyFromLike(r.Policy)))
+			}
+		})
 	}
-	reps, err := e.vpol.Handle(ctx, e.request(&resource), nil)
-	if err != nil {
-		return nil, fmt.Errorf("failed to apply validating policies on resource %s (%w)", resource.GetName(), err)
-	}
+	wg.Wait()
 	var out []engineapi.EngineResponse
-	for _, r := range reps.Policies {
-		if len(r.Rules) == 0 {
-			continue
+	for i := range perPolicy {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		resp := engineapi.EngineResponse{Resource: *reps.Resource, PolicyResponse: engineapi.PolicyResponse{Rules: r.Rules}}
-		out = append(out, resp.WithPolicy(engineapi.NewValidatingPolicyFromLike(r.Policy)))
+		out = append(out, perPolicy[i]...)
 	}
 	return out, nil
 }
 
 // VerifyImages runs the ImageValidatingPolicies on resource (their
-// validating half, as the CLI; digests are not patched): one response per
-// policy that gave a result.
+// validating half, as the CLI; digests are not patched), concurrently: one
+// response per policy that gave a result, in the policies' order.
 func (e *Evaluator) VerifyImages(ctx context.Context, resource unstructured.Unstructured) ([]engineapi.EngineResponse, error) {
-	if e.ivpol == nil {
-		return nil, nil
+	perPolicy := make([][]engineapi.EngineResponse, len(e.ivpols))
+	errs := make([]error, len(e.ivpols))
+	var wg sync.WaitGroup
+	for i, provider := range e.ivpols {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("panic in Kyverno's ImageValidatingPolicy engine: %v", v)
+				}
+			}()
+			resource := resource.DeepCopy()
+			eng := ivpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher(), e.lister,
+				imageverifycache.DisabledImageVerifyCache(), config.NewDefaultConfiguration(false))
+			// The request compiles the policy (reading libs.LibraryContext)
+			// and then evaluates it; no hook of Kyverno's marks the end of
+			// the compile (its image fetches run on the process-wide
+			// registry options and context.Background()), so the read lock
+			// covers the whole request.
+			libraryContext.RLock()
+			reps, err := eng.HandleValidating(ctx, e.request(resource), nil)
+			libraryContext.RUnlock()
+			if err != nil {
+				errs[i] = fmt.Errorf("failed to apply image validating policies on resource %s (%w)", resource.GetName(), err)
+				return
+			}
+			for _, r := range reps.Policies {
+				resp := engineapi.EngineResponse{Resource: *resource, PolicyResponse: engineapi.PolicyResponse{Rules: []engineapi.RuleResponse{r.Result}}}
+				perPolicy[i] = append(perPolicy[i], resp.WithPolicy(engineapi.NewImageValidatingPolicyFromLike(r.Policy)))
+			}
+		})
 	}
-	libraryContext.RLock()
-	reps, err := e.ivpol.HandleValidating(ctx, e.request(&resource), nil)
-	libraryContext.RUnlock()
-	if err != nil {
-		return nil, fmt.Errorf("failed to apply image validating policies on resource %s (%w)", resource.GetName(), err)
-	}
+	wg.Wait()
 	var out []engineapi.EngineResponse
-	for _, r := range reps.Policies {
-		resp := engineapi.EngineResponse{Resource: resource, PolicyResponse: engineapi.PolicyResponse{Rules: []engineapi.RuleResponse{r.Result}}}
-		out = append(out, resp.WithPolicy(engineapi.NewImageValidatingPolicyFromLike(r.Policy)))
+	for i := range perPolicy {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, perPolicy[i]...)
 	}
 	return out, nil
 }

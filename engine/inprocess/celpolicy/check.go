@@ -28,6 +28,9 @@ func (e *CompileError) Error() string {
 // controller does before it serves a policy, and the CLI before it applies
 // one) and returns a *CompileError for the first that does not compile.
 func Check(p Policies) error {
+	if p.Len() == 0 {
+		return nil
+	}
 	libraryContext.Lock()
 	defer libraryContext.Unlock()
 	if libs.LibraryContext == nil {

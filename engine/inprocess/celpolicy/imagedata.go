@@ -24,21 +24,29 @@ import (
 // different registries, logins and CAs side by side.
 type imageDataContext struct {
 	libs.Context
-	// ctx bounds every image lookup (the evaluation's client deadline).
-	// Kyverno's own provider passes context.TODO(): in a cluster the API
-	// server's webhook timeout ends a stalled lookup instead.
+	access RegistryAccess
+	// ctx bounds every image lookup (the evaluation's client deadline),
+	// set by bind before the first lookup. Kyverno's own provider passes
+	// context.TODO(): in a cluster the API server's webhook timeout ends a
+	// stalled lookup instead.
 	ctx     context.Context
 	fetcher imagedataloader.Fetcher
 }
 
 var _ libs.Context = (*imageDataContext)(nil)
 
-func newImageDataContext(ctx context.Context, access RegistryAccess) (*imageDataContext, error) {
-	fetcher, err := imagedataloader.New(access.SecretLister(), access.RemoteOptions(ctx), nil)
+func newImageDataContext(access RegistryAccess) *imageDataContext {
+	return &imageDataContext{Context: libs.NewFakeContextProvider(), access: access, ctx: context.Background()}
+}
+
+// bind gives the lookups their context; call it before any evaluation.
+func (c *imageDataContext) bind(ctx context.Context) error {
+	fetcher, err := imagedataloader.New(c.access.SecretLister(), c.access.RemoteOptions(ctx), nil)
 	if err != nil {
-		return nil, fmt.Errorf("kyverno's image-data loader: %w", err)
+		return fmt.Errorf("kyverno's image-data loader: %w", err)
 	}
-	return &imageDataContext{Context: libs.NewFakeContextProvider(), ctx: ctx, fetcher: fetcher}, nil
+	c.ctx, c.fetcher = ctx, fetcher
+	return nil
 }
 
 // GetImageData implements imagedata.ContextInterface as Kyverno's
@@ -46,6 +54,9 @@ func newImageDataContext(ctx context.Context, access RegistryAccess) (*imageData
 // kyverno/sdk's utils.GetValue; errors unchanged (the CEL library wraps
 // them as "failed to get image data: <err>").
 func (c *imageDataContext) GetImageData(image string, remoteOpts []remote.Option) (map[string]any, error) {
+	if c.fetcher == nil {
+		return nil, fmt.Errorf("image data for %s: the evaluation was not started (celpolicy.Evaluator.Start)", image)
+	}
 	data, err := c.fetcher.FetchImageData(c.ctx, image, remoteOpts, nil)
 	if err != nil {
 		return nil, err
@@ -55,5 +66,5 @@ func (c *imageDataContext) GetImageData(image string, remoteOpts []remote.Option
 
 // Clone implements libs.Context; the clone shares the registry access.
 func (c *imageDataContext) Clone() libs.Context {
-	return &imageDataContext{Context: c.Context.Clone(), ctx: c.ctx, fetcher: c.fetcher}
+	return &imageDataContext{Context: c.Context.Clone(), access: c.access, ctx: c.ctx, fetcher: c.fetcher}
 }
