@@ -302,32 +302,34 @@ func (e *Engine) probeCEL(ctx context.Context, wd *workdir, env []string, versio
 	if err != nil {
 		return "", err
 	}
-	run, err := runCLI(ctx, e.bin, []string{"apply", pol, "--resource", pod, "--registry", "--remove-color"}, env, wd.path("tmp"))
+	run, err := runCLI(ctx, e.bin, []string{"apply", pol, "--resource", pod, "--registry", "--policy-report", "--output-format", "json", "--remove-color"},
+		env, wd.path("tmp"))
 	if err != nil {
 		return "", fmt.Errorf("kyvernocli: CEL image-data probe: %w", err)
 	}
-	return judgeCEL(version, run.ExitCode, append(run.Stdout, run.Stderr...)), nil
+	var messages []string
+	if out, err := parseApplyOutput(run.Stdout); err == nil {
+		for _, rep := range out.Reports {
+			for _, r := range rep.Results {
+				messages = append(messages, r.Message)
+			}
+		}
+	}
+	return judgeCEL(version, run.ExitCode, messages, append(run.Stdout, run.Stderr...)), nil
 }
 
-// judgeCEL decides from the CEL probe's output whether image.GetMetadata
-// reached the registry.
-func judgeCEL(version string, exitCode int, output []byte) string {
-	out := string(output)
-	switch {
-	case strings.Contains(out, probeCELReached):
-		return ""
-	case strings.Contains(out, probeCELFakeMessage):
-		line := out[strings.Index(out, probeCELFakeMessage):]
-		if i := strings.LastIndex(out[:strings.Index(out, probeCELFakeMessage)], "\n"); i >= 0 {
-			line = out[i+1:]
+// judgeCEL decides from the CEL probe's result messages (and, failing
+// those, its whole output) whether image.GetMetadata reached the registry.
+func judgeCEL(version string, exitCode int, messages []string, output []byte) string {
+	for _, m := range messages {
+		switch {
+		case strings.Contains(m, probeCELReached):
+			return ""
+		case strings.Contains(m, probeCELFakeMessage):
+			return fmt.Sprintf("kubectl-kyverno %s apply --registry answers image.GetMetadata from a fake CEL context without --cluster "+
+				"(processor.NewContextProvider, isFake = !Cluster), never from the registry; the probe's result: %q", version, m)
 		}
-		if j := strings.IndexByte(line, '\n'); j >= 0 {
-			line = line[:j]
-		}
-		return fmt.Sprintf("kubectl-kyverno %s apply --registry answers image.GetMetadata from a fake CEL context without --cluster "+
-			"(processor.NewContextProvider, isFake = !Cluster), never from the registry: %q", version, strings.TrimSpace(line))
-	default:
-		return fmt.Sprintf("kubectl-kyverno %s: the CEL image-data probe neither reached the registry nor named its fake context (exit %d): %q",
-			version, exitCode, strings.TrimSpace(stderrSummary([]byte(out))))
 	}
+	return fmt.Sprintf("kubectl-kyverno %s: the CEL image-data probe neither reached the registry nor named its fake context (exit %d): %q",
+		version, exitCode, strings.TrimSpace(stderrSummary(output)))
 }

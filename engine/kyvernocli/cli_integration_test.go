@@ -289,6 +289,14 @@ func TestCLICapabilities(t *testing.T) {
 		if got := caps.Unsupported[engine.CapCatchError]; got != want {
 			t.Errorf("reason = %q\nwant       %q", got, want)
 		}
+		// The CLI site's fact for CEL policies (issue 19): without
+		// --cluster, image.GetMetadata never reaches the registry.
+		wantCEL := "kubectl-kyverno v1.19.1 apply --registry answers image.GetMetadata from a fake CEL context without --cluster " +
+			"(processor.NewContextProvider, isFake = !Cluster), never from the registry; the probe's result: " +
+			`"error: failed to get image data: image data for 127.0.0.1:1/imagectx/probe:v1 not found in the context"`
+		if got := caps.Unsupported[engine.CapCELImageData]; got != wantCEL {
+			t.Errorf("CEL reason = %q\nwant           %q", got, wantCEL)
+		}
 	}
 }
 

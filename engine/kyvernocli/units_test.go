@@ -237,3 +237,16 @@ func TestNormalizeOperation(t *testing.T) {
 		t.Errorf("PATCH: err = %v", err)
 	}
 }
+
+func TestJudgeCEL(t *testing.T) {
+	if got := judgeCEL("vX", 0, []string{`error: failed to get image data: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused`}, nil); got != "" {
+		t.Errorf("a lookup that reached the registry: %q, want supported", got)
+	}
+	fake := judgeCEL("vX", 0, []string{"error: failed to get image data: image data for 127.0.0.1:1/imagectx/probe:v1 not found in the context"}, nil)
+	if !strings.Contains(fake, "fake CEL context") || !strings.Contains(fake, "not found in the context") {
+		t.Errorf("the fake context: %q", fake)
+	}
+	if other := judgeCEL("vX", 2, nil, []byte("boom")); !strings.Contains(other, "neither reached the registry") || !strings.Contains(other, "exit 2") {
+		t.Errorf("no result: %q", other)
+	}
+}
