@@ -95,6 +95,11 @@ conformance: suite-bin ## The whole scenario suite on ENGINE (default inprocess:
 matrix: ## Print the conformance matrix from $(ARTIFACTS)/results-*.json (also written to conformance-matrix.md)
 	@$(GO) run ./internal/cmd/conformance-report matrix $(ARTIFACTS)
 
+.PHONY: migration
+migration: ## The migration report, ClusterPolicy beside its CEL translation per registry fault, from $(ARTIFACTS)/results-$(ENGINE).json (make conformance writes both)
+	@test -f $(ARTIFACTS)/results-$(ENGINE).json || $(MAKE) --no-print-directory conformance
+	$(GO) run ./internal/cmd/conformance-report migration -results $(ARTIFACTS)/results-$(ENGINE).json -o $(ARTIFACTS)/migration.md scenarios $(subst :, ,$(SCENARIOS))
+
 .PHONY: catalogue
 catalogue: ## Regenerate docs/error-strings.md from the scenarios
 	$(GO) run ./internal/cmd/conformance-report catalogue -o docs/error-strings.md scenarios

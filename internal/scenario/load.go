@@ -238,7 +238,18 @@ func (c *fileCheck) header() error {
 	if err := checkRequires(d, at(root, "requires"), "requires", f.Requires); err != nil {
 		return err
 	}
-
+	if f.Translates != "" {
+		target := filepath.Join(filepath.Dir(f.Path), filepath.FromSlash(f.Translates))
+		if _, err := os.Stat(target); err != nil {
+			return d.Errorf(at(root, "translates"), "translates", "want the path of the scenario file this one translates, relative to this file: %v", err)
+		}
+		scenarioRoot := strings.TrimSuffix(f.Path, filepath.FromSlash(f.Name)+".yaml")
+		rel, err := filepath.Rel(scenarioRoot, target)
+		if err != nil || strings.HasPrefix(rel, "..") || !strings.HasSuffix(rel, ".yaml") {
+			return d.Errorf(at(root, "translates"), "translates", "want a .yaml scenario file in the same scenario folder, got %q", f.Translates)
+		}
+		f.TranslatesName = strings.TrimSuffix(filepath.ToSlash(rel), ".yaml")
+	}
 	return nil
 }
 

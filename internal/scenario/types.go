@@ -24,15 +24,21 @@ type File struct {
 	Path string `json:"-"`
 	Name string `json:"-"`
 
-	APIVersion  string            `json:"apiVersion"`
-	Kind        string            `json:"kind"`
-	Metadata    Metadata          `json:"metadata"`
-	Description string            `json:"description"`
-	Requires    []string          `json:"requires"`
-	Vars        map[string]string `json:"vars"`
-	Bindings    []Binding         `json:"bindings"`
-	Policies    []Documents       `json:"policies"`
-	Resources   []Documents       `json:"resources"`
+	APIVersion  string   `json:"apiVersion"`
+	Kind        string   `json:"kind"`
+	Metadata    Metadata `json:"metadata"`
+	Description string   `json:"description"`
+	// Translates names the scenario file this one translates to another
+	// policy language (a CEL file's legacy ClusterPolicy original), as a
+	// path relative to this file; the migration report sets the two side
+	// by side. TranslatesName is its name (as File.Name).
+	Translates     string            `json:"translates"`
+	TranslatesName string            `json:"-"`
+	Requires       []string          `json:"requires"`
+	Vars           map[string]string `json:"vars"`
+	Bindings       []Binding         `json:"bindings"`
+	Policies       []Documents       `json:"policies"`
+	Resources      []Documents       `json:"resources"`
 	// Namespaces are the Namespaces the resources live in, with labels,
 	// for rules matching with a namespaceSelector.
 	Namespaces []Namespace `json:"namespaces"`

@@ -144,7 +144,7 @@ func TestConformance(t *testing.T) {
 	preview := PreviewSpecs("imageRegistry conformance on "+eng.Name(), suiteConfig)
 	r.prefetch(specs, preview)
 	RunSpecs(t, "imageRegistry conformance on "+eng.Name(), suiteConfig, reporterConfig)
-	if err := r.writeReports(); err != nil {
+	if err := r.writeReports(files); err != nil {
 		t.Error(err)
 	}
 }
@@ -224,7 +224,7 @@ func (r *run) declare(specs []*scenario.Spec) {
 // writeReports writes the results file of the specs that ran and the
 // conformance matrix of every engine's results in ARTIFACTS (this run's
 // from memory), and prints the matrix.
-func (r *run) writeReports() error {
+func (r *run) writeReports(files []*scenario.File) error {
 	r.mu.Lock()
 	recs := make([]*conformance.SpecRecord, 0, len(r.records))
 	for _, rec := range r.records {
@@ -237,7 +237,28 @@ func (r *run) writeReports() error {
 		return err
 	}
 	fmt.Printf("results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
+	if err := writeMigration(filepath.Join(r.set.artifacts, "migration.md"), files, rf); err != nil {
+		return err
+	}
 	return conformance.WriteMatrixFiles(os.Stdout, r.set.artifacts, rf)
+}
+
+// writeMigration writes the migration report of this run (the legacy
+// scenario families beside their CEL translations).
+func writeMigration(path string, files []*scenario.File, rf *conformance.ResultsFile) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := conformance.WriteMigration(f, files, rf); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("migration report: %s\n", path)
+	return nil
 }
 
 // actual renders what the engine returned, for the failure report, with

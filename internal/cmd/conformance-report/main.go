@@ -6,6 +6,7 @@
 //	conformance-report matrix ARTIFACTS-DIR
 //	conformance-report compare -a A.json -a-name NAME -b B.json -b-name NAME [-o compare.md] [-fail-on-change]
 //	conformance-report catalogue [-o docs/error-strings.md] [-check] scenarios [dir...]
+//	conformance-report migration -results results-inprocess.json [-o migration.md] scenarios [dir...]
 //	conformance-report verdict -checkout DIR -commit SHA -subject TEXT -harness SHA -command CMD \
 //	    -pinned results-inprocess.json -site 'NAME=results.json' ... [-not-run 'NAME=build.log'] -o verdict.md
 package main
@@ -35,7 +36,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("want a command: matrix, compare, catalogue or verdict")
+		return fmt.Errorf("want a command: matrix, compare, catalogue, migration or verdict")
 	}
 	switch args[0] {
 	case "matrix":
@@ -44,10 +45,12 @@ func run(args []string, stdout io.Writer) error {
 		return compare(args[1:], stdout)
 	case "catalogue":
 		return catalogue(args[1:], stdout)
+	case "migration":
+		return migration(args[1:], stdout)
 	case "verdict":
 		return verdict(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q; want matrix, compare, catalogue or verdict", args[0])
+	return fmt.Errorf("unknown command %q; want matrix, compare, catalogue, migration or verdict", args[0])
 }
 
 func matrix(args []string, stdout io.Writer) error {
@@ -59,6 +62,39 @@ func matrix(args []string, stdout io.Writer) error {
 		return fmt.Errorf("matrix: want the folder of the results files (results-<engine>.json)")
 	}
 	return conformance.WriteMatrixFiles(stdout, fs.Arg(0), nil)
+}
+
+func migration(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migration", flag.ContinueOnError)
+	results := fs.String("results", "", "the results file of a run that had both languages: results-<engine>.json")
+	out := fs.String("o", "", "write the report to this file (default stdout)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *results == "" || fs.NArg() == 0 {
+		return fmt.Errorf("migration: want -results results-<engine>.json and the scenario folders")
+	}
+	rf, err := conformance.ReadResults(*results)
+	if err != nil {
+		return fmt.Errorf("migration: %w (make conformance writes it)", err)
+	}
+	files, err := scenario.LoadDirs(fs.Args()...)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := conformance.WriteMigration(&buf, files, rf); err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "migration report: %s\n", *out)
+		return nil
+	}
+	_, err = stdout.Write(buf.Bytes())
+	return err
 }
 
 func catalogue(args []string, stdout io.Writer) error {
