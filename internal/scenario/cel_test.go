@@ -75,3 +75,34 @@ func TestCELRows(t *testing.T) {
 		}
 	}
 }
+
+func TestTranslates(t *testing.T) {
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := strings.NewReplacer("ROW_RULE", `""`, "ROW_EXTRA", "").Replace(celFile)
+	must(os.MkdirAll(filepath.Join(dir, "cel"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "legacy.yaml"), []byte(valid), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "cel", "t.yaml"), []byte(strings.Replace(src, "kind: Test\n", "kind: Test\ntranslates: ../legacy.yaml\n", 1)), 0o644))
+	files, err := LoadDirs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, f := range files {
+		if f.Name == "cel/t" {
+			found = f.TranslatesName == "legacy"
+		}
+	}
+	if !found {
+		t.Errorf("cel/t does not translate legacy")
+	}
+	must(os.WriteFile(filepath.Join(dir, "cel", "t.yaml"), []byte(strings.Replace(src, "kind: Test\n", "kind: Test\ntranslates: ../gone.yaml\n", 1)), 0o644))
+	if _, err := LoadDirs(dir); err == nil || !strings.Contains(err.Error(), "translates: want the path of the scenario file this one translates") {
+		t.Errorf("a missing file: %v", err)
+	}
+}

@@ -1,0 +1,46 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+func TestWriteMigration(t *testing.T) {
+	skip := "skip"
+	recs := []*SpecRecord{
+		{Name: "faults/missing-tag/catch-absent/pre/check/app", File: "faults/missing-tag", Binding: "catch-absent", Policy: "pre", Rule: "check", Resource: "app",
+			Outcome: engine.OutcomePass, Got: &Got{Status: "error", MessageTemplate: "failed to evaluate preconditions: x | y"}},
+		{Name: "cel/faults/missing-tag/fail/v//app", File: "cel/faults/missing-tag", Binding: "fail", Policy: "v", Rule: "", Resource: "app",
+			Outcome: engine.OutcomePass, Got: &Got{Status: "error", MessageTemplate: "error: failed to get image data: GET http://${REGISTRY}/v2/team/app/manifests/gone"}},
+		{Name: "cel/faults/missing-tag/ignore/m//app", File: "cel/faults/missing-tag", Binding: "ignore", Policy: "m", Rule: "", Resource: "app",
+			Outcome: engine.OutcomeUnsupported, Want: Want{Result: "skip", Message: &scenario.Matcher{Exact: &skip}}},
+	}
+	rf := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs)
+	files := []*scenario.File{
+		{Name: "faults/missing-tag"},
+		{Name: "cel/faults/missing-tag", TranslatesName: "faults/missing-tag"},
+	}
+	var b strings.Builder
+	if err := WriteMigration(&b, files, rf); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{
+		"| [cel/faults/missing-tag](#celfaultsmissing-tag) | catch-absent: 1 error | fail: 1 error; ignore: 1 skip |\n",
+		"## cel/faults/missing-tag\n",
+		"| app | pre | `check` | catch-absent | error | failed to evaluate preconditions: x \\| y |\n",
+		"| app | v | `` | fail | error | error: failed to get image data: GET http://${REGISTRY}/v2/team/app/manifests/gone |\n",
+		"| app | m | `` | ignore | skip (expected; unsupported) | exact skip |\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	b.Reset()
+	if err := WriteMigration(&b, files[:1], rf); err != nil || !strings.Contains(b.String(), "No scenario file translates another.") {
+		t.Errorf("no pair: %v\n%s", err, b.String())
+	}
+}
