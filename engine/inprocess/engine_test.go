@@ -283,3 +283,45 @@ func TestRefusedPolicy(t *testing.T) {
 		}
 	}
 }
+
+// A policies.kyverno.io policy that does not compile, or a kind the engine
+// does not run, is a batch error naming the file (and the line and field
+// of the expression), never a silently missing result.
+func TestCELPolicyInputErrors(t *testing.T) {
+	vpol := `apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: v
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  validations:
+  - expression: image.GetMetadata(object.spec.containers[0].image).resolvedImage !=
+`
+	gpol := `apiVersion: policies.kyverno.io/v1
+kind: DeletingPolicy
+metadata:
+  name: d
+spec:
+  schedule: "* * * * *"
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  conditions:
+  - {name: c, expression: "true"}
+`
+	for _, c := range []struct{ name, doc, want string }{
+		{"does not compile", vpol, "policy.yaml:11:5: ValidatingPolicy v does not compile: spec.validations[0].expression: Invalid value"},
+		{"a kind not run", gpol, "policy.yaml: DeletingPolicy: this engine evaluates kyverno.io ClusterPolicy, kyverno.io Policy, policies.kyverno.io ValidatingPolicy"},
+	} {
+		_, err := New().Evaluate(context.Background(), engine.Request{
+			Policies:  []engine.Document{{File: "policy.yaml", Data: []byte(c.doc)}},
+			Resources: []engine.Document{{File: "pod.yaml", Data: []byte(pod("127.0.0.1:1/team/app:v1"))}},
+		})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+	}
+}

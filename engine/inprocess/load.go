@@ -24,6 +24,7 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
 	"github.com/imagectx/conformance/engine/inprocess/celpolicy"
+	"github.com/imagectx/conformance/internal/policykind"
 	"github.com/imagectx/conformance/internal/yamlpath"
 )
 
@@ -259,14 +260,9 @@ func otherKinds(r *clipolicy.LoaderResults) string {
 	return ""
 }
 
-// supportedKinds lists the policy kinds this engine evaluates.
-func supportedKinds() string {
-	kinds := []string{"kyverno.io ClusterPolicy", "Policy"}
-	for _, k := range celpolicy.Kinds() {
-		kinds = append(kinds, string(k))
-	}
-	return strings.Join(kinds, ", ") + " (policies.kyverno.io)"
-}
+// supportedKinds lists the policy kinds this engine evaluates: every kind
+// of the specification's vocabulary.
+func supportedKinds() string { return strings.Join(policykind.Names(), ", ") }
 
 func writeFile(fs billy.Filesystem, name string, data []byte) error {
 	f, err := fs.Create(name)

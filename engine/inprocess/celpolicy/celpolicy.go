@@ -63,24 +63,6 @@ import (
 // it on every request).
 var libraryContext sync.RWMutex
 
-// Kind is a policies.kyverno.io policy kind this package runs.
-type Kind string
-
-const (
-	KindValidatingPolicy                Kind = "ValidatingPolicy"
-	KindNamespacedValidatingPolicy      Kind = "NamespacedValidatingPolicy"
-	KindMutatingPolicy                  Kind = "MutatingPolicy"
-	KindNamespacedMutatingPolicy        Kind = "NamespacedMutatingPolicy"
-	KindImageValidatingPolicy           Kind = "ImageValidatingPolicy"
-	KindNamespacedImageValidatingPolicy Kind = "NamespacedImageValidatingPolicy"
-)
-
-// Kinds are the policy kinds this package runs, in the order errors list them.
-func Kinds() []Kind {
-	return []Kind{KindValidatingPolicy, KindNamespacedValidatingPolicy, KindMutatingPolicy,
-		KindNamespacedMutatingPolicy, KindImageValidatingPolicy, KindNamespacedImageValidatingPolicy}
-}
-
 // Policies are the CEL policies of one batch, as Kyverno's CLI loader
 // decodes them (clipolicy.LoaderResults).
 type Policies struct {
@@ -129,7 +111,6 @@ type RegistryAccess interface {
 // Evaluator runs one batch's CEL policies: compiled once, bound to the
 // batch's registry access, safe for concurrent use across resources.
 type Evaluator struct {
-	policies   Policies
 	libsCtx    *imageDataContext
 	lister     corev1listers.SecretLister
 	namespaces celengine.NamespaceResolver
@@ -153,7 +134,7 @@ type Evaluator struct {
 // compile policy <name> (...)").
 func NewEvaluator(p Policies, access RegistryAccess, namespaceLabels map[string]map[string]string, operation string) (*Evaluator, error) {
 	lc := newImageDataContext(access)
-	e := &Evaluator{policies: p, libsCtx: lc, lister: access.SecretLister(), operation: operation,
+	e := &Evaluator{libsCtx: lc, lister: access.SecretLister(), operation: operation,
 		namespaces: namespaceResolver(namespaceLabels)}
 	libraryContext.Lock()
 	defer libraryContext.Unlock()

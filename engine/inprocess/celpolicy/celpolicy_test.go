@@ -158,7 +158,7 @@ func TestCheckNamesTheField(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("got %v, want a *CompileError", err)
 	}
-	if ce.Kind != celpolicy.KindValidatingPolicy || ce.Policy != "check-user" || !strings.Contains(err.Error(), "spec.validations[0].expression") {
+	if ce.Kind != "ValidatingPolicy" || ce.Policy != "check-user" || !strings.Contains(err.Error(), "spec.validations[0].expression") {
 		t.Errorf("error %q (kind %s, policy %s)", err, ce.Kind, ce.Policy)
 	}
 	if err := celpolicy.Check(load(t, checkUser)); err != nil {

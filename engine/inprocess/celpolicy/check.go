@@ -15,7 +15,7 @@ import (
 // and Kyverno's errors (each names the field path, e.g.
 // "spec.validations[0].expression", and the CEL compiler's message).
 type CompileError struct {
-	Kind   Kind
+	Kind   string
 	Policy string
 	Errors []string
 }
@@ -39,17 +39,17 @@ func Check(p Policies) error {
 	}
 	for _, pol := range p.Validating {
 		if _, errs := vpolcompiler.NewCompiler().Compile(pol, nil); len(errs) > 0 {
-			return &CompileError{Kind: Kind(pol.GetKind()), Policy: pol.GetName(), Errors: fieldErrors(errs)}
+			return &CompileError{Kind: pol.GetKind(), Policy: pol.GetName(), Errors: fieldErrors(errs)}
 		}
 	}
 	for _, pol := range p.Mutating {
 		if _, errs := mpolcompiler.NewCompiler().Compile(pol, nil); len(errs) > 0 {
-			return &CompileError{Kind: Kind(pol.GetKind()), Policy: pol.GetName(), Errors: fieldErrors(errs)}
+			return &CompileError{Kind: pol.GetKind(), Policy: pol.GetName(), Errors: fieldErrors(errs)}
 		}
 	}
 	for _, pol := range p.ImageValidating {
 		if _, err := ivpoleval.Validate(pol, nil); err != nil {
-			return &CompileError{Kind: Kind(pol.GetKind()), Policy: pol.GetName(), Errors: []string{err.Error()}}
+			return &CompileError{Kind: pol.GetKind(), Policy: pol.GetName(), Errors: []string{err.Error()}}
 		}
 	}
 	return nil
