@@ -19,7 +19,10 @@
 // MutatingPolicy, and reads it again when it compiles an
 // ImageValidatingPolicy per request. Compiles therefore set it to the
 // evaluation's context under libraryContext (a write lock), and
-// ImageValidatingPolicy requests hold it for reading.
+// ImageValidatingPolicy requests hold it for their whole run: their
+// matchConditions call image.GetMetadata on the value they compiled
+// against (contextLock: one evaluation's context at a time, shared by
+// its own requests).
 package celpolicy
 
 import (
@@ -58,10 +61,47 @@ import (
 )
 
 // libraryContext guards Kyverno's process-wide libs.LibraryContext (see
-// the package comment): held for writing while a compile binds it, for
-// reading while an ImageValidatingPolicy request runs (it compiles against
-// it on every request).
-var libraryContext sync.RWMutex
+// the package comment).
+var libraryContext = newContextLock()
+
+// contextLock lets libs.LibraryContext hold one evaluation's context at a
+// time: holders of the same context share it (the requests of one
+// evaluation run concurrently), another context waits until none is held,
+// and the value is written only then, so no compile reads it while it
+// changes.
+type contextLock struct {
+	mu      sync.Mutex
+	free    *sync.Cond
+	owner   libs.Context
+	holders int
+}
+
+func newContextLock() *contextLock {
+	l := &contextLock{}
+	l.free = sync.NewCond(&l.mu)
+	return l
+}
+
+// hold sets libs.LibraryContext to lc (waiting while another context is
+// held) and returns the function that releases it.
+func (l *contextLock) hold(lc libs.Context) (release func()) {
+	l.mu.Lock()
+	for l.holders > 0 && l.owner != lc {
+		l.free.Wait()
+	}
+	if l.holders == 0 {
+		libs.LibraryContext, l.owner = lc, lc
+	}
+	l.holders++
+	l.mu.Unlock()
+	return sync.OnceFunc(func() {
+		l.mu.Lock()
+		if l.holders--; l.holders == 0 {
+			l.free.Broadcast()
+		}
+		l.mu.Unlock()
+	})
+}
 
 // Policies are the CEL policies of one batch, as Kyverno's CLI loader
 // decodes them (clipolicy.LoaderResults).
@@ -120,7 +160,10 @@ type Evaluator struct {
 	// concurrently (a policy's result does not depend on another's), so
 	// a batch waits once for a slow registry, not once per policy.
 	vpols []vpolengine.Engine
-	mpol  mpolengine.Engine
+	// mpol is compiled once; Mutate makes an engine per resource, since
+	// Kyverno's static type converter manager (and the OpenAPI client
+	// under it) is not safe for concurrent use.
+	mpol mpolengine.Provider
 	// ivpols has one provider per ImageValidatingPolicy: they verify
 	// concurrently, as vpols validate.
 	ivpols []ivpolengine.Provider
@@ -136,9 +179,7 @@ func NewEvaluator(p Policies, access RegistryAccess, namespaceLabels map[string]
 	lc := newImageDataContext(access)
 	e := &Evaluator{libsCtx: lc, lister: access.SecretLister(), operation: operation,
 		namespaces: namespaceResolver(namespaceLabels)}
-	libraryContext.Lock()
-	defer libraryContext.Unlock()
-	libs.LibraryContext = lc
+	defer libraryContext.hold(lc)()
 	for _, pol := range p.Validating {
 		provider, err := vpolengine.NewProvider(vpolcompiler.NewCompiler(), []policiesv1beta1.ValidatingPolicyLike{pol}, nil)
 		if err != nil {
@@ -151,8 +192,7 @@ func NewEvaluator(p Policies, access RegistryAccess, namespaceLabels map[string]
 		if err != nil {
 			return nil, err
 		}
-		e.mpol = mpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher(),
-			mpolcompiler.NewStaticTypeConverterManager(openAPI()), lc)
+		e.mpol = provider
 	}
 	for _, pol := range p.ImageValidating {
 		provider, err := ivpolengine.NewProvider([]policiesv1beta1.ImageValidatingPolicyLike{pol}, nil)
@@ -218,7 +258,9 @@ func (e *Evaluator) Mutate(ctx context.Context, resource unstructured.Unstructur
 	if e.mpol == nil {
 		return nil, resource, nil
 	}
-	reps, err := e.mpol.Handle(ctx, e.request(&resource), nil)
+	eng := mpolengine.NewEngine(e.mpol, e.namespaces, matching.NewMatcher(),
+		mpolcompiler.NewStaticTypeConverterManager(openAPI()), e.libsCtx)
+	reps, err := eng.Handle(ctx, e.request(&resource), nil)
 	if err != nil {
 		return nil, resource, fmt.Errorf("failed to apply mutating policies on resource %s (%w)", resource.GetName(), err)
 	}
@@ -295,14 +337,14 @@ func (e *Evaluator) VerifyImages(ctx context.Context, resource unstructured.Unst
 			resource := resource.DeepCopy()
 			eng := ivpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher(), e.lister,
 				imageverifycache.DisabledImageVerifyCache(), config.NewDefaultConfiguration(false))
-			// The request compiles the policy (reading libs.LibraryContext)
-			// and then evaluates it; no hook of Kyverno's marks the end of
-			// the compile (its image fetches run on the process-wide
-			// registry options and context.Background()), so the read lock
-			// covers the whole request.
-			libraryContext.RLock()
+			// The request compiles the policy against libs.LibraryContext,
+			// and its matchConditions call image.GetMetadata on what it
+			// held then, so the evaluation's context is held for the
+			// whole request (no hook of Kyverno's marks the end of the
+			// compile).
+			release := libraryContext.hold(e.libsCtx)
 			reps, err := eng.HandleValidating(ctx, e.request(resource), nil)
-			libraryContext.RUnlock()
+			release()
 			if err != nil {
 				errs[i] = fmt.Errorf("failed to apply image validating policies on resource %s (%w)", resource.GetName(), err)
 				return

@@ -11,6 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// checkContext is what Check compiles against: an empty provider, what
+// Kyverno falls back to; one value, so concurrent checks share it.
+var checkContext libs.Context = libs.NewFakeContextProvider()
+
 // CompileError is a policy Kyverno's compiler refused: its kind and name,
 // and Kyverno's errors (each names the field path, e.g.
 // "spec.validations[0].expression", and the CEL compiler's message).
@@ -31,12 +35,7 @@ func Check(p Policies) error {
 	if p.Len() == 0 {
 		return nil
 	}
-	libraryContext.Lock()
-	defer libraryContext.Unlock()
-	if libs.LibraryContext == nil {
-		// Compiling reads it; an empty provider is what Kyverno falls back to.
-		libs.LibraryContext = libs.NewFakeContextProvider()
-	}
+	defer libraryContext.hold(checkContext)()
 	for _, pol := range p.Validating {
 		if _, errs := vpolcompiler.NewCompiler().Compile(pol, nil); len(errs) > 0 {
 			return &CompileError{Kind: pol.GetKind(), Policy: pol.GetName(), Errors: fieldErrors(errs)}
