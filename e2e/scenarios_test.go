@@ -30,13 +30,14 @@ import (
 
 // admissionFiles run at admission besides scenarios/faults and
 // scenarios/admission.
-var admissionFiles = []string{"rules/issue-14302", "registries/public-hosts", "registries/two-registries"}
+var admissionFiles = []string{"rules/issue-14302", "registries/public-hosts", "registries/two-registries", "cel/issue-14302"}
 
 // backgroundRuns are the files (and bindings; none: all) that run as a
 // background scan as well: files whose policies scan in the background as
 // written.
 var backgroundRuns = map[string][]string{
 	"rules/issue-14302":     nil,
+	"cel/issue-14302":       nil,
 	"admission/check-image": {"audit-ignore", "audit-ignore-catch"},
 }
 

@@ -59,6 +59,9 @@ func (l *local) Start(ctx context.Context) (*Cluster, error) {
 	if err := applyManifest(ctx, cfg, l.o.KyvernoManifest); err != nil {
 		return nil, fmt.Errorf("install Kyverno resources: %w", err)
 	}
+	if err := aggregateClusterRoles(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("install Kyverno resources: %w", err)
+	}
 	logf(l.o.Log, "Kyverno resources applied from %s (%s)", l.o.KyvernoManifest, since(start))
 
 	// Kyverno reads these from its Deployment's env in a cluster.

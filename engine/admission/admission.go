@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/policykind"
 )
 
 // Process is the process a PolicyReport result names in its properties
@@ -162,8 +163,6 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 			engine.CapSecrets:           "the controllers are given no registry Secrets",
 			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
-			engine.CapCELImageData: "the admission engine creates kyverno.io Policies only; policies.kyverno.io policies " +
-				"(ValidatingPolicy, MutatingPolicy, ImageValidatingPolicy) are not created in the cluster yet",
 		},
 	}
 	if !catch {
@@ -400,23 +399,41 @@ func namespaceLabels(req engine.Request, resources []document) (map[string]strin
 	return labels, nil
 }
 
-// namespaced turns a policy of the batch into a namespaced Policy in ns,
-// made an audit copy with AuditCopies.
+// namespaced turns a policy of the batch into its namespaced kind in ns
+// (a ClusterPolicy a Policy, a ValidatingPolicy a
+// NamespacedValidatingPolicy, ...), made an audit copy with AuditCopies.
 func (e *Engine) namespaced(p document, ns string) (*unstructured.Unstructured, error) {
 	obj := p.obj.DeepCopy()
-	if k := obj.GetKind(); k != "ClusterPolicy" && k != "Policy" {
-		return nil, fmt.Errorf("admission: %s: want a ClusterPolicy or Policy, got %s %s", p.file, k, obj.GetName())
+	kind, ok := policykind.Lookup(obj.GetAPIVersion(), obj.GetKind())
+	if !ok {
+		return nil, fmt.Errorf("admission: %s: want one of the policy kinds %s, got %s %s", p.file, strings.Join(policykind.Names(), ", "), obj.GetKind(), obj.GetName())
 	}
-	obj.SetKind("Policy")
+	obj.SetKind(kind.Namespaced)
 	obj.SetNamespace(ns)
 	obj.SetResourceVersion("")
+	if kind.Language == policykind.CEL {
+		// The version this engine reads back (status, webhooks) is v1.
+		obj.SetAPIVersion(celGroupVersion.String())
+	}
 	if !e.opts.AuditCopies {
 		return obj, nil
 	}
 	// Kyverno's reports controller replaces a policy's admission results
 	// with its background scan's when it scans in the background, so each
 	// process gets the policy that reports only through it.
-	if err := unstructured.SetNestedField(obj.Object, e.opts.Process == ProcessBackgroundScan, "spec", "background"); err != nil {
+	background := e.opts.Process == ProcessBackgroundScan
+	if kind.Language == policykind.CEL {
+		if err := unstructured.SetNestedField(obj.Object, background, "spec", "evaluation", "background", "enabled"); err != nil {
+			return nil, fmt.Errorf("admission: %s: %w", p.file, err)
+		}
+		if kind.Type != policykind.RuleMutate {
+			if err := unstructured.SetNestedStringSlice(obj.Object, []string{"Audit"}, "spec", "validationActions"); err != nil {
+				return nil, fmt.Errorf("admission: %s: %w", p.file, err)
+			}
+		}
+		return obj, nil
+	}
+	if err := unstructured.SetNestedField(obj.Object, background, "spec", "background"); err != nil {
 		return nil, fmt.Errorf("admission: %s: %w", p.file, err)
 	}
 	rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", "rules")

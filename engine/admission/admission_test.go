@@ -104,7 +104,7 @@ func TestNamespacedCopies(t *testing.T) {
 	if get(docs[0].obj, "spec", "background") != true {
 		t.Error("namespaced changed the decoded document")
 	}
-	if _, err := newTestEngine(t, Options{}).namespaced(document{file: "x.yaml", obj: &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "a"}}}}, "ns"); err == nil || !strings.Contains(err.Error(), "x.yaml: want a ClusterPolicy or Policy, got Pod a") {
+	if _, err := newTestEngine(t, Options{}).namespaced(document{file: "x.yaml", obj: &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "a"}}}}, "ns"); err == nil || !strings.Contains(err.Error(), "x.yaml: want one of the policy kinds kyverno.io ClusterPolicy") {
 		t.Errorf("a Pod as policy: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/imagectx/conformance/engine"
@@ -27,6 +28,48 @@ const (
 	validatingWebhookConfig = "kyverno-resource-validating-webhook-cfg"
 	mutatingWebhookConfig   = "kyverno-resource-mutating-webhook-cfg"
 )
+
+// celGroupVersion is the version of policies.kyverno.io the engine creates
+// and reads (v1.19.1 serves v1, stores v1beta1).
+var celGroupVersion = schema.GroupVersion{Group: "policies.kyverno.io", Version: "v1"}
+
+// created is what the engine knows of a namespaced policy kind it creates:
+// its resource, and the webhooks (Kyverno v1.19.1 pkg/config webhook
+// names; pkg/controllers/webhook appends "-<failurePolicy>" and, for a
+// policy with its own timeout or matchConditions,
+// "-<failurePolicy>-finegrained-<policy>") that must cover Pods before it
+// is served.
+type created struct {
+	gvr   schema.GroupVersionResource
+	hooks []hookRef
+}
+
+// hookRef is a webhook name prefix in the validating or the mutating
+// webhook configuration.
+type hookRef struct {
+	mutating bool
+	prefix   string
+}
+
+var createdKinds = map[string]created{
+	"Policy": {gvr: policyGVR},
+	"NamespacedValidatingPolicy": {gvr: celGroupVersion.WithResource("namespacedvalidatingpolicies"),
+		hooks: []hookRef{{false, "nvpol.validate.kyverno.svc-"}}},
+	"NamespacedMutatingPolicy": {gvr: celGroupVersion.WithResource("namespacedmutatingpolicies"),
+		hooks: []hookRef{{true, "nmpol.validate.kyverno.svc-"}}},
+	"NamespacedImageValidatingPolicy": {gvr: celGroupVersion.WithResource("namespacedimagevalidatingpolicies"),
+		hooks: []hookRef{{false, "ivpol.validate.kyverno.svc-"}}},
+}
+
+// createdKind is what the engine knows of obj's kind (a namespaced kind
+// it creates).
+func createdKind(obj *unstructured.Unstructured) (created, error) {
+	c, ok := createdKinds[obj.GetKind()]
+	if !ok {
+		return created{}, fmt.Errorf("the admission engine creates no %s", obj.GetKind())
+	}
+	return c, nil
+}
 
 // document is one decoded object of a batch and the file it came from.
 type document struct {
@@ -64,11 +107,15 @@ func decodeAll(docs []engine.Document) ([]document, error) {
 // When it returns an error the policy is deleted again.
 func (e *Engine) CreatePolicy(ctx context.Context, obj *unstructured.Unstructured) (func(context.Context) error, error) {
 	ns := obj.GetNamespace()
-	if _, err := e.dyn.Resource(policyGVR).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+	kind, err := createdKind(obj)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.dyn.Resource(kind.gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
 		return nil, err
 	}
 	del := func(ctx context.Context) error {
-		err := e.dyn.Resource(policyGVR).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+		err := e.dyn.Resource(kind.gvr).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete policy %s/%s: %w", ns, obj.GetName(), err)
 		}
@@ -118,9 +165,16 @@ type wrongTimeout struct{ msg string }
 func (w wrongTimeout) Error() string { return w.msg }
 
 func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp string) error {
-	p, err := e.dyn.Resource(policyGVR).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	kind, err := createdKind(obj)
 	if err != nil {
 		return err
+	}
+	p, err := e.dyn.Resource(kind.gvr).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if kind.hooks != nil {
+		return e.servedCEL(ctx, p, kind, fp)
 	}
 	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
 	ready := slices.ContainsFunc(conds, func(c any) bool {
@@ -144,6 +198,37 @@ func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp 
 		}
 		if err := e.coversPods(hooks, h.prefix+fp); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// servedCEL is served for a policies.kyverno.io policy: its status says
+// ready (status.conditionStatus.ready) and a webhook of each of its kind's
+// prefixes, for its failurePolicy, covers Pods. Its timeout is not the
+// engine's: Kyverno v1.19.1 gives these webhooks the policy's
+// webhookConfiguration.timeoutSeconds or 10 s, not --webhookTimeout.
+func (e *Engine) servedCEL(ctx context.Context, p *unstructured.Unstructured, kind created, fp string) error {
+	if ready, _, _ := unstructured.NestedBool(p.Object, "status", "conditionStatus", "ready"); !ready {
+		status, _, _ := unstructured.NestedMap(p.Object, "status")
+		return fmt.Errorf("not ready yet: status %v", status)
+	}
+	for _, h := range kind.hooks {
+		hooks, err := e.webhooks(ctx, h.mutating)
+		if err != nil {
+			return err
+		}
+		covered := slices.ContainsFunc(hooks, func(w webhook) bool {
+			return strings.HasPrefix(w.name, h.prefix+fp) && slices.ContainsFunc(w.rules, func(r admissionregistrationv1.RuleWithOperations) bool {
+				return slices.Contains(r.Resources, "pods")
+			})
+		})
+		if !covered {
+			var names []string
+			for _, w := range hooks {
+				names = append(names, w.name)
+			}
+			return fmt.Errorf("no webhook %s* covering pods yet (have %v)", h.prefix+fp, names)
 		}
 	}
 	return nil

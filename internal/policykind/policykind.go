@@ -52,6 +52,10 @@ type Kind struct {
 	// Type is the rule type of every result of a CEL kind; "" for
 	// kyverno.io kinds, whose rules each have their own.
 	Type RuleType
+	// Namespaced is the namespaced kind of the same group that runs the
+	// same policy in one Namespace (ClusterPolicy: Policy; a Namespaced
+	// kind: itself).
+	Namespaced string
 	// ruleIsPolicyName: the policy's result is reported under the
 	// policy's name, not "" (ImageValidatingPolicy, pkg/image/verification/evaluator).
 	ruleIsPolicyName bool
@@ -69,14 +73,14 @@ type Kind struct {
 var CELRuleNames = []string{"", "evaluation", "match", "exception", "mutateDigest"}
 
 var kinds = []Kind{
-	{Name: "ClusterPolicy", Group: "kyverno.io", Language: JMESPath},
-	{Name: "Policy", Group: "kyverno.io", Language: JMESPath},
-	{Name: "ValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate},
-	{Name: "NamespacedValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate},
-	{Name: "MutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate},
-	{Name: "NamespacedMutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate},
-	{Name: "ImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true},
-	{Name: "NamespacedImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true},
+	{Name: "ClusterPolicy", Group: "kyverno.io", Language: JMESPath, Namespaced: "Policy"},
+	{Name: "Policy", Group: "kyverno.io", Language: JMESPath, Namespaced: "Policy"},
+	{Name: "ValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate, Namespaced: "NamespacedValidatingPolicy"},
+	{Name: "NamespacedValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate, Namespaced: "NamespacedValidatingPolicy"},
+	{Name: "MutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate, Namespaced: "NamespacedMutatingPolicy"},
+	{Name: "NamespacedMutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate, Namespaced: "NamespacedMutatingPolicy"},
+	{Name: "ImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true, Namespaced: "NamespacedImageValidatingPolicy"},
+	{Name: "NamespacedImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true, Namespaced: "NamespacedImageValidatingPolicy"},
 }
 
 // Lookup finds the kind of a document by its apiVersion and kind; ok is
