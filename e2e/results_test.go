@@ -74,7 +74,7 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name)}))
+			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name, s.File.Name)}))
 		}
 		rf := conformance.NewResultsFile(x.name, x.caps, conformance.Options{RequireCatchError: requireCatchError()}, all)
 		path, err := conformance.WriteResults(dir, rf)

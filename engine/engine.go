@@ -46,6 +46,9 @@ const (
 	// rule patched (image digests, the kyverno.io/verify-images
 	// annotation).
 	CapVerifyImagesPatch Capability = "verifyImagesPatch"
+	// CapPatchedResource: the engine shows the resource a mutate rule's
+	// policy (or a MutatingPolicy) patched (Result.PatchedResource).
+	CapPatchedResource Capability = "patchedResource"
 	// CapConfigMaps: the engine answers configMap context entries from
 	// Request.ConfigMaps.
 	CapConfigMaps Capability = "configMaps"
@@ -58,7 +61,7 @@ const (
 
 // KnownCapabilities are every Capability, in the order reports list them.
 func KnownCapabilities() []Capability {
-	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapConfigMaps, CapCELImageData}
+	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData}
 }
 
 // Outcome is the verdict on one spec of the specification against an

@@ -163,6 +163,7 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 			engine.CapSecrets:           "the controllers are given no registry Secrets",
 			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
+			engine.CapPatchedResource:   "a PolicyReport entry does not carry the patched resource",
 		},
 	}
 	if !catch {

@@ -134,7 +134,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`results[0].requests.seen[0]: "quay.io/team/app" names the registry host quay.io, which no registry of the file serves (hosts: ); write repository[:tag] for the first registry`}},
 		{"trustCA without tls", "  deadline: 2s\n", "  deadline: 2s\n  trustCA: true\n", []string{"registry.trustCA: only makes sense with tls: true"}},
 		{"unknown capability", "  result: error\n", "  result: error\n  requires: [teleport]\n",
-			[]string{"results[0].requires[0]: unknown capability \"teleport\"; want one of catchError, context, admission, clientDeadline, secrets, verifyImagesPatch, configMaps"}},
+			[]string{"results[0].requires[0]: unknown capability \"teleport\"; want one of catchError, context, admission, clientDeadline, secrets, verifyImagesPatch, patchedResource, configMaps, celImageData"}},
 		{"bad label", "labels: {site: deny}", "labels: {site: \"a b\"}", []string{"results[0].labels.site: want a label key and value"}},
 		{"duplicate binding", "- name: catch-true\n", "- name: catch-absent\n", []string{"bindings[1].name: binding \"catch-absent\" is given twice"}},
 		{"placeholder without binding", "      - name: imageData\n", "      - name: ($entry)\n",

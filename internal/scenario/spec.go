@@ -105,8 +105,11 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	if kind.Language == policykind.CEL {
 		req = append(req, engine.CapCELImageData)
 	}
-	if r.PatchedResource != nil && ruleType == policykind.RuleVerifyImages {
-		req = append(req, engine.CapVerifyImagesPatch)
+	if r.PatchedResource != nil {
+		req = append(req, engine.CapPatchedResource)
+		if ruleType == policykind.RuleVerifyImages {
+			req = append(req, engine.CapVerifyImagesPatch)
+		}
 	}
 	if len(f.ConfigMaps) > 0 {
 		req = append(req, engine.CapConfigMaps)

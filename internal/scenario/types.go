@@ -5,6 +5,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 
@@ -65,6 +66,18 @@ type File struct {
 func (f *File) RuleType(policy, rule string) policykind.RuleType {
 	base, _ := engine.AutogenRule(rule, f.rules[policy])
 	return f.ruleTypes[policy][base]
+}
+
+// Languages are the policy languages of the file's policies, sorted.
+func (f *File) Languages() []policykind.Language {
+	var out []policykind.Language
+	for _, k := range f.kinds {
+		if !slices.Contains(out, k.Language) {
+			out = append(out, k.Language)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // PolicyKind is the kind of one of the file's policies; ok is false for a
