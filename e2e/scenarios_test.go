@@ -47,8 +47,8 @@ var notAtAdmission = map[string]string{
 // background scan as well: files whose policies scan in the background as
 // written.
 var backgroundRuns = map[string][]string{
-	"rules/issue-14302":      nil,
-	"cel/issue-14302":        nil,
+	"rules/issue-14302": nil,
+	"cel/issue-14302":   nil,
 	// Not its ignore binding: a matchCondition that errors under
 	// failurePolicy Ignore is a skip at admission and in process, but the
 	// background scan writes no entry for it (seen 2026-12-06).
