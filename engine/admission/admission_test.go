@@ -183,3 +183,57 @@ func TestHasProperty(t *testing.T) {
 		t.Error("found a property that is not there")
 	}
 }
+
+func TestNamespacedCELCopies(t *testing.T) {
+	const vpol = `apiVersion: policies.kyverno.io/v1beta1
+kind: ValidatingPolicy
+metadata: {name: v}
+spec:
+  validationActions: [Deny]
+  validations:
+  - expression: "true"
+---
+apiVersion: policies.kyverno.io/v1
+kind: MutatingPolicy
+metadata: {name: m}
+spec: {}
+`
+	docs, err := decodeAll([]engine.Document{{File: "p.yaml", Data: []byte(vpol)}})
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("decodeAll: %d docs, %v", len(docs), err)
+	}
+	for _, tc := range []struct {
+		opts       Options
+		actions    []string
+		background any
+	}{
+		{Options{}, []string{"Deny"}, nil},
+		{Options{AuditCopies: true}, []string{"Audit"}, false},
+		{Options{AuditCopies: true, Process: ProcessBackgroundScan}, []string{"Audit"}, true},
+	} {
+		obj, err := newTestEngine(t, tc.opts).namespaced(docs[0], "ns1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj.GetKind() != "NamespacedValidatingPolicy" || obj.GetAPIVersion() != "policies.kyverno.io/v1" || obj.GetNamespace() != "ns1" {
+			t.Errorf("%+v: got %s %s in %q", tc.opts, obj.GetAPIVersion(), obj.GetKind(), obj.GetNamespace())
+		}
+		actions, _, _ := unstructured.NestedStringSlice(obj.Object, "spec", "validationActions")
+		if strings.Join(actions, ",") != strings.Join(tc.actions, ",") {
+			t.Errorf("%+v: validationActions %v, want %v", tc.opts, actions, tc.actions)
+		}
+		if b, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "evaluation", "background", "enabled"); b != tc.background {
+			t.Errorf("%+v: background %v, want %v", tc.opts, b, tc.background)
+		}
+		if _, err := createdKind(obj); err != nil {
+			t.Errorf("%+v: %v", tc.opts, err)
+		}
+	}
+	m, err := newTestEngine(t, Options{AuditCopies: true}).namespaced(docs[1], "ns1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has, _ := unstructured.NestedFieldNoCopy(m.Object, "spec", "validationActions"); m.GetKind() != "NamespacedMutatingPolicy" || has {
+		t.Errorf("MutatingPolicy copy: %s, validationActions set %v", m.GetKind(), has)
+	}
+}
