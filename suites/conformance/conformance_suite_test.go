@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/engines"
@@ -107,6 +109,11 @@ func repoRoot() (string, error) {
 
 func TestConformance(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// Kyverno's ImageValidatingPolicy compiler logs through
+	// controller-runtime's process-wide logger; with none set,
+	// controller-runtime prints a stack trace ("log.SetLogger(...) was
+	// never called") into the run's output.
+	ctrllog.SetLogger(logr.Discard())
 	set, err := readSettings()
 	if err != nil {
 		t.Fatal(err)
