@@ -3,6 +3,7 @@ package scenario
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -104,5 +105,26 @@ func TestTranslates(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "cel", "t.yaml"), []byte(strings.Replace(src, "kind: Test\n", "kind: Test\ntranslates: ../gone.yaml\n", 1)), 0o644))
 	if _, err := LoadDirs(dir); err == nil || !strings.Contains(err.Error(), "translates: want the path of the scenario file this one translates") {
 		t.Errorf("a missing file: %v", err)
+	}
+}
+
+// A file that gives registry Secrets requires the secrets capability on
+// every spec, as one with ConfigMaps requires configMaps, whether or not it
+// says so in requires.
+func TestSecretsRequired(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	src := strings.NewReplacer("ROW_RULE", `""`, "ROW_EXTRA", "").Replace(celFile) +
+		"registry:\n  secrets:\n    kyverno/regcred: [{username: alice, password: s3cret}]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFile(path, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Specs([]*File{f}) {
+		if !slices.Contains(s.Requires, "secrets") {
+			t.Errorf("%s requires %v, want secrets among them", s.Name, s.Requires)
+		}
 	}
 }

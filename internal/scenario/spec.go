@@ -111,6 +111,11 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 			req = append(req, engine.CapVerifyImagesPatch)
 		}
 	}
+	if len(f.Registry.Secrets) > 0 {
+		// The engine must resolve them, whether or not the file says so
+		// (an engine without a Secret lister cannot take the batch).
+		req = append(req, engine.CapSecrets)
+	}
 	if len(f.ConfigMaps) > 0 {
 		req = append(req, engine.CapConfigMaps)
 	}
