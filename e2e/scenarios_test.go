@@ -28,9 +28,9 @@ import (
 // PolicyReport, nothing is blocked); files that do run as written. Some
 // also run as a background scan (the Pods first, the policies as written).
 
-// admissionFiles run at admission besides scenarios/faults and
+// admissionFiles run at admission besides scenarios/faults, scenarios/cel and
 // scenarios/admission.
-var admissionFiles = []string{"rules/issue-14302", "registries/public-hosts", "registries/two-registries", "cel/issue-14302"}
+var admissionFiles = []string{"rules/issue-14302", "registries/public-hosts", "registries/two-registries"}
 
 // notAtAdmission are files under the folders above that make e2e does not
 // run at admission, with the reason their specs are reported unsupported.

@@ -158,13 +158,7 @@ func (d decodedDocument) names() []string {
 	for _, p := range d.policies {
 		out = append(out, p.GetNamespace()+"/"+p.GetName())
 	}
-	for _, p := range d.cel.Validating {
-		out = append(out, p.GetNamespace()+"/"+p.GetName())
-	}
-	for _, p := range d.cel.Mutating {
-		out = append(out, p.GetNamespace()+"/"+p.GetName())
-	}
-	for _, p := range d.cel.ImageValidating {
+	for _, p := range d.cel.Objects() {
 		out = append(out, p.GetNamespace()+"/"+p.GetName())
 	}
 	return out

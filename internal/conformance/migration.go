@@ -110,7 +110,11 @@ func statusCounts(recs []*SpecRecord) string {
 		if per[r.Binding] == nil {
 			per[r.Binding] = map[string]int{}
 		}
-		per[r.Binding][strings.Fields(status)[0]]++
+		word, _, _ := strings.Cut(status, " ")
+		if word == "" {
+			word = "no result"
+		}
+		per[r.Binding][word]++
 	}
 	var parts []string
 	for _, binding := range slices.Sorted(maps.Keys(per)) {

@@ -51,6 +51,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	corev1listers "k8s.io/client-go/listers/core/v1"
@@ -119,6 +120,21 @@ func (p *Policies) Append(q Policies) {
 	p.Validating = append(p.Validating, q.Validating...)
 	p.Mutating = append(p.Mutating, q.Mutating...)
 	p.ImageValidating = append(p.ImageValidating, q.ImageValidating...)
+}
+
+// Objects are every policy, Validating, Mutating, then ImageValidating.
+func (p Policies) Objects() []metav1.Object {
+	var out []metav1.Object
+	for _, v := range p.Validating {
+		out = append(out, v)
+	}
+	for _, m := range p.Mutating {
+		out = append(out, m)
+	}
+	for _, i := range p.ImageValidating {
+		out = append(out, i)
+	}
+	return out
 }
 
 // DeepCopy copies every policy.
@@ -284,75 +300,67 @@ func (e *Evaluator) Mutate(ctx context.Context, resource unstructured.Unstructur
 // Validate runs the ValidatingPolicies on resource, concurrently: one
 // response per policy that matched, in the policies' order.
 func (e *Evaluator) Validate(ctx context.Context, resource unstructured.Unstructured) ([]engineapi.EngineResponse, error) {
-	perPolicy := make([][]engineapi.EngineResponse, len(e.vpols))
-	errs := make([]error, len(e.vpols))
-	var wg sync.WaitGroup
-	for i, eng := range e.vpols {
-		wg.Go(func() {
-			defer func() {
-				if v := recover(); v != nil {
-					errs[i] = fmt.Errorf("panic in Kyverno's ValidatingPolicy engine: %v", v)
-				}
-			}()
-			resource := resource.DeepCopy()
-			reps, err := eng.Handle(ctx, e.request(resource), nil)
-			if err != nil {
-				errs[i] = fmt.Errorf("failed to apply validating policies on resource %s (%w)", resource.GetName(), err)
-				return
-			}
-			for _, r := range reps.Policies {
-				if len(r.Rules) == 0 {
-					continue
-				}
-				resp := engineapi.EngineResponse{Resource: *reps.Resource, PolicyResponse: engineapi.PolicyResponse{Rules: r.Rules}}
-				perPolicy[i] = append(perPolicy[i], resp.WithPolicy(engineapi.NewValidatingPolicyFromLike(r.Policy)))
-			}
-		})
-	}
-	wg.Wait()
-	var out []engineapi.EngineResponse
-	for i := range perPolicy {
-		if errs[i] != nil {
-			return nil, errs[i]
+	return eachPolicy(len(e.vpols), "ValidatingPolicy", func(i int) ([]engineapi.EngineResponse, error) {
+		resource := resource.DeepCopy()
+		reps, err := e.vpols[i].Handle(ctx, e.request(resource), nil)
+		if err != nil {
+			return nil, fmt.Errorf("failed to apply validating policies on resource %s (%w)", resource.GetName(), err)
 		}
-		out = append(out, perPolicy[i]...)
-	}
-	return out, nil
+		var out []engineapi.EngineResponse
+		for _, r := range reps.Policies {
+			if len(r.Rules) == 0 {
+				continue
+			}
+			resp := engineapi.EngineResponse{Resource: *reps.Resource, PolicyResponse: engineapi.PolicyResponse{Rules: r.Rules}}
+			out = append(out, resp.WithPolicy(engineapi.NewValidatingPolicyFromLike(r.Policy)))
+		}
+		return out, nil
+	})
 }
 
 // VerifyImages runs the ImageValidatingPolicies on resource (their
 // validating half, as the CLI; digests are not patched), concurrently: one
 // response per policy that gave a result, in the policies' order.
 func (e *Evaluator) VerifyImages(ctx context.Context, resource unstructured.Unstructured) ([]engineapi.EngineResponse, error) {
-	perPolicy := make([][]engineapi.EngineResponse, len(e.ivpols))
-	errs := make([]error, len(e.ivpols))
+	return eachPolicy(len(e.ivpols), "ImageValidatingPolicy", func(i int) ([]engineapi.EngineResponse, error) {
+		resource := resource.DeepCopy()
+		eng := ivpolengine.NewEngine(e.ivpols[i], e.namespaces, matching.NewMatcher(), e.lister,
+			imageverifycache.DisabledImageVerifyCache(), config.NewDefaultConfiguration(false))
+		// The request compiles the policy against libs.LibraryContext, and
+		// its matchConditions call image.GetMetadata on what it held then,
+		// so the evaluation's context is held for the whole request (no
+		// hook of Kyverno's marks the end of the compile).
+		release := libraryContext.hold(e.libsCtx)
+		reps, err := eng.HandleValidating(ctx, e.request(resource), nil)
+		release()
+		if err != nil {
+			return nil, fmt.Errorf("failed to apply image validating policies on resource %s (%w)", resource.GetName(), err)
+		}
+		var out []engineapi.EngineResponse
+		for _, r := range reps.Policies {
+			resp := engineapi.EngineResponse{Resource: *resource, PolicyResponse: engineapi.PolicyResponse{Rules: []engineapi.RuleResponse{r.Result}}}
+			out = append(out, resp.WithPolicy(engineapi.NewImageValidatingPolicyFromLike(r.Policy)))
+		}
+		return out, nil
+	})
+}
+
+// eachPolicy runs evaluate for policies 0..n-1 concurrently (a policy's
+// result does not depend on another's) and returns their responses in
+// that order, or the first policy's error; a panic in Kyverno's engine of
+// kind is that policy's error.
+func eachPolicy(n int, kind string, evaluate func(i int) ([]engineapi.EngineResponse, error)) ([]engineapi.EngineResponse, error) {
+	perPolicy := make([][]engineapi.EngineResponse, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, provider := range e.ivpols {
+	for i := range n {
 		wg.Go(func() {
 			defer func() {
 				if v := recover(); v != nil {
-					errs[i] = fmt.Errorf("panic in Kyverno's ImageValidatingPolicy engine: %v", v)
+					errs[i] = fmt.Errorf("panic in Kyverno's %s engine: %v", kind, v)
 				}
 			}()
-			resource := resource.DeepCopy()
-			eng := ivpolengine.NewEngine(provider, e.namespaces, matching.NewMatcher(), e.lister,
-				imageverifycache.DisabledImageVerifyCache(), config.NewDefaultConfiguration(false))
-			// The request compiles the policy against libs.LibraryContext,
-			// and its matchConditions call image.GetMetadata on what it
-			// held then, so the evaluation's context is held for the
-			// whole request (no hook of Kyverno's marks the end of the
-			// compile).
-			release := libraryContext.hold(e.libsCtx)
-			reps, err := eng.HandleValidating(ctx, e.request(resource), nil)
-			release()
-			if err != nil {
-				errs[i] = fmt.Errorf("failed to apply image validating policies on resource %s (%w)", resource.GetName(), err)
-				return
-			}
-			for _, r := range reps.Policies {
-				resp := engineapi.EngineResponse{Resource: *resource, PolicyResponse: engineapi.PolicyResponse{Rules: []engineapi.RuleResponse{r.Result}}}
-				perPolicy[i] = append(perPolicy[i], resp.WithPolicy(engineapi.NewImageValidatingPolicyFromLike(r.Policy)))
-			}
+			perPolicy[i], errs[i] = evaluate(i)
 		})
 	}
 	wg.Wait()
