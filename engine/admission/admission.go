@@ -164,6 +164,8 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
 			engine.CapPatchedResource:   "a PolicyReport entry does not carry the patched resource",
+			engine.CapEnginePanic: "a panic in Kyverno's controller reaches the API server as a failed webhook call " +
+				"(or no PolicyReport entry), not as the panic value",
 		},
 	}
 	if !catch {

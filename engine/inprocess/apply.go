@@ -61,11 +61,12 @@ func newBatch(policies []kyvernov1.PolicyInterface, flags catcherror.Flags, reg 
 
 // applyRecovered is apply on its own goroutine: a panic in Kyverno or here
 // must not take the caller's process down; it fails the resource, which
-// fails the batch with the panic's text.
+// fails the batch with an *engine.PanicError (its value and frames), the
+// evaluation's result.
 func (b *batch) applyRecovered(ctx context.Context, r *resource) (out []engine.Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			out, err = nil, fmt.Errorf("panic in Kyverno's engine: %v", v)
+			out, err = nil, engine.Recovered(v)
 		}
 	}()
 	return b.apply(ctx, r)
@@ -199,7 +200,7 @@ func (b *batch) validate(ctx context.Context, eng engineapi.Engine, jp jmespath.
 			defer wg.Done()
 			defer func() {
 				if v := recover(); v != nil {
-					errs[i] = fmt.Errorf("panic in Kyverno's engine validating policy %s: %v", pol.GetName(), v)
+					errs[i] = fmt.Errorf("validating policy %s: %w", pol.GetName(), engine.Recovered(v))
 				}
 			}()
 			pc, err := b.policyContext(jp, cfg, *resource.DeepCopy(), pol)

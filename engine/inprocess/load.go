@@ -3,6 +3,7 @@ package inprocess
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -315,6 +316,11 @@ func loadResources(docs []engine.Document) ([]*resource, error) {
 			return nil, decodeError(d.File, d.Data, err.Error())
 		}
 		for _, o := range objs {
+			if err := numbersAsFloat64(o); err != nil {
+				return nil, fmt.Errorf("%s: %w", d.File, err)
+			}
+		}
+		for _, o := range objs {
 			id := engine.ResourceID{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 			if id.Kind == "" || id.Name == "" {
 				return nil, fmt.Errorf("%s: a resource without kind or metadata.name", d.File)
@@ -330,4 +336,22 @@ func loadResources(docs []engine.Document) ([]*resource, error) {
 		return nil, fmt.Errorf("inprocess: no resources given")
 	}
 	return out, nil
+}
+
+// numbersAsFloat64 gives o's numbers as float64, as kubectl-kyverno apply
+// does to the resources it loads (its test.ProcessResources; a decoded
+// manifest holds int64): a JMESPath or a panic text then sees the same
+// values in process as through the CLI (kyverno/kyverno #16978 panics with
+// "interface {} is float64, not string" there).
+func numbersAsFloat64(o *unstructured.Unstructured) error {
+	data, err := json.Marshal(o.Object)
+	if err != nil {
+		return fmt.Errorf("resource %s: %w", o.GetName(), err)
+	}
+	obj := map[string]any{}
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return fmt.Errorf("resource %s: %w", o.GetName(), err)
+	}
+	o.Object = obj
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/imagectx/conformance/engine"
 )
 
 // runResult is one finished CLI process.
@@ -52,5 +54,14 @@ func runCLI(ctx context.Context, bin string, args, env []string, dir string) (ru
 	default:
 		return res, fmt.Errorf("run %s: %w", bin, err)
 	}
+	if res.ExitCode == panicExitCode {
+		if crash := engine.ParsePanic(string(res.Stderr)); crash != nil {
+			// The run's result is the crash (its value and frames).
+			return res, crash
+		}
+	}
 	return res, nil
 }
+
+// panicExitCode is the Go runtime's exit status after an unrecovered panic.
+const panicExitCode = 2

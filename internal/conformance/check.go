@@ -35,6 +35,8 @@ type Outcome struct {
 	// Admission is the API server's answer for the spec's resource, when
 	// the row checks it and the engine gave one.
 	Admission *engine.AdmissionResponse `json:"-"`
+	// Panic is the engine's crash when the evaluation ended in one.
+	Panic *engine.PanicError `json:"-"`
 }
 
 // Unsupported says why the engine cannot run the spec ("" when it can).
@@ -78,6 +80,10 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		if errors.Is(ev.Err, engine.ErrUnsupportedInput) {
 			return Outcome{Outcome: engine.OutcomeUnsupported, Reason: ev.Err.Error()}
 		}
+		var crash *engine.PanicError
+		if errors.As(ev.Err, &crash) {
+			return checkPanic(s, ev, crash)
+		}
 		return Outcome{Outcome: engine.OutcomeFail, Reason: fmt.Sprintf("want %s, got no evaluation: %v", s.Row.Result, ev.Err)}
 	}
 	row := s.Row
@@ -117,6 +123,33 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		}
 	}
 	return checkResult(s, ev, caps, engineName, Outcome{})
+}
+
+// checkPanic judges a spec whose evaluation ended in a panic: that is the
+// result every spec of the evaluation sees (status panic, the panic value
+// as its message), so a row expecting the panic passes and any other fails
+// with it.
+func checkPanic(s *scenario.Spec, ev *Evaluation, crash *engine.PanicError) Outcome {
+	got := engine.Result{Policy: s.Row.Policy, Rule: s.Row.Rule, Resource: engine.ResourceID{Kind: s.Row.Kind, Name: s.Resource},
+		Status: engine.StatusPanic, Message: crash.Value}
+	out := Outcome{Outcome: engine.OutcomeFail, Got: &got, Panic: crash}
+	if s.Row.Result != string(engine.StatusPanic) {
+		out.Reason = fmt.Sprintf("want %s, got %s: %s", s.Row.Result, got.Status, crash.Value)
+		return out
+	}
+	if m := s.Row.Message; m != nil {
+		ok, desc, err := m.Match(crash.Value, ev.Vars)
+		if err != nil {
+			out.Reason = fmt.Sprintf("message matcher: %v", err)
+			return out
+		}
+		if !ok {
+			out.Reason = fmt.Sprintf("want %s with message %s, got %s: %s", s.Row.Result, desc, got.Status, crash.Value)
+			return out
+		}
+	}
+	out.Outcome = engine.OutcomePass
+	return out
 }
 
 // answerFor is the API server's answer for the spec's resource, or nil.

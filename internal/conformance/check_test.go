@@ -95,6 +95,14 @@ func TestCheck(t *testing.T) {
 		{"a host the proxy refused is named", off, &Evaluation{Vars: vars, Requested: seen, Refused: []string{"quay.io:443"}, Results: res(engine.StatusSkip, "preconditions not met", nil)}, full, Options{},
 			engine.OutcomeFail, "want error, got skip: preconditions not met (the registry proxy refused quay.io:443: no registry of the file serves it; add it to hosts)"},
 		{"batch failed", off, &Evaluation{Vars: vars, Err: errors.New("boom")}, full, Options{}, engine.OutcomeFail, "want error, got no evaluation: boom"},
+		{"engine panicked", off, &Evaluation{Vars: vars, Err: fmt.Errorf("failed to apply policies on resource app (%w)", &engine.PanicError{Value: "interface conversion"})}, full, Options{},
+			engine.OutcomeFail, "want error, got panic: interface conversion"},
+		{"panic expected and seen", withResult(off, "panic", "interface conversion"), &Evaluation{Vars: vars, Err: &engine.PanicError{Value: "interface conversion"}}, full, Options{},
+			engine.OutcomePass, ""},
+		{"panic expected, another value", withResult(off, "panic", "interface conversion"), &Evaluation{Vars: vars, Err: &engine.PanicError{Value: "index out of range"}}, full, Options{},
+			engine.OutcomeFail, `want panic with message exactly "interface conversion"`},
+		{"panic expected, rule errors", withResult(off, "panic", "interface conversion"), &Evaluation{Vars: vars, Results: res(engine.StatusError, "invalid JMESPath 5", nil)}, full, Options{},
+			engine.OutcomeFail, "want panic, got error: invalid JMESPath 5"},
 		{"requested what must not be", off, &Evaluation{Vars: vars, Requested: map[string]bool{"team/app": true, "unreferenced/app": true},
 			Results: res(engine.StatusError, "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN", nil)}, full, Options{}, engine.OutcomeFail, "want unreferenced/app never requested"},
 		{"context pass", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", errMap)}, full, Options{}, engine.OutcomePass, ""},
@@ -120,6 +128,14 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withResult is s with a copy of its row expecting result and message.
+func withResult(s *scenario.Spec, result, message string) *scenario.Spec {
+	c, row := *s, *s.Row
+	row.Result, row.Message = result, &scenario.Matcher{Exact: &message}
+	c.Row, c.Siblings = &row, []*scenario.Row{&row}
+	return &c
 }
 
 func withRequires(s *scenario.Spec, caps ...engine.Capability) *scenario.Spec {

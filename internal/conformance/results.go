@@ -64,6 +64,9 @@ type SpecRecord struct {
 	// Admission is the API server's answer for the resource (admission
 	// engines, rows with an admission check).
 	Admission *AdmissionGot `json:"admission,omitempty"`
+	// Panic is the engine's crash (its value and first frames) when the
+	// evaluation ended in one.
+	Panic *engine.PanicError `json:"panic,omitempty"`
 
 	// Registry is the fake registry's host:port for the evaluation.
 	Registry   string `json:"registry,omitempty"`
@@ -115,6 +118,9 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 		for _, w := range a.Warnings {
 			rec.Admission.Warnings = append(rec.Admission.Warnings, mask(w))
 		}
+	}
+	if p := out.Panic; p != nil {
+		rec.Panic = &engine.PanicError{Value: mask(p.Value), Frames: p.Frames}
 	}
 	if ev != nil {
 		rec.Registry = ev.Vars[scenario.VarRegistry]

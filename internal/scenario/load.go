@@ -503,6 +503,31 @@ func (c *fileCheck) results() error {
 			return err
 		}
 	}
+	return c.panics()
+}
+
+// panics checks that a binding with a row expecting a panic has no row
+// expecting anything else: a panic ends the whole evaluation, so no other
+// result of that binding exists.
+func (c *fileCheck) panics() error {
+	for _, b := range c.f.Bindings {
+		panicRow, otherRow := -1, -1
+		for i := range c.f.Results {
+			r := &c.f.Results[i]
+			if !r.AppliesTo(b.Name) {
+				continue
+			}
+			if r.Result == string(engine.StatusPanic) {
+				panicRow = i
+			} else if otherRow < 0 {
+				otherRow = i
+			}
+		}
+		if panicRow >= 0 && otherRow >= 0 {
+			return c.d.Errorf(at(c.root, "results", otherRow), fmt.Sprintf("results[%d]", otherRow),
+				"binding %q expects a panic at results[%d], which ends the whole evaluation; move this row to another binding (bindings:) or another file", b.Name, panicRow)
+		}
+	}
 	return nil
 }
 
@@ -617,6 +642,9 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 	}
 	if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
 		return d.Errorf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
+	}
+	if r.Result == string(engine.StatusPanic) && (len(r.Context) > 0 || r.PatchedResource != nil || r.Admission != nil) {
+		return d.Errorf(rn, field, "result panic (the engine crashed; message is the panic value) cannot have context, patchedResource or admission")
 	}
 	if p := r.PatchedResource; p != nil {
 		if t := f.RuleType(r.Policy, r.Rule); !t.Patches() {

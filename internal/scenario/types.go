@@ -15,8 +15,10 @@ import (
 )
 
 // Result values a row may expect. "none" means the engine reports no result
-// for that rule and resource (Kyverno's foreach skips every element).
-var knownResults = []string{"pass", "fail", "warn", "skip", "error", "none"}
+// for that rule and resource (Kyverno's foreach skips every element);
+// "panic" that the engine crashed evaluating the binding (engine.StatusPanic,
+// the message is the panic value).
+var knownResults = []string{"pass", "fail", "warn", "skip", "error", "none", string(engine.StatusPanic)}
 
 // File is one scenario file as written (see scenarios/README.md).
 type File struct {

@@ -357,7 +357,7 @@ func eachPolicy(n int, kind string, evaluate func(i int) ([]engineapi.EngineResp
 		wg.Go(func() {
 			defer func() {
 				if v := recover(); v != nil {
-					errs[i] = fmt.Errorf("panic in Kyverno's %s engine: %v", kind, v)
+					errs[i] = fmt.Errorf("Kyverno's %s engine: %w", kind, engine.Recovered(v))
 				}
 			}()
 			perPolicy[i], errs[i] = evaluate(i)
