@@ -57,11 +57,14 @@ const (
 	// image lookups (image.GetMetadata, image verification) reach the
 	// registry.
 	CapCELImageData Capability = "celImageData"
+	// CapAPICallResponses: the engine answers apiCall context entries
+	// from Request.APICallResponses.
+	CapAPICallResponses Capability = "apiCallResponses"
 )
 
 // KnownCapabilities are every Capability, in the order reports list them.
 func KnownCapabilities() []Capability {
-	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic}
+	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic, CapAPICallResponses}
 }
 
 // Outcome is the verdict on one spec of the specification against an
@@ -147,12 +150,30 @@ type Request struct {
 	// ConfigMaps are the ConfigMaps configMap context entries read (a
 	// cluster's, which a batch has no other way to know).
 	ConfigMaps []Document
-	Registry   RegistryConfig
+	// APICallResponses answer apiCall context entries by method and URL
+	// (kubectl-kyverno test's apiCallResponses); an entry no response
+	// names goes to the engine's client.
+	APICallResponses []APICallResponse
+	Registry         RegistryConfig
 	// Expected are the results the caller's specification expects. An
 	// engine whose results arrive after the request (an admission engine
 	// reading PolicyReports) waits until each has arrived or its own
 	// timeout passes; other engines ignore it.
 	Expected []ResultKey
+}
+
+// APICallResponse is one answer to apiCall context entries, in
+// kubectl-kyverno test's terms (cli.kyverno.io/v1alpha1 Test,
+// apiCallResponses[]): exactly one of URL (an apiCall's service.url, an
+// absolute http or https URL) and URLPath (its urlPath, e.g.
+// /api/v1/namespaces); Method GET, POST or "" (any); StatusCode 0 means
+// 200; Body is the JSON response body.
+type APICallResponse struct {
+	URL        string
+	URLPath    string
+	Method     string
+	StatusCode int
+	Body       []byte
 }
 
 // ResultKey names one rule applied to one resource, as Expected lists it.

@@ -162,6 +162,7 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 			engine.CapClientDeadline:    "the webhook timeout, not a per-evaluation deadline, bounds a request",
 			engine.CapSecrets:           "the controllers are given no registry Secrets",
 			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
+			engine.CapAPICallResponses:  "the cluster's API server and services answer apiCall entries, not the scenario's apiCallResponses",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
 			engine.CapPatchedResource:   "a PolicyReport entry does not carry the patched resource",
 			engine.CapEnginePanic: "a panic in Kyverno's controller reaches the API server as a failed webhook call " +
@@ -369,6 +370,8 @@ func (e *Engine) supported(req engine.Request) error {
 		return unsupported("the request gives registry Secrets; the controllers are given none")
 	case len(req.ConfigMaps) > 0:
 		return unsupported("the request gives ConfigMaps; they are not created in the cluster")
+	case len(req.APICallResponses) > 0:
+		return unsupported("the request gives apiCallResponses; the cluster's API server and services answer apiCall entries")
 	case req.Operation != "" && req.Operation != "CREATE":
 		return unsupported("operation %s: the admission engine creates resources", req.Operation)
 	case req.Registry.Proxy != e.opts.Proxy:

@@ -11,6 +11,7 @@ import (
 	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
 	kyvernov2 "github.com/kyverno/kyverno/api/kyverno/v2"
 	clireport "github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno/report"
+	clistore "github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno/store"
 	"github.com/kyverno/kyverno/pkg/config"
 	kyvernoengine "github.com/kyverno/kyverno/pkg/engine"
 	engineapi "github.com/kyverno/kyverno/pkg/engine/api"
@@ -41,6 +42,12 @@ type batch struct {
 	namespaceLabels map[string]map[string]string
 	// configMaps answer configMap context entries.
 	configMaps configMaps
+	// client answers apiCall entries from the batch's resources, as
+	// kubectl-kyverno apply's fake client does (resourceClient).
+	client engineapi.Client
+	// apiCalls holds the request's API answers (apiCallStore); nil
+	// without any.
+	apiCalls *clistore.Store
 	// cel runs the batch's policies.kyverno.io policies; nil without any.
 	cel      *celpolicy.Evaluator
 	deferred bool
@@ -88,9 +95,14 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 	if b.configMaps != nil {
 		cmResolver = b.configMaps
 	}
-	loaders := rec.factory(catcherror.Factory(factories.DefaultContextLoaderFactory(cmResolver), b.flags, b.logger))
+	base := factories.DefaultContextLoaderFactory(cmResolver)
+	if b.apiCalls != nil {
+		// kubectl-kyverno test's loader: answers first, then Kyverno's.
+		base = clistore.ContextLoaderFactory(b.apiCalls, cmResolver)
+	}
+	loaders := rec.factory(catcherror.Factory(base, b.flags, b.logger))
 	isCluster := false
-	eng := kyvernoengine.NewEngine(cfg, jp, nil, b.registry, imageverifycache.DisabledImageVerifyCache(),
+	eng := kyvernoengine.NewEngine(cfg, jp, b.client, b.registry, imageverifycache.DisabledImageVerifyCache(),
 		loaders, exceptions.New(noExceptions{}), &isCluster)
 
 	resource := *r.object.DeepCopy()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/go-logr/logr"
 	kyvernoengine "github.com/kyverno/kyverno/pkg/engine"
+	"github.com/kyverno/kyverno/pkg/engine/adapters"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/imagectx/conformance/engine"
@@ -192,7 +193,19 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, err
 	}
+	if err := checkServiceCalls(loaded.valid, req.APICallResponses); err != nil {
+		return nil, err
+	}
+	client, err := resourceClient(resources)
+	if err != nil {
+		return nil, err
+	}
+	answers, err := apiCallStore(req.APICallResponses)
+	if err != nil {
+		return nil, err
+	}
 	run := newBatch(loaded.valid, flags, rcf, op, e.deferred, e.logger)
+	run.client, run.apiCalls = adapters.Client(client), answers
 	run.namespaceLabels = req.NamespaceLabels
 	if cel != nil {
 		if err := cel.Start(ctx); err != nil {

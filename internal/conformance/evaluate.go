@@ -127,7 +127,12 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 		ev.Err = err
 		return ev
 	}
-	req := engine.Request{Policies: policies, Resources: resources, ConfigMaps: configMaps, Operation: b.Operation}
+	apiCalls, err := f.RenderAPICallResponses(ev.Vars)
+	if err != nil {
+		ev.Err = err
+		return ev
+	}
+	req := engine.Request{Policies: policies, Resources: resources, ConfigMaps: configMaps, APICallResponses: apiCalls, Operation: b.Operation}
 	if len(f.Namespaces) > 0 {
 		req.NamespaceLabels = map[string]map[string]string{}
 		for _, ns := range f.Namespaces {

@@ -1,9 +1,12 @@
 package scenario
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,7 +206,7 @@ type fileCheck struct {
 // variables, documents, bindings, inputs, registry, results.
 func (f *File) check(d *decoder, root *yaml.Node) error {
 	c := &fileCheck{f: f, d: d, root: root}
-	for _, step := range []func() error{c.header, c.vars, c.documents, c.bindings, c.configMaps, c.namespaces, c.registry, c.results} {
+	for _, step := range []func() error{c.header, c.vars, c.documents, c.bindings, c.configMaps, c.apiCallResponses, c.namespaces, c.registry, c.results} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -428,6 +431,52 @@ func (c *fileCheck) configMaps() error {
 			if err := checkVarsIn(doc.Node, field); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// apiCallResponses checks the API answers as kubectl-kyverno test does:
+// exactly one of url (an absolute http or https URL) and urlPath (an
+// absolute path), method GET, POST or none, one answer per method and URL.
+func (c *fileCheck) apiCallResponses() error {
+	f, d, root := c.f, c.d, c.root
+	seen := map[string]int{}
+	for i := range f.APICallResponses {
+		r := &f.APICallResponses[i]
+		n := at(root, "apiCallResponses", i)
+		field := fmt.Sprintf("apiCallResponses[%d]", i)
+		if n != nil {
+			r.line = n.Line
+		}
+		switch {
+		case (r.URL == "") == (r.URLPath == ""):
+			return d.Errorf(n, field, "want exactly one of url (an apiCall's service.url) and urlPath (its urlPath)")
+		case r.URL != "":
+			u, err := url.Parse(r.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return d.Errorf(at(n, "url"), field+".url", "want an absolute http or https URL, got %q", r.URL)
+			}
+		case !strings.HasPrefix(r.URLPath, "/"):
+			return d.Errorf(at(n, "urlPath"), field+".urlPath", "want an absolute path such as /api/v1/namespaces, got %q", r.URLPath)
+		}
+		method := strings.ToUpper(r.Method)
+		if method != "" && method != "GET" && method != "POST" {
+			return d.Errorf(at(n, "method"), field+".method", "want GET, POST or none (any method), got %q", r.Method)
+		}
+		if len(r.Response.Body) == 0 {
+			return d.Errorf(orNode(at(n, "response"), n), field+".response.body", "want the response body (any JSON value; kubectl-kyverno test requires one)")
+		}
+		if sc := r.Response.StatusCode; sc != 0 && (sc < 100 || sc > 599) {
+			return d.Errorf(at(n, "response", "statusCode"), field+".response.statusCode", "want an HTTP status code (100-599; none means 200), got %d", sc)
+		}
+		key := method + " " + r.URL + r.URLPath
+		if prev, dup := seen[key]; dup {
+			return d.Errorf(n, field, "%s %s is already answered by apiCallResponses[%d]", cmp.Or(method, "any method"), r.URL+r.URLPath, prev)
+		}
+		seen[key] = i
+		if err := c.varsIn(n, field); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -726,6 +775,29 @@ func (f *File) RenderConfigMaps(vars Vars) ([]engine.Document, error) {
 			}
 			out = append(out, engine.Document{File: doc.Source, Data: data})
 		}
+	}
+	return out, nil
+}
+
+// RenderAPICallResponses returns the file's API answers with vars
+// expanded in their URLs and bodies.
+func (f *File) RenderAPICallResponses(vars Vars) ([]engine.APICallResponse, error) {
+	var out []engine.APICallResponse
+	for i, r := range f.APICallResponses {
+		a := engine.APICallResponse{URL: vars.Expand(r.URL), URLPath: vars.Expand(r.URLPath), Method: strings.ToUpper(r.Method),
+			StatusCode: r.Response.StatusCode}
+		if len(r.Response.Body) > 0 {
+			var body any
+			if err := json.Unmarshal(r.Response.Body, &body); err != nil {
+				return nil, fmt.Errorf("%s:%d: apiCallResponses[%d].response.body: %w", f.Path, r.line, i, err)
+			}
+			data, err := json.Marshal(expandAny(body, vars))
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: apiCallResponses[%d].response.body: %w", f.Path, r.line, i, err)
+			}
+			a.Body = data
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@
 package scenario
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -48,7 +49,12 @@ type File struct {
 	// ConfigMaps are the ConfigMaps configMap context entries read (file
 	// paths or inline objects, like resources).
 	ConfigMaps []Documents `json:"configMaps"`
-	Registry   Registry    `json:"registry"`
+	// APICallResponses answer apiCall context entries, in kubectl-kyverno
+	// test's vocabulary (apiCallResponses); an entry none answers gets
+	// what kubectl-kyverno apply's client gives: a GET of one of the
+	// resources, or the fake client's error.
+	APICallResponses []APICallResponse `json:"apiCallResponses"`
+	Registry         Registry          `json:"registry"`
 	// Registries are more fake registries, each with its own images, auth
 	// and faults (a trusted and an untrusted one; ghcr.io beside Docker
 	// Hub). The engine's logins, secrets and deadline stay in Registry.
@@ -235,4 +241,24 @@ type RequestChecks struct {
 	Never []string `json:"never"`
 	// Seen lists path prefixes at least one request must have.
 	Seen []string `json:"seen"`
+}
+
+// APICallResponse is one apiCallResponses entry (kubectl-kyverno test's
+// cli.kyverno.io/v1alpha1 APICallResponseEntry): an apiCall entry whose
+// method and URL (its service.url) or URL path (its urlPath) match gets
+// Response. Method is GET, POST or empty (any method).
+type APICallResponse struct {
+	URL      string        `json:"url"`
+	URLPath  string        `json:"urlPath"`
+	Method   string        `json:"method"`
+	Response APICallAnswer `json:"response"`
+	line     int
+}
+
+// APICallAnswer is the HTTP answer: StatusCode (0 means 200; Kyverno's
+// apiCall treats any other than 2xx as the entry's failure) and Body, any
+// JSON value.
+type APICallAnswer struct {
+	StatusCode int             `json:"statusCode"`
+	Body       json.RawMessage `json:"body"`
 }

@@ -31,7 +31,6 @@ import (
 	engineapi "github.com/kyverno/kyverno/pkg/engine/api"
 	enginecontext "github.com/kyverno/kyverno/pkg/engine/context"
 	"github.com/kyverno/kyverno/pkg/engine/context/loaders"
-	"github.com/kyverno/kyverno/pkg/engine/factories"
 	"github.com/kyverno/kyverno/pkg/engine/jmespath"
 	"github.com/kyverno/kyverno/pkg/toggle"
 )
@@ -42,10 +41,9 @@ const (
 	KeyErrorMessage = "errorMessage"
 )
 
-// Factory wraps inner, which must be Kyverno's DefaultContextLoaderFactory
-// (its initializers and per-entry loading are reused through
-// factories.RunContextLoaderInitializers and
-// factories.LoadContextLoaderEntriesWithoutInitializers). Entries flagged in
+// Factory wraps inner, Kyverno's DefaultContextLoaderFactory or one that
+// wraps it (the CLI's store.ContextLoaderFactory), whose Load is called
+// entry by entry for the entries it keeps. Entries flagged in
 // flags get this package's loader; every other entry, and every Load call of
 // a policy without a flagged entry, goes to inner untouched.
 func Factory(inner engineapi.ContextLoaderFactory, flags Flags, logger logr.Logger) engineapi.ContextLoaderFactory {
@@ -76,14 +74,17 @@ func (c *contextLoader) Load(ctx context.Context, jp jmespath.Interface, client 
 	if !caught {
 		return c.inner.Load(ctx, jp, client, rclientFactory, entries, jsonContext)
 	}
-	if err := factories.RunContextLoaderInitializers(c.inner, jsonContext); err != nil {
+	// Entry by entry, in order, so that an entry can use the ones before
+	// it. Every other entry goes through inner's Load (Kyverno's default
+	// loader, or the CLI's wrapper answering apiCallResponses), which runs
+	// its initializers each time: they set variables, so running them
+	// again changes nothing. With no other entry, an empty Load runs them.
+	if err := c.inner.Load(ctx, jp, client, rclientFactory, nil, jsonContext); err != nil {
 		return err
 	}
-	// Entry by entry, in order, so that an entry can use the ones before it.
 	for _, e := range entries {
 		if !c.flags.Caught(c.namespace, c.policy, c.rule, e) {
-			if err := factories.LoadContextLoaderEntriesWithoutInitializers(c.inner, ctx, jp, client, rclientFactory,
-				[]kyvernov1.ContextEntry{e}, jsonContext); err != nil {
+			if err := c.inner.Load(ctx, jp, client, rclientFactory, []kyvernov1.ContextEntry{e}, jsonContext); err != nil {
 				return err
 			}
 			continue

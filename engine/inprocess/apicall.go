@@ -1,0 +1,122 @@
+package inprocess
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
+	"github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno/apis/v1alpha1"
+	clistore "github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno/store"
+	"github.com/kyverno/kyverno/pkg/clients/dclient"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/imagectx/conformance/engine"
+)
+
+// resourceClient is the client kubectl-kyverno apply gives Kyverno's
+// engine without --cluster: a fake client holding the resources it was
+// given, API calls allowed. A GET of one of them (or a list of their kind)
+// is answered from it; any other method is Kyverno's fake-client error
+// ("method POST not supported for fake client").
+func resourceClient(resources []*resource) (dclient.Interface, error) {
+	gvrToListKind := map[schema.GroupVersionResource]string{}
+	gvrToGVK := map[schema.GroupVersionResource]schema.GroupVersionKind{}
+	var gvrs []schema.GroupVersionResource
+	objects := make([]runtime.Object, 0, len(resources))
+	for _, r := range resources {
+		objects = append(objects, r.object.DeepCopy())
+		gvk := r.object.GroupVersionKind()
+		gvr, _ := meta.UnsafeGuessKindToResource(gvk)
+		if _, seen := gvrToGVK[gvr]; !seen {
+			gvrToListKind[gvr] = gvk.Kind + "List"
+			gvrToGVK[gvr] = gvk
+			gvrs = append(gvrs, gvr)
+		}
+	}
+	client, err := dclient.NewFakeClient(runtime.NewScheme(), gvrToListKind, objects...)
+	if err != nil {
+		return nil, fmt.Errorf("inprocess: client for the resources: %w", err)
+	}
+	disco := dclient.NewFakeDiscoveryClient(gvrs)
+	for gvr, gvk := range gvrToGVK {
+		disco.AddGVRToGVKMapping(gvr, gvk)
+	}
+	client.SetDiscovery(disco)
+	return client, nil
+}
+
+// apiCallStore is the CLI's store holding the request's API answers, as
+// kubectl-kyverno test sets it up: local, registry access and API calls
+// allowed. Its context loader (store.ContextLoaderFactory) answers an
+// apiCall entry whose method and URL an answer names, and passes every
+// other entry to Kyverno's loaders. nil without answers. Errors are
+// Kyverno's check of the answers (url or urlPath, an absolute URL, one
+// answer per method and URL).
+func apiCallStore(responses []engine.APICallResponse) (*clistore.Store, error) {
+	if len(responses) == 0 {
+		return nil, nil
+	}
+	entries := make([]v1alpha1.APICallResponseEntry, 0, len(responses))
+	for _, r := range responses {
+		entries = append(entries, v1alpha1.APICallResponseEntry{
+			URL: r.URL, URLPath: r.URLPath, Method: r.Method,
+			Response: v1alpha1.APICallResponse{StatusCode: r.StatusCode, Body: runtime.RawExtension{Raw: r.Body}},
+		})
+	}
+	if err := v1alpha1.ValidateAPICallResponses(entries); err != nil {
+		return nil, fmt.Errorf("inprocess: %w", err)
+	}
+	s := &clistore.Store{}
+	s.SetLocal(true)
+	s.SetRegistryAccess(true)
+	s.AllowApiCall(true)
+	s.SetAPICallResponses(entries)
+	return s, nil
+}
+
+// checkServiceCalls refuses a batch with an apiCall entry that would leave
+// this machine: a service.url no answer names and whose host is not a
+// loopback address (the harness reaches only loopback; give the answer in
+// apiCallResponses). The error wraps engine.ErrUnsupportedInput.
+func checkServiceCalls(policies []kyvernov1.PolicyInterface, responses []engine.APICallResponse) error {
+	answered := map[string]bool{}
+	for _, r := range responses {
+		answered[strings.TrimSpace(r.URL)] = true
+	}
+	for _, p := range policies {
+		for _, rule := range p.GetSpec().Rules {
+			entries := append([]kyvernov1.ContextEntry{}, rule.Context...)
+			if rule.Validation != nil {
+				for _, fe := range rule.Validation.ForEachValidation {
+					entries = append(entries, fe.Context...)
+				}
+			}
+			for _, e := range entries {
+				if e.APICall == nil || e.APICall.Service == nil {
+					continue
+				}
+				u := e.APICall.Service.URL
+				if answered[u] || loopbackURL(u) {
+					continue
+				}
+				return fmt.Errorf("%w: policy %s rule %s context entry %s calls service %q, which no apiCallResponses entry answers; "+
+					"the harness reaches only loopback addresses (give its answer in apiCallResponses)", engine.ErrUnsupportedInput, p.GetName(), rule.Name, e.Name, u)
+			}
+		}
+	}
+	return nil
+}
+
+// loopbackURL reports whether u names a loopback IP address.
+func loopbackURL(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(parsed.Hostname())
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,78 @@
+package inprocess
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/inprocess/catcherror"
+)
+
+func TestCheckServiceCallsRefusesUnansweredHosts(t *testing.T) {
+	doc := `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: p}
+spec:
+  rules:
+  - name: r
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    context:
+    - name: allowed
+      apiCall:
+        service: {url: "https://allowlist.imagectx.test/v1"}
+    validate:
+      message: m
+      deny: {}
+`
+	var flags catcherror.Flags
+	loaded, err := New().decoded.loadPolicies([]engine.Document{{File: "p.yaml", Data: []byte(doc)}}, true, &flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkServiceCalls(loaded.valid, nil)
+	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed calls service "https://allowlist.imagectx.test/v1"`) {
+		t.Errorf("no answer: got %v, want ErrUnsupportedInput naming the policy, rule, entry and URL", err)
+	}
+	if err := checkServiceCalls(loaded.valid, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1"}}); err != nil {
+		t.Errorf("answered: got %v, want nil", err)
+	}
+	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "http://[::1]/x": true, "https://example.invalid/x": false, "http://localhost/x": false} {
+		if got := loopbackURL(u); got != want {
+			t.Errorf("loopbackURL(%q) = %v, want %v", u, got, want)
+		}
+	}
+}
+
+func TestAPICallStoreChecksAnswersAsKyverno(t *testing.T) {
+	if s, err := apiCallStore(nil); s != nil || err != nil {
+		t.Errorf("no answers: got %v, %v; want nil, nil", s, err)
+	}
+	_, err := apiCallStore([]engine.APICallResponse{{URLPath: "/api/v1/pods", Method: "GET", Body: []byte(`{}`)}, {URLPath: "/api/v1/pods", Method: "GET", Body: []byte(`{}`)}})
+	if err == nil || !strings.Contains(err.Error(), "duplicate entry") {
+		t.Errorf("duplicate answer: got %v, want Kyverno's duplicate entry error", err)
+	}
+	s, err := apiCallStore([]engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1", Body: []byte(`{"ok":true}`)}})
+	if err != nil || len(s.GetAPICallResponses()) != 1 || !s.IsApiCallAllowed() || !s.GetRegistryAccess() {
+		t.Errorf("one answer: got %v, %v", s, err)
+	}
+}
+
+func TestResourceClientAnswersGETsOfTheResources(t *testing.T) {
+	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "allowed", "namespace": "kyverno"}, "data": map[string]any{"k": "v"}}}
+	c, err := resourceClient([]*resource{{object: cm}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.RawAbsPath(t.Context(), "/api/v1/namespaces/kyverno/configmaps/allowed", "GET", nil)
+	if err != nil || !strings.Contains(string(got), `"k":"v"`) {
+		t.Errorf("GET: got %s, %v", got, err)
+	}
+	if _, err := c.RawAbsPath(t.Context(), "/apis/authorization.k8s.io/v1/subjectaccessreviews", "POST", nil); err == nil ||
+		err.Error() != "method POST not supported for fake client" {
+		t.Errorf("POST: got %v, want the fake client's refusal", err)
+	}
+}
