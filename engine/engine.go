@@ -60,11 +60,14 @@ const (
 	// CapAPICallResponses: the engine answers apiCall context entries
 	// from Request.APICallResponses.
 	CapAPICallResponses Capability = "apiCallResponses"
+	// CapImagePullSecrets: the engine runs Kyverno with the request's
+	// --imagePullSecrets (RegistryConfig.ImagePullSecrets).
+	CapImagePullSecrets Capability = "imagePullSecrets"
 )
 
 // KnownCapabilities are every Capability, in the order reports list them.
 func KnownCapabilities() []Capability {
-	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic, CapAPICallResponses}
+	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic, CapAPICallResponses, CapImagePullSecrets}
 }
 
 // Outcome is the verdict on one spec of the specification against an
@@ -127,6 +130,13 @@ type RegistryConfig struct {
 	// Secrets resolves imageRegistryCredentials.secrets by name
 	// ("name" or "namespace/name") to the logins they hold.
 	Secrets map[string][]Credential
+	// ImagePullSecrets is Kyverno's --imagePullSecrets flag ("name" in
+	// Kyverno's namespace, or "namespace/name"; v1.19.1's default: none).
+	// It changes two things in v1.19.1's controllers: an entry without
+	// imageRegistryCredentials reads these Secrets only (no docker config),
+	// and the Secrets Kyverno can read at all are those of its namespace
+	// and of the namespaces named here (its Secret informers).
+	ImagePullSecrets []string
 	// CACertsPEM are extra trusted CA certificates, PEM encoded.
 	CACertsPEM [][]byte
 	// Proxy is the HTTPS_PROXY (and HTTP_PROXY) URL the engine uses, e.g.

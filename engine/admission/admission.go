@@ -163,6 +163,7 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 			engine.CapSecrets:           "the controllers are given no registry Secrets",
 			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
 			engine.CapAPICallResponses:  "the cluster's API server and services answer apiCall entries, not the scenario's apiCallResponses",
+			engine.CapImagePullSecrets:  "the controllers run with the flags make e2e gives them (no --imagePullSecrets)",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
 			engine.CapPatchedResource:   "a PolicyReport entry does not carry the patched resource",
 			engine.CapEnginePanic: "a panic in Kyverno's controller reaches the API server as a failed webhook call " +
@@ -370,6 +371,8 @@ func (e *Engine) supported(req engine.Request) error {
 		return unsupported("the request gives registry Secrets; the controllers are given none")
 	case len(req.ConfigMaps) > 0:
 		return unsupported("the request gives ConfigMaps; they are not created in the cluster")
+	case len(req.Registry.ImagePullSecrets) > 0:
+		return unsupported("the request gives Kyverno's --imagePullSecrets; the controllers run with the flags make e2e gives them")
 	case len(req.APICallResponses) > 0:
 		return unsupported("the request gives apiCallResponses; the cluster's API server and services answer apiCall entries")
 	case req.Operation != "" && req.Operation != "CREATE":

@@ -275,8 +275,6 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 				"when the context ends, so no rule reports 'context deadline exceeded'",
 			engine.CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
 				"not those of verifyImages policies",
-			engine.CapConfigMaps: "kubectl-kyverno apply has no ConfigMap resolver without a cluster " +
-				"(kubectl-kyverno test has one); configMap context entries cannot be answered",
 		},
 	}
 	if !catchErr {

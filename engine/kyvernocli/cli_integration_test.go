@@ -2,6 +2,7 @@ package kyvernocli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -280,6 +281,9 @@ func TestCLICapabilities(t *testing.T) {
 	if caps.Version == "" || caps.Context || caps.Admission {
 		t.Errorf("caps = %+v", caps)
 	}
+	if why, ok := caps.Unsupported[engine.CapConfigMaps]; ok {
+		t.Errorf("configMaps unsupported (%s); they go in through the values file", why)
+	}
 	if caps.Version == "v1.19.1" {
 		if caps.CatchError {
 			t.Fatal("v1.19.1 reported as knowing catchError")
@@ -326,5 +330,104 @@ func TestCLIDeadlineKillsTheRun(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Errorf("work dir left behind: %v", entries)
+	}
+}
+
+// TestCLIConfigMaps gives the CLI a ConfigMap through the values file: a
+// rule-level entry (also read by the Deployment's autogen rule) and a
+// foreach entry without a namespace ("default"). The messages are what
+// Kyverno's engine with a ConfigMap resolver reports for the same input.
+func TestCLIConfigMaps(t *testing.T) {
+	e := cliEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	policy := engine.Document{File: "cm-policy.yaml", Data: []byte(`apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: settings
+spec:
+  background: false
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    context:
+    - name: cm
+      configMap: {name: settings, namespace: kyverno}
+    validate:
+      failureAction: Audit
+      message: "team {{ cm.data.team }}, labels {{ to_string(cm.metadata.labels) }}"
+      deny:
+        conditions:
+          any:
+          - key: "{{ cm.data.team }}"
+            operator: Equals
+            value: blue
+  - name: containers
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      failureAction: Audit
+      message: "a container is named after the team"
+      foreach:
+      - list: request.object.spec.containers
+        context:
+        - name: local
+          configMap: {name: local}
+        deny:
+          conditions:
+            any:
+            - key: "{{ element.name }}"
+              operator: Equals
+              value: "{{ local.data.team }}"
+`)}
+	configMaps := []engine.Document{{File: "cms.yaml", Data: []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: kyverno, labels: {owner: platform}}
+data: {team: blue}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: local}
+data: {team: red}
+`)}}
+	deployment := engine.Document{File: "dep.yaml", Data: []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dep, namespace: default}
+spec:
+  selector: {matchLabels: {app: x}}
+  template:
+    metadata: {labels: {app: x}}
+    spec:
+      containers:
+      - {name: red, image: nginx}
+`)}
+	results, err := e.Evaluate(ctx, engine.Request{Policies: []engine.Document{policy}, ConfigMaps: configMaps,
+		Resources: []engine.Document{pod("p", "nginx"), deployment}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "p"}
+	did := engine.ResourceID{Kind: "Deployment", Namespace: "default", Name: "dep"}
+	want := []engine.Result{
+		{Policy: "settings", Rule: "autogen-containers", Resource: did, Status: engine.StatusFail, Message: "validation failure: a container is named after the team"},
+		{Policy: "settings", Rule: "autogen-team", Resource: did, Status: engine.StatusFail, Message: `team blue, labels {"owner":"platform"}`},
+		{Policy: "settings", Rule: "containers", Resource: pid, Status: engine.StatusPass, Message: "rule passed"},
+		{Policy: "settings", Rule: "team", Resource: pid, Status: engine.StatusFail, Message: `team blue, labels {"owner":"platform"}`},
+	}
+	if len(results) != len(want) {
+		t.Fatalf("got %d results, want %d:\n%v", len(results), len(want), results)
+	}
+	for i := range want {
+		if got := results[i]; got.String() != want[i].String() {
+			t.Errorf("result %d:\n got  %s\n want %s", i, got, want[i])
+		}
+	}
+
+	// A ConfigMap not given: a cluster's NotFound cannot be given, so the
+	// request is unsupported, before any process runs.
+	other := engine.Document{File: "other.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local}\ndata: {team: red}\n")}
+	_, err = e.Evaluate(ctx, engine.Request{Policies: []engine.Document{policy}, ConfigMaps: []engine.Document{other},
+		Resources: []engine.Document{pod("p", "nginx")}})
+	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy settings (cm-policy.yaml:1) rule team context entry "cm" (spec.rules[0].context[0]): ConfigMap kyverno/settings is not among the ConfigMaps given`) {
+		t.Errorf("err = %v, want unsupported input naming the entry", err)
 	}
 }

@@ -106,10 +106,6 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, fmt.Errorf("kyvernocli: RegistryConfig.Secrets given (%d), but kubectl-kyverno apply has no secret lister "+
 			"and ignores imageRegistryCredentials.secrets; check Capabilities().Unsupported[%q]", len(req.Registry.Secrets), engine.CapSecrets)
 	}
-	if len(req.ConfigMaps) > 0 {
-		return nil, fmt.Errorf("kyvernocli: Request.ConfigMaps given (%d), but kubectl-kyverno apply cannot resolve configMap "+
-			"context entries without a cluster; check Capabilities().Unsupported[%q]", len(req.ConfigMaps), engine.CapConfigMaps)
-	}
 	if len(req.Policies) == 0 {
 		return nil, fmt.Errorf("kyvernocli: no policies given")
 	}
@@ -119,6 +115,15 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	op, err := normalizeOperation(req.Operation)
 	if err != nil {
 		return nil, err
+	}
+	// ConfigMaps go in as per-rule values (see configmaps.go); an entry
+	// the CLI cannot answer as a cluster would makes the request
+	// unsupported before a process slot is taken.
+	var cmValues []valuesPolicy
+	if len(req.ConfigMaps) > 0 {
+		if cmValues, err = configMapValues(req.Policies, req.ConfigMaps); err != nil {
+			return nil, err
+		}
 	}
 	queued := time.Now()
 	ctx, release, err := e.slot(ctx)
@@ -155,8 +160,8 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	args = append(args, "--registry", "--policy-report", "--output-format", "json", "--remove-color",
 		// Level 3 is where v1.19.1 logs a policy file it skipped.
 		"-v=3")
-	if op != "CREATE" || len(req.NamespaceLabels) > 0 {
-		values, err := valuesFile(op, req.NamespaceLabels)
+	if op != "CREATE" || len(req.NamespaceLabels) > 0 || len(cmValues) > 0 {
+		values, err := valuesFile(op, req.NamespaceLabels, cmValues)
 		if err != nil {
 			return nil, err
 		}
@@ -178,10 +183,12 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 }
 
 // valuesFile is the CLI's values file (cli.kyverno.io/v1alpha1 Values) for
-// an operation other than CREATE (globalValues request.operation) and the
-// labels of the resources' Namespaces (namespaceSelector), which
-// kubectl-kyverno apply has no cluster to read them from.
-func valuesFile(op string, namespaces map[string]map[string]string) ([]byte, error) {
+// an operation other than CREATE (globalValues request.operation), the
+// labels of the resources' Namespaces (namespaceSelector) and the
+// ConfigMaps configMap context entries read (policies[].rules[].values,
+// from configMapValues), which kubectl-kyverno apply has no cluster to
+// read them from.
+func valuesFile(op string, namespaces map[string]map[string]string, policies []valuesPolicy) ([]byte, error) {
 	type namespaceSelector struct {
 		Name   string            `json:"name"`
 		Labels map[string]string `json:"labels"`
@@ -190,8 +197,9 @@ func valuesFile(op string, namespaces map[string]map[string]string) ([]byte, err
 		APIVersion        string              `json:"apiVersion"`
 		Kind              string              `json:"kind"`
 		GlobalValues      map[string]string   `json:"globalValues,omitempty"`
+		Policies          []valuesPolicy      `json:"policies,omitempty"`
 		NamespaceSelector []namespaceSelector `json:"namespaceSelector,omitempty"`
-	}{APIVersion: "cli.kyverno.io/v1alpha1", Kind: "Values"}
+	}{APIVersion: "cli.kyverno.io/v1alpha1", Kind: "Values", Policies: policies}
 	if op != "CREATE" {
 		v.GlobalValues = map[string]string{"request.operation": op}
 	}

@@ -293,7 +293,7 @@ func TestBlockStyle(t *testing.T) {
 }
 
 func TestValuesFile(t *testing.T) {
-	got, err := valuesFile("DELETE", map[string]map[string]string{"sandbox": nil, "verified": {"imagectx.io/verify": "true"}})
+	got, err := valuesFile("DELETE", map[string]map[string]string{"sandbox": nil, "verified": {"imagectx.io/verify": "true"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

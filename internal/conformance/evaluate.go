@@ -150,6 +150,7 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 			}
 		}
 	}
+	req.Registry.ImagePullSecrets = f.Registry.ImagePullSecrets
 	if f.Registry.TrustCA {
 		req.Registry.CACertsPEM = [][]byte{srv.CACertPEM()}
 	}

@@ -40,6 +40,28 @@ const DefaultDeadline = 30 * time.Second
 // resource files shared by scenarios live there.
 const DataDir = "files"
 
+// Dirs is the project's scenarios folder (root/scenarios) followed by the
+// folders of list, a SCENARIOS value (colon-separated, as
+// filepath.SplitList splits it; relative paths are taken from root).
+// Errors name the entry that is not a folder.
+func Dirs(root, list string) ([]string, error) {
+	dirs := []string{filepath.Join(root, "scenarios")}
+	for _, d := range filepath.SplitList(list) {
+		if d == "" {
+			continue
+		}
+		abs := d
+		if !filepath.IsAbs(d) {
+			abs = filepath.Join(root, d)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("SCENARIOS entry %q: want a folder of scenario files (relative to %s)", d, root)
+		}
+		dirs = append(dirs, abs)
+	}
+	return dirs, nil
+}
+
 // LoadDirs loads every scenario file (*.yaml, outside folders named
 // "files") under each directory. Names are relative to their directory,
 // so two directories must not hold the same relative name.
@@ -524,6 +546,17 @@ func (c *fileCheck) registry() error {
 			if c.Username == "" {
 				return d.Errorf(at(rn, "secrets", name, i), fmt.Sprintf("registry.secrets.%s[%d].username", name, i), "want a username")
 			}
+		}
+	}
+	for i, ref := range f.Registry.ImagePullSecrets {
+		ns, name, found := strings.Cut(strings.TrimPrefix(ref, "/"), "/")
+		if !found {
+			ns, name = "kyverno", ns
+		}
+		errs := append(validation.IsDNS1123Label(ns), validation.IsDNS1123Subdomain(name)...)
+		if len(errs) > 0 {
+			return d.Errorf(at(rn, "imagePullSecrets", i), fmt.Sprintf("registry.imagePullSecrets[%d]", i),
+				"want a Secret as Kyverno's --imagePullSecrets names one, \"name\" (in Kyverno's namespace) or \"namespace/name\", got %q: %s", ref, strings.Join(errs, "; "))
 		}
 	}
 	if f.Registry.Deadline < 0 {

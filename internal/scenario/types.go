@@ -148,6 +148,12 @@ type Registry struct {
 	Credentials []Credential `json:"credentials"`
 	// Secrets resolves imageRegistryCredentials.secrets names.
 	Secrets map[string][]Credential `json:"secrets"`
+	// ImagePullSecrets is Kyverno's --imagePullSecrets flag, "name" (in
+	// Kyverno's namespace) or "namespace/name" each (v1.19.1's default:
+	// none). With it, an entry without imageRegistryCredentials presents
+	// these Secrets (not the docker config), and Kyverno reads Secrets of
+	// the namespaces it names besides its own (engine.RegistryConfig).
+	ImagePullSecrets []string `json:"imagePullSecrets"`
 	// Deadline bounds the whole evaluation (the client's context), e.g. "2s".
 	Deadline fakeregistry.Duration `json:"deadline"`
 	// TrustCA gives the engine the registry's CA certificate (with tls: true).

@@ -52,9 +52,12 @@ import (
 // Factory is an engineapi.RegistryClientFactory for one request.
 type Factory struct {
 	dockerConfig authn.Keychain
-	secrets      corev1listers.SecretLister // nil when the request has no secrets, as in the CLI
-	transport    http.RoundTripper
-	global       engineapi.RegistryClient
+	// globalKeychain is what an entry without imageRegistryCredentials
+	// presents: the docker config, or the --imagePullSecrets Secrets.
+	globalKeychain authn.Keychain
+	secrets        corev1listers.SecretLister // nil when the request has no secrets, as in the CLI
+	transport      http.RoundTripper
+	global         engineapi.RegistryClient
 }
 
 var _ engineapi.RegistryClientFactory = (*Factory)(nil)
@@ -88,24 +91,44 @@ func NewFactory(cfg engine.RegistryConfig) (*Factory, error) {
 		}
 		f.transport = t
 	}
-	if len(cfg.Secrets) > 0 {
-		lister, err := secretLister(cfg.Secrets)
+	if len(cfg.Secrets) > 0 || len(cfg.ImagePullSecrets) > 0 {
+		lister, err := secretLister(cfg.Secrets, watchedNamespaces(cfg.ImagePullSecrets))
 		if err != nil {
 			return nil, err
 		}
 		f.secrets = lister
 	}
-	f.global = f.client(f.dockerConfig, false)
+	f.globalKeychain = f.dockerConfig
+	if len(cfg.ImagePullSecrets) > 0 {
+		// kyverno/sdk's registryclient.New with --imagePullSecrets and no
+		// --registryCredentialHelpers: those Secrets only.
+		f.globalKeychain = regcreds.NewSecretsKeychain(f.secrets, config.KyvernoNamespace(),
+			prefixNamespace(cfg.ImagePullSecrets, config.KyvernoNamespace())...)
+	}
+	f.global = f.client(f.globalKeychain, false)
 	return f, nil
 }
 
+// watchedNamespaces are the namespaces whose Secrets v1.19.1's controllers
+// can read: Kyverno's own and each one --imagePullSecrets names (one
+// Secret informer each, cmd/internal setupRegistryClient); a Secret
+// elsewhere is not found.
+func watchedNamespaces(imagePullSecrets []string) map[string]bool {
+	out := map[string]bool{config.KyvernoNamespace(): true}
+	for _, ref := range prefixNamespace(imagePullSecrets, config.KyvernoNamespace()) {
+		ns, _, _ := strings.Cut(ref, "/")
+		out[ns] = true
+	}
+	return out
+}
+
 // RemoteOptions are the go-containerregistry options of the request's
-// default client (its docker-config logins, its transport, Kyverno's user
+// default client (its docker-config logins, or its --imagePullSecrets, its transport, Kyverno's user
 // agent, ctx): what kyverno/sdk's registryclient.GlobalOptsOrDefault gives
 // Kyverno's CEL image-data loader in the controllers.
 func (f *Factory) RemoteOptions(ctx context.Context) []gcrremote.Option {
 	return []gcrremote.Option{
-		gcrremote.WithAuthFromKeychain(f.dockerConfig),
+		gcrremote.WithAuthFromKeychain(f.globalKeychain),
 		gcrremote.WithTransport(f.transport),
 		gcrremote.WithContext(ctx),
 		gcrremote.WithUserAgent(regcreds.KyvernoUserAgent),
@@ -259,8 +282,10 @@ func (kc dockerConfigKeychain) Resolve(target authn.Resource) (authn.Authenticat
 }
 
 // secretLister holds one kubernetes.io/dockerconfigjson Secret per name
-// ("name" is in Kyverno's namespace, "namespace/name" in its own).
-func secretLister(secrets map[string][]engine.Credential) (corev1listers.SecretLister, error) {
+// ("name" is in Kyverno's namespace, "namespace/name" in its own) whose
+// namespace is watched; the others are left out, as Kyverno's informers
+// never see them.
+func secretLister(secrets map[string][]engine.Credential, watched map[string]bool) (corev1listers.SecretLister, error) {
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	for ref, creds := range secrets {
 		namespace, secretName, found := strings.Cut(strings.TrimPrefix(ref, "/"), "/")
@@ -269,6 +294,9 @@ func secretLister(secrets map[string][]engine.Credential) (corev1listers.SecretL
 		}
 		if secretName == "" || strings.Contains(secretName, "/") {
 			return nil, fmt.Errorf("registry secret %q: want \"name\" or \"namespace/name\"", ref)
+		}
+		if !watched[namespace] {
+			continue
 		}
 		auths := map[string]any{}
 		for _, c := range creds {

@@ -46,15 +46,62 @@ func TestSecretNames(t *testing.T) {
 		!strings.Contains(err.Error(), `registry secret "a/b/c": want "name" or "namespace/name"`) {
 		t.Errorf("a/b/c: error = %v", err)
 	}
-	f, err := NewFactory(engine.RegistryConfig{Secrets: map[string][]engine.Credential{
-		"regcred": nil, "/other": nil, "team/third": nil,
-	}})
+	secrets := map[string][]engine.Credential{"regcred": nil, "/other": nil, "team/third": nil}
+	f, err := NewFactory(engine.RegistryConfig{Secrets: secrets, ImagePullSecrets: []string{"team/global"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, ref := range [][2]string{{"kyverno", "regcred"}, {"kyverno", "other"}, {"team", "third"}} {
 		if _, err := f.secrets.Secrets(ref[0]).Get(ref[1]); err != nil {
 			t.Errorf("secret %s/%s: %v", ref[0], ref[1], err)
+		}
+	}
+	// v1.19.1's default flags: only Kyverno's namespace is watched.
+	f, err = NewFactory(engine.RegistryConfig{Secrets: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.secrets.Secrets("team").Get("third"); err == nil {
+		t.Errorf("secret team/third found without --imagePullSecrets naming namespace team; Kyverno watches only its own namespace then")
+	}
+	if _, err := f.secrets.Secrets("kyverno").Get("regcred"); err != nil {
+		t.Errorf("secret kyverno/regcred: %v", err)
+	}
+}
+
+// TestImagePullSecretsAreTheGlobalLogin: with --imagePullSecrets, an entry
+// without imageRegistryCredentials presents those Secrets, not the docker
+// config (kyverno/sdk registryclient.New without credential helpers).
+func TestImagePullSecretsAreTheGlobalLogin(t *testing.T) {
+	repo, err := name.NewRepository("127.0.0.1:5000/team/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docker := []engine.Credential{{Registry: "127.0.0.1:5000", Username: "docker", Password: "pw"}}
+	secrets := map[string][]engine.Credential{"global": {{Registry: "127.0.0.1:5000", Username: "secret", Password: "pw"}}}
+	for _, tc := range []struct {
+		name string
+		cfg  engine.RegistryConfig
+		want string
+	}{
+		{"default flags", engine.RegistryConfig{Credentials: docker, Secrets: secrets}, "docker"},
+		{"--imagePullSecrets=global", engine.RegistryConfig{Credentials: docker, Secrets: secrets, ImagePullSecrets: []string{"global"}}, "secret"},
+		{"--imagePullSecrets names a missing Secret", engine.RegistryConfig{Credentials: docker, ImagePullSecrets: []string{"missing"}}, ""},
+	} {
+		f, err := NewFactory(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := f.globalKeychain.Resolve(repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := auth.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Username != tc.want {
+			t.Errorf("%s: global login %q, want %q", tc.name, cfg.Username, tc.want)
 		}
 	}
 }
