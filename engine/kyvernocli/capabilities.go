@@ -275,6 +275,9 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 				"when the context ends, so no rule reports 'context deadline exceeded'",
 			engine.CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
 				"not those of verifyImages policies",
+			engine.CapImagePullSecrets: "kubectl-kyverno apply has no --imagePullSecrets flag (a controller's) and no Secret lister",
+			engine.CapAPICallResponses: "kubectl-kyverno apply takes no apiCallResponses (kubectl-kyverno test does); " +
+				"its apiCall entries get the fake client holding the given resources",
 		},
 	}
 	if !catchErr {

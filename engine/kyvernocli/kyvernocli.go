@@ -102,6 +102,14 @@ func (e *Engine) Binary() string { return e.bin }
 // fails validation) come back as StatusError results for each of their
 // rules and every resource given, never as a pass or as nothing.
 func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Result, error) {
+	if len(req.Registry.ImagePullSecrets) > 0 {
+		return nil, fmt.Errorf("kyvernocli: RegistryConfig.ImagePullSecrets given (%d), but kubectl-kyverno apply has no --imagePullSecrets "+
+			"flag and no Secret lister; check Capabilities().Unsupported[%q]", len(req.Registry.ImagePullSecrets), engine.CapImagePullSecrets)
+	}
+	if len(req.APICallResponses) > 0 {
+		return nil, fmt.Errorf("kyvernocli: Request.APICallResponses given (%d), but kubectl-kyverno apply takes no apiCallResponses "+
+			"(kubectl-kyverno test does); check Capabilities().Unsupported[%q]", len(req.APICallResponses), engine.CapAPICallResponses)
+	}
 	if len(req.Registry.Secrets) > 0 {
 		return nil, fmt.Errorf("kyvernocli: RegistryConfig.Secrets given (%d), but kubectl-kyverno apply has no secret lister "+
 			"and ignores imageRegistryCredentials.secrets; check Capabilities().Unsupported[%q]", len(req.Registry.Secrets), engine.CapSecrets)
