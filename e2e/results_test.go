@@ -41,7 +41,12 @@ func requireCatchError() bool { return os.Getenv("REQUIRE_CATCHERROR") == "1" }
 // allScenarioFiles is the whole specification, named as the engine suites
 // name it (faults/missing-tag, rules/issue-14302).
 var allScenarioFiles = func() []*scenario.File {
-	files, err := scenario.LoadDirs("../scenarios")
+	// The suite runs in e2e/; make passes SCENARIOS relative to the root.
+	dirs, err := scenario.Dirs("..", os.Getenv("SCENARIOS"))
+	if err != nil {
+		panic(fmt.Sprintf("e2e: %v", err))
+	}
+	files, err := scenario.LoadDirs(dirs...)
 	if err != nil {
 		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
 	}
@@ -74,7 +79,7 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name, s.File.Name)}))
+			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name, s.File.Name, s.Binding.Name)}))
 		}
 		rf := conformance.NewResultsFile(x.name, x.caps, conformance.Options{RequireCatchError: requireCatchError()}, all)
 		path, err := conformance.WriteResults(dir, rf)

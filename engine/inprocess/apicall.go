@@ -78,24 +78,29 @@ func apiCallStore(responses []engine.APICallResponse) (*clistore.Store, error) {
 	return s, nil
 }
 
-// checkServiceCalls refuses a batch with an apiCall entry that would leave
-// this machine: a service.url no answer names and whose host is not a
-// loopback address (the harness reaches only loopback; give the answer in
-// apiCallResponses). The error wraps engine.ErrUnsupportedInput.
-func checkServiceCalls(policies []kyvernov1.PolicyInterface, responses []engine.APICallResponse) error {
+// checkContextEntries refuses a batch with a context entry this engine
+// would otherwise drop or send off the machine, as unsupported input
+// (engine.ErrUnsupportedInput) naming the policy, rule and entry:
+//   - an apiCall service.url no answer names whose host is not a loopback
+//     address (the harness reaches only loopback; give the answer in
+//     apiCallResponses);
+//   - a globalReference entry: kubectl-kyverno apply builds its global
+//     context from GlobalContextEntry resources, which a request cannot
+//     give; Kyverno's loader would skip the entry without a word ("disabled
+//     loading of GlobalContext context entry").
+func checkContextEntries(policies []kyvernov1.PolicyInterface, responses []engine.APICallResponse) error {
 	answered := map[string]bool{}
 	for _, r := range responses {
 		answered[strings.TrimSpace(r.URL)] = true
 	}
 	for _, p := range policies {
 		for _, rule := range p.GetSpec().Rules {
-			entries := append([]kyvernov1.ContextEntry{}, rule.Context...)
-			if rule.Validation != nil {
-				for _, fe := range rule.Validation.ForEachValidation {
-					entries = append(entries, fe.Context...)
+			for _, e := range ruleContextEntries(rule) {
+				where := fmt.Sprintf("policy %s rule %s context entry %s", p.GetName(), rule.Name, e.Name)
+				if e.GlobalReference != nil {
+					return fmt.Errorf("%w: %s reads the global context entry %q, which a request cannot give "+
+						"(kubectl-kyverno apply builds it from GlobalContextEntry resources)", engine.ErrUnsupportedInput, where, e.GlobalReference.Name)
 				}
-			}
-			for _, e := range entries {
 				if e.APICall == nil || e.APICall.Service == nil {
 					continue
 				}
@@ -103,12 +108,29 @@ func checkServiceCalls(policies []kyvernov1.PolicyInterface, responses []engine.
 				if answered[u] || loopbackURL(u) {
 					continue
 				}
-				return fmt.Errorf("%w: policy %s rule %s context entry %s calls service %q, which no apiCallResponses entry answers; "+
-					"the harness reaches only loopback addresses (give its answer in apiCallResponses)", engine.ErrUnsupportedInput, p.GetName(), rule.Name, e.Name, u)
+				return fmt.Errorf("%w: %s calls service %q, which no apiCallResponses entry answers; "+
+					"the harness reaches only loopback addresses (give its answer in apiCallResponses)", engine.ErrUnsupportedInput, where, u)
 			}
 		}
 	}
 	return nil
+}
+
+// ruleContextEntries are a rule's context entries and those of its
+// validate and mutate foreach (the first level).
+func ruleContextEntries(rule kyvernov1.Rule) []kyvernov1.ContextEntry {
+	out := append([]kyvernov1.ContextEntry{}, rule.Context...)
+	if rule.Validation != nil {
+		for _, fe := range rule.Validation.ForEachValidation {
+			out = append(out, fe.Context...)
+		}
+	}
+	if rule.Mutation != nil {
+		for _, fe := range rule.Mutation.ForEachMutation {
+			out = append(out, fe.Context...)
+		}
+	}
+	return out
 }
 
 // loopbackURL reports whether u names a loopback IP address.

@@ -11,7 +11,7 @@ import (
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
 )
 
-func TestCheckServiceCallsRefusesUnansweredHosts(t *testing.T) {
+func TestCheckContextEntriesRefusesUnansweredHosts(t *testing.T) {
 	doc := `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: p}
@@ -32,11 +32,11 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = checkServiceCalls(loaded.valid, nil)
+	err = checkContextEntries(loaded.valid, nil)
 	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed calls service "https://allowlist.imagectx.test/v1"`) {
 		t.Errorf("no answer: got %v, want ErrUnsupportedInput naming the policy, rule, entry and URL", err)
 	}
-	if err := checkServiceCalls(loaded.valid, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1"}}); err != nil {
+	if err := checkContextEntries(loaded.valid, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1"}}); err != nil {
 		t.Errorf("answered: got %v, want nil", err)
 	}
 	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "http://[::1]/x": true, "https://example.invalid/x": false, "http://localhost/x": false} {
@@ -74,5 +74,33 @@ func TestResourceClientAnswersGETsOfTheResources(t *testing.T) {
 	if _, err := c.RawAbsPath(t.Context(), "/apis/authorization.k8s.io/v1/subjectaccessreviews", "POST", nil); err == nil ||
 		err.Error() != "method POST not supported for fake client" {
 		t.Errorf("POST: got %v, want the fake client's refusal", err)
+	}
+}
+
+func TestCheckContextEntriesRefusesGlobalReferences(t *testing.T) {
+	doc := `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: p}
+spec:
+  rules:
+  - name: r
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: m
+      foreach:
+      - list: request.object.spec.containers
+        context:
+        - name: allowed
+          globalReference: {name: registries}
+        deny: {}
+`
+	var flags catcherror.Flags
+	loaded, err := New().decoded.loadPolicies([]engine.Document{{File: "p.yaml", Data: []byte(doc)}}, true, &flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkContextEntries(loaded.valid, nil)
+	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed reads the global context entry "registries"`) {
+		t.Errorf("got %v, want ErrUnsupportedInput naming the policy, rule, entry and global context entry", err)
 	}
 }

@@ -193,7 +193,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	if err != nil {
 		return nil, err
 	}
-	if err := checkServiceCalls(loaded.valid, req.APICallResponses); err != nil {
+	if err := checkContextEntries(loaded.valid, req.APICallResponses); err != nil {
 		return nil, err
 	}
 	client, err := resourceClient(resources)

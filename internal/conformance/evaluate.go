@@ -56,6 +56,12 @@ type Setup struct {
 	// routes its registries' hosts there for its length instead of
 	// starting one.
 	Proxy SharedProxy
+	// Awaited, when not nil, are the specs whose results the engine waits
+	// for (engine.Request.Expected); nil: every row of the binding. A
+	// caller leaves out specs it will not judge (a path's known gaps), so
+	// an engine reading PolicyReports does not wait for entries that never
+	// come.
+	Awaited []*scenario.Spec
 }
 
 // SharedProxy is a registry proxy evaluations share (*proxy.Proxy is one).
@@ -163,6 +169,9 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 	}
 	req.Registry.Proxy = proxyURL
 	req.Expected = expected(f, b)
+	if setup.Awaited != nil {
+		req.Expected = awaited(setup.Awaited)
+	}
 
 	ectx, cancel := context.WithTimeout(ctx, f.Deadline())
 	defer cancel()
@@ -211,6 +220,17 @@ func expected(f *scenario.File, b *scenario.Binding) []engine.ResultKey {
 		}
 		for _, res := range r.Resources {
 			out = append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: res}})
+		}
+	}
+	return out
+}
+
+// awaited are the results specs expect (rows with a result).
+func awaited(specs []*scenario.Spec) []engine.ResultKey {
+	out := []engine.ResultKey{}
+	for _, s := range specs {
+		if r := s.Row; r.Result != "none" && r.Result != "" {
+			out = append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: s.Resource}})
 		}
 	}
 	return out

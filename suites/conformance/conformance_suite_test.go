@@ -46,19 +46,8 @@ func readSettings() (settings, error) {
 	if err != nil {
 		return s, err
 	}
-	s.dirs = []string{filepath.Join(root, "scenarios")}
-	for _, d := range filepath.SplitList(os.Getenv("SCENARIOS")) {
-		if d == "" {
-			continue
-		}
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return s, fmt.Errorf("SCENARIOS entry %q: %w", d, err)
-		}
-		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-			return s, fmt.Errorf("SCENARIOS entry %q: want a folder of scenario files", d)
-		}
-		s.dirs = append(s.dirs, abs)
+	if s.dirs, err = scenario.Dirs(root, os.Getenv("SCENARIOS")); err != nil {
+		return s, err
 	}
 	s.artifacts = os.Getenv("ARTIFACTS")
 	if s.artifacts == "" {
