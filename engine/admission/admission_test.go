@@ -125,6 +125,8 @@ func TestSupported(t *testing.T) {
 		}, "registry credentials"},
 		{"secrets", func(r *engine.Request) { r.Registry.Secrets = map[string][]engine.Credential{"s": nil} }, "registry Secrets"},
 		{"configmaps", func(r *engine.Request) { r.ConfigMaps = []engine.Document{{}} }, "ConfigMaps"},
+		{"apiCallResponses", func(r *engine.Request) { r.APICallResponses = []engine.APICallResponse{{URLPath: "/api/v1/pods"}} }, "apiCallResponses"},
+		{"imagePullSecrets", func(r *engine.Request) { r.Registry.ImagePullSecrets = []string{"global"} }, "--imagePullSecrets"},
 		{"operation", func(r *engine.Request) { r.Operation = "DELETE" }, "operation DELETE"},
 		{"proxy", func(r *engine.Request) { r.Registry.Proxy = "http://127.0.0.1:8" }, `names registry proxy "http://127.0.0.1:8"; the controllers were started with "http://127.0.0.1:9"`},
 		{"ca", func(r *engine.Request) { r.Registry.CACertsPEM = [][]byte{[]byte("other")} }, "trusts a CA the controllers were not started with"},
