@@ -94,6 +94,16 @@ func TestParseConfigErrors(t *testing.T) {
 		{"Docker Hub twice, one with its port", "hosts: [docker.io:443, index.docker.io]\n",
 			`cfg.yaml:1:24: hosts[1]: duplicate of hosts[0] (both are index.docker.io)`},
 		{"not YAML", "images: [\n", "cfg.yaml: yaml: line 1: did not find expected node content"},
+		// Found by FuzzParseConfig (testdata/fuzz/FuzzParseConfig): these
+		// validated, then Start failed to encode the JSON.
+		{"configFile key not a string", "images:\n- ref: a/b:v1\n  configFile:\n    history:\n    - {1: created}\n",
+			`cfg.yaml:5:7: images[0].configFile.history[0]: want a string key, got 1 (JSON object keys are strings; quote it)`},
+		{"configFile NaN", "images:\n- ref: a/b:v1\n  configFile: {size: .nan}\n",
+			`cfg.yaml:3:22: images[0].configFile.size: want a JSON number, got NaN (JSON has no NaN or infinity)`},
+		{"platformConfigFiles null key", "images:\n- ref: a/b:v1\n  platforms: [linux/amd64]\n  platformConfigFiles:\n    linux/amd64: {config: {Labels: {null: x}}}\n",
+			`cfg.yaml:5:36: images[0].platformConfigFiles.linux/amd64.config.Labels: want a string key, got null (JSON object keys are strings; quote it)`},
+		{"predicate infinity", "signingKeys: [k]\nimages:\n- ref: a/b:v1\n  attestations:\n  - {key: k, predicateType: x, predicate: {n: -.inf}}\n",
+			`cfg.yaml:5:47: images[0].attestations[0].predicate.n: want a JSON number, got -Inf (JSON has no NaN or infinity)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

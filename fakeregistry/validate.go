@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -220,6 +221,7 @@ func (c Config) Validate() error {
 			if a.PredicateType == "" {
 				v.add(p+".predicateType", "want the Statement's predicate type, a URI such as https://slsa.dev/provenance/v1")
 			}
+			v.json(p+".predicate", a.Predicate)
 		}
 	}
 	return errors.Join(v.errs...)
@@ -348,8 +350,46 @@ func (v *validator) image(p string, img Image) {
 	default:
 		v.add(p+".malformed", "want %q or %q, got %q", MalformedJSON, MalformedMediaType, img.Malformed)
 	}
+	v.json(p+".configFile", img.ConfigFile)
+	for _, pl := range sortedKeys(img.PlatformConfigFiles) {
+		v.json(p+".platformConfigFiles."+pl, img.PlatformConfigFiles[pl])
+	}
 	v.auth(p+".auth", img.Auth)
 	v.fault(p+".fault", img.Fault, false)
+}
+
+// json refuses what a JSON object field (configFile, a predicate) holds
+// that encoding/json cannot write, which Start would fail on: a mapping
+// key that is not a string (yaml.v3 decodes {1: x} with an integer key)
+// and NaN or an infinity (.nan, .inf).
+func (v *validator) json(p string, val any) {
+	switch val := val.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(val) {
+			v.json(p+"."+k, val[k])
+		}
+	case map[any]any:
+		keys := make([]string, 0, len(val))
+		for k := range val {
+			switch k.(type) {
+			case string:
+			case nil:
+				keys = append(keys, "null")
+			default:
+				keys = append(keys, fmt.Sprint(k))
+			}
+		}
+		slices.Sort(keys)
+		v.add(p, "want a string key, got %s (JSON object keys are strings; quote it)", keys[0])
+	case []any:
+		for i, e := range val {
+			v.json(fmt.Sprintf("%s[%d]", p, i), e)
+		}
+	case float64:
+		if math.IsNaN(val) || math.IsInf(val, 0) {
+			v.add(p, "want a JSON number, got %v (JSON has no NaN or infinity)", val)
+		}
+	}
 }
 
 func (c ImageConfig) hasFields() bool {
