@@ -95,29 +95,33 @@ func (f Flags) Len() int { return len(f.set) }
 // added to into. Kyverno v1.19.1's API has no such field and refuses it.
 //
 // Errors name the file, the line and the field path: a catchError that is not
-// a boolean, or two entries of one policy identical but for catchError.
+// a boolean, given twice in one entry, two entries of one policy identical
+// but for catchError, or documents that cannot be written back without the
+// field and mean the same otherwise (see render).
 func Strip(file string, data []byte, into *Flags) ([]byte, error) {
 	if into.set == nil {
 		into.set = map[entryKey]bool{}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out bytes.Buffer
+	var docs []*yaml.Node
 	changed := false
-	// blank collects the lines of block-style "catchError: <bool>" pairs:
-	// emptying them keeps every other line where the user wrote it, so
+	// blank collects the lines of block-style "catchError: <bool>" pairs
+	// and what they become (an empty line, or "{}" where the entry had
+	// nothing else): this keeps every other line where the user wrote it, so
 	// Kyverno's errors point at the user's lines. Anything else (flow style)
 	// is re-rendered.
-	blank := map[int]bool{}
+	blank := map[int][]byte{}
 	rerender := false
 	for i := 0; ; i++ {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
+		doc := &yaml.Node{}
+		err := dec.Decode(doc)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
 		}
+		docs = append(docs, doc)
 		s := stripper{file: file, flags: into, blank: blank}
 		if len(doc.Content) == 1 {
 			root := doc.Content[0]
@@ -129,27 +133,117 @@ func Strip(file string, data []byte, into *Flags) ([]byte, error) {
 		}
 		changed = changed || s.changed
 		rerender = rerender || s.rerender
+	}
+	if !changed {
+		// Untouched documents go to Kyverno byte for byte.
+		return data, nil
+	}
+	return render(file, data, docs, blank, rerender)
+}
+
+// render writes the stripped documents: data with the blank lines
+// replaced when every catchError was a block-style pair of its own line,
+// else the documents re-rendered by yaml.v3. Either text is used only if
+// it reads back as the stripped documents: yaml.v3 counts line breaks that
+// bytes.SplitAfter does not ("\r", U+2028), and re-rendering does not
+// round-trip everything (the null value of a flow mapping's "{a}" comes
+// back as an empty string).
+func render(file string, data []byte, docs []*yaml.Node, blank map[int][]byte, rerender bool) ([]byte, error) {
+	if !rerender {
+		lines := bytes.SplitAfter(data, []byte("\n"))
+		fits := true
+		for l, with := range blank {
+			if l > len(lines) {
+				fits = false
+				break
+			}
+			lines[l-1] = with
+		}
+		if fits {
+			out := bytes.Join(lines, nil)
+			if at, err := differs(out, docs); at == nil && err == nil {
+				return out, nil
+			}
+		}
+	}
+	var out bytes.Buffer
+	for i, doc := range docs {
 		if i > 0 {
 			out.WriteString("---\n")
 		}
-		b, err := yaml.Marshal(&doc)
+		b, err := yaml.Marshal(doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
 		}
 		out.Write(b)
 	}
+	at, err := differs(out.Bytes(), docs)
 	switch {
-	case !changed:
-		// Untouched documents go to Kyverno byte for byte.
-		return data, nil
-	case rerender:
-		return out.Bytes(), nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: removing %s means writing the documents again, and yaml.v3 writes YAML it cannot read back (%w); write each %s: <bool> in block style, on a line of its own (then only its line is emptied)",
+			file, Field, err, Field)
+	case at != nil:
+		return nil, fmt.Errorf("%s:%d:%d: removing %s means writing the documents again, and yaml.v3 does not write this value back as it was read; write each %s: <bool> in block style, on a line of its own (then only its line is emptied)",
+			file, at.Line, at.Column, Field, Field)
 	}
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	for l := range blank {
-		lines[l-1] = []byte("\n")
+	return out.Bytes(), nil
+}
+
+// differs reads text and returns the first node of docs it does not match
+// (the documents' own node when the count differs), or the read error.
+func differs(text []byte, docs []*yaml.Node) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	for _, want := range docs {
+		var got yaml.Node
+		if err := dec.Decode(&got); err != nil {
+			if errors.Is(err, io.EOF) {
+				return want, nil
+			}
+			return nil, err
+		}
+		if at := firstDiff(want, &got); at != nil {
+			return at, nil
+		}
 	}
-	return bytes.Join(lines, nil), nil
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, err
+		}
+		return docs[len(docs)-1], nil
+	}
+	return nil, nil
+}
+
+// firstDiff compares two node trees as data: kinds, scalar tags and values,
+// anchors and alias names (aliases are not followed, so a tree of aliases
+// costs its size, not its expansion); comments, styles and lines do not
+// count. It returns the first node of want that got does not match.
+func firstDiff(want, got *yaml.Node) *yaml.Node {
+	if want.Kind != got.Kind || want.Anchor != got.Anchor || len(want.Content) != len(got.Content) {
+		return want
+	}
+	switch want.Kind {
+	case yaml.ScalarNode:
+		if want.ShortTag() != got.ShortTag() || want.Value != got.Value {
+			return want
+		}
+	case yaml.AliasNode:
+		if want.Value != got.Value {
+			return want
+		}
+	}
+	for i := range want.Content {
+		if at := firstDiff(want.Content[i], got.Content[i]); at != nil {
+			if at == want.Content[i] && want.Kind == yaml.MappingNode && i%2 == 1 {
+				// A value is reported at its key: an implicit null
+				// ("{a}") has no position of its own.
+				return want.Content[i-1]
+			}
+			return at
+		}
+	}
+	return nil
 }
 
 // ruleItem is the field path of a policy's rule.
@@ -160,7 +254,7 @@ type stripper struct {
 	namespace, policy string
 	rule              string // the rule being walked
 	flags             *Flags
-	blank             map[int]bool
+	blank             map[int][]byte
 	changed, rerender bool
 }
 
@@ -208,12 +302,24 @@ func (s *stripper) entry(entry, reg *yaml.Node, path string) error {
 			return fmt.Errorf("%s:%d:%d: %s.imageRegistry.%s: want a boolean (true or false), got %s",
 				s.file, v.Line, v.Column, path, Field, describe(v))
 		}
-		if k := reg.Content[i]; reg.Style&yaml.FlowStyle == 0 && k.Line == v.Line && !s.blank[k.Line] && v.HeadComment == "" && v.LineComment == "" {
-			s.blank[k.Line] = true
+		for j := i + 2; j+1 < len(reg.Content); j += 2 {
+			if reg.Content[j].Value == Field {
+				return fmt.Errorf("%s:%d:%d: %s.imageRegistry.%s: given twice (also at line %d); keep one",
+					s.file, reg.Content[j].Line, reg.Content[j].Column, path, Field, reg.Content[i].Line)
+			}
+		}
+		key := reg.Content[i]
+		_, taken := s.blank[key.Line]
+		reg.Content = append(reg.Content[:i], reg.Content[i+2:]...)
+		if reg.Style&yaml.FlowStyle == 0 && key.Line == v.Line && !taken && v.HeadComment == "" && v.LineComment == "" {
+			s.blank[key.Line] = []byte("\n")
+			if len(reg.Content) == 0 {
+				// An emptied line would leave imageRegistry null, not {}.
+				s.blank[key.Line] = append(bytes.Repeat([]byte(" "), key.Column-1), "{}\n"...)
+			}
 		} else {
 			s.rerender = true
 		}
-		reg.Content = append(reg.Content[:i], reg.Content[i+2:]...)
 		s.changed = true
 		e := kyvernov1.ContextEntry{Name: scalarValue(entry, "name"), ImageRegistry: &kyvernov1.ImageRegistry{
 			Reference: scalarValue(reg, "reference"), JMESPath: scalarValue(reg, "jmesPath")}}

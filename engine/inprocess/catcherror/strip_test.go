@@ -123,6 +123,12 @@ func TestStripErrors(t *testing.T) {
 			`p.yaml:12:21: spec.rules[0].context[0].imageRegistry.catchError: want a boolean (true or false), got str "yes"`},
 		{"sequence", strings.Replace(twoEntries, "catchError: true", `catchError: [true]`, 1),
 			`p.yaml:12:21: spec.rules[0].context[0].imageRegistry.catchError: want a boolean (true or false), got a sequence`},
+		{"twice", strings.Replace(twoEntries, "catchError: true\n", "catchError: true\n        catchError: false\n", 1),
+			`p.yaml:13:9: spec.rules[0].context[0].imageRegistry.catchError: given twice (also at line 12); keep one`},
+		// A flow-style catchError re-renders every document; yaml.v3
+		// writes the flow mapping {0} back as {0: ''}, a string for a null.
+		{"not written back", twoEntries + "---\n{0}\n",
+			"p.yaml:25:2: removing catchError means writing the documents again, and yaml.v3 does not write this value back as it was read"},
 		{"ambiguous", strings.Replace(strings.Replace(twoEntries, "containers[1].image }}\"\n        catchError: false", "containers[0].image }}\"\n        catchError: false", 1),
 			"- name: other", "- name: imageData", 1),
 			`p.yaml:16:21: spec.rules[0].context[1].imageRegistry.catchError: rule r of policy p has another imageRegistry entry "imageData"`},
@@ -132,6 +138,37 @@ func TestStripErrors(t *testing.T) {
 			_, err := Strip("p.yaml", []byte(tc.in), &flags)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("error = %v\nwant prefix %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// Found with FuzzStrip (its inputs are in testdata/fuzz/FuzzStrip): yaml.v3
+// counts "\r" and U+2028 as line breaks, bytes.SplitAfter does not, so the
+// line emptied was the wrong one, or past the end (a panic); an entry whose
+// only key was catchError became imageRegistry: null once its line was
+// emptied. The output must read as the input without catchError, and strip
+// to itself.
+func TestStripOutputReadsAsTheInput(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"carriage returns", "imageRegistry:\r  reference: x\r  catchError: true\r", "imageRegistry:\n    reference: x\n"},
+		{"a carriage return, then newlines", "\rimageRegistry:\n catchError: false\n", "imageRegistry: {}\n"},
+		{"line separator", "imageRegistry:\u2028  reference: x\n  catchError: true\n", "imageRegistry:\n    reference: x\n"},
+		{"catchError alone", "imageRegistry: \n  catchError: false\n--- {0}", "imageRegistry: \n  {}\n--- {0}"},
+		{"catchError alone, through an alias", "a: &r\n  catchError: true\nb:\n  imageRegistry: *r\n", "a: &r\n  {}\nb:\n  imageRegistry: *r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var flags Flags
+			out, err := Strip("p.yaml", []byte(tc.in), &flags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tc.want || flags.Len() != 1 {
+				t.Errorf("Strip = %q with %d flags, want %q with 1", out, flags.Len(), tc.want)
+			}
+			var again Flags
+			if out2, err := Strip("p.yaml", out, &again); err != nil || string(out2) != string(out) || again.Len() != 0 {
+				t.Errorf("stripping the output again: %q, %v, %d flags; want it unchanged", out2, err, again.Len())
 			}
 		})
 	}
