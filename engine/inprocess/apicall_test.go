@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	kyvernov1 "github.com/kyverno/kyverno/api/kyverno/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/imagectx/conformance/engine"
@@ -27,16 +28,12 @@ spec:
       message: m
       deny: {}
 `
-	var flags catcherror.Flags
-	loaded, err := New().decoded.loadPolicies([]engine.Document{{File: "p.yaml", Data: []byte(doc)}}, true, &flags)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = checkContextEntries(loaded.valid, nil)
+	policies := decodePolicies(t, doc)
+	err := checkContextEntries(policies, nil)
 	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed calls service "https://allowlist.imagectx.test/v1"`) {
 		t.Errorf("no answer: got %v, want ErrUnsupportedInput naming the policy, rule, entry and URL", err)
 	}
-	if err := checkContextEntries(loaded.valid, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1"}}); err != nil {
+	if err := checkContextEntries(policies, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1"}}); err != nil {
 		t.Errorf("answered: got %v, want nil", err)
 	}
 	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "http://[::1]/x": true, "https://example.invalid/x": false, "http://localhost/x": false} {
@@ -94,13 +91,20 @@ spec:
           globalReference: {name: registries}
         deny: {}
 `
+	policies := decodePolicies(t, doc)
+	err := checkContextEntries(policies, nil)
+	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed reads the global context entry "registries"`) {
+		t.Errorf("got %v, want ErrUnsupportedInput naming the policy, rule, entry and global context entry", err)
+	}
+}
+
+// decodePolicies decodes doc as the engine does (Kyverno's CLI loader).
+func decodePolicies(t *testing.T, doc string) []kyvernov1.PolicyInterface {
+	t.Helper()
 	var flags catcherror.Flags
 	loaded, err := New().decoded.loadPolicies([]engine.Document{{File: "p.yaml", Data: []byte(doc)}}, true, &flags)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = checkContextEntries(loaded.valid, nil)
-	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed reads the global context entry "registries"`) {
-		t.Errorf("got %v, want ErrUnsupportedInput naming the policy, rule, entry and global context entry", err)
-	}
+	return loaded.valid
 }
