@@ -200,7 +200,9 @@ func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process
 	unsupportedSpecs := 0
 	for _, s := range specs {
 		out := conformance.Check(s, ev, caps, eng.Name(), opts)
-		if why, _ := unsupported(s); why != "" && out.Outcome != engine.OutcomeUnsupported {
+		// A path's known gap is unsupported; REQUIRE_CATCHERROR's fatal
+		// reasons stay the failures Check made them.
+		if why, fatal := unsupported(s); why != "" && !fatal && out.Outcome != engine.OutcomeUnsupported {
 			out = conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 		}
 		addRecord(eng.Name(), conformance.Record(s, ev, out))

@@ -26,7 +26,9 @@ const maxPanicFrames = 8
 // harness reports it as that evaluation's result and goes on.
 type PanicError struct {
 	// Value is the panic value as the Go runtime prints it after "panic: "
-	// ("interface conversion: interface {} is float64, not string").
+	// ("interface conversion: interface {} is float64, not string"); in
+	// process fmt.Sprint of the value (the same for an error or a string;
+	// from a CLI's stderr only its first line).
 	Value string `json:"value"`
 	// Frames are the first frames from where it panicked, innermost first:
 	// "<function> <file>:<line>", the file relative to the module cache
@@ -71,8 +73,9 @@ func ParsePanic(stderr string) *PanicError {
 	}
 	rest := stderr[i+1+len("panic: "):]
 	value, rest, _ := strings.Cut(rest, "\n")
-	// A panic while panicking, or a re-panic, is printed with a suffix.
-	value = strings.TrimSuffix(strings.TrimSpace(value), " [recovered]")
+	// A recovered and re-raised panic is printed with a suffix
+	// (" [recovered]", " [recovered, repanicked]").
+	value = recoveredSuffix.ReplaceAllString(strings.TrimSpace(value), "")
 	out := &PanicError{Value: value}
 	_, rest, ok := strings.Cut(rest, "goroutine ")
 	if !ok {
@@ -93,6 +96,9 @@ func ParsePanic(stderr string) *PanicError {
 	}
 	return out
 }
+
+// recoveredSuffix is what the runtime appends to a re-raised panic.
+var recoveredSuffix = regexp.MustCompile(` \[recovered[^\]]*\]$`)
 
 // callArgs is the argument list the runtime prints after a function.
 var callArgs = regexp.MustCompile(`\([^()]*\)$`)

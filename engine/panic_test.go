@@ -44,6 +44,9 @@ func TestParsePanic(t *testing.T) {
 	if strings.Join(got.Frames, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Frames =\n%s\nwant\n%s", strings.Join(got.Frames, "\n"), strings.Join(want, "\n"))
 	}
+	if got := ParsePanic("panic: boom [recovered, repanicked]\n"); got == nil || got.Value != "boom" {
+		t.Errorf("re-raised panic: got %+v, want value boom", got)
+	}
 	if ParsePanic("error: no panic here\n") != nil {
 		t.Error("ParsePanic found a panic in stderr without one")
 	}

@@ -102,6 +102,9 @@ func TestParseConfigErrors(t *testing.T) {
 			`cfg.yaml:3:22: images[0].configFile.size: want a JSON number, got NaN (JSON has no NaN or infinity)`},
 		{"platformConfigFiles null key", "images:\n- ref: a/b:v1\n  platforms: [linux/amd64]\n  platformConfigFiles:\n    linux/amd64: {config: {Labels: {null: x}}}\n",
 			`cfg.yaml:5:36: images[0].platformConfigFiles.linux/amd64.config.Labels: want a string key, got null (JSON object keys are strings; quote it)`},
+		// Found in review: every key a string, but tagged.
+		{"configFile tagged key", "images:\n- ref: a/b:v1\n  configFile: {config: {!t a: 1}}\n",
+			`cfg.yaml:3:24: images[0].configFile.config: want a JSON object, got a mapping whose keys carry YAML tags; remove the tags`},
 		{"predicate infinity", "signingKeys: [k]\nimages:\n- ref: a/b:v1\n  attestations:\n  - {key: k, predicateType: x, predicate: {n: -.inf}}\n",
 			`cfg.yaml:5:47: images[0].attestations[0].predicate.n: want a JSON number, got -Inf (JSON has no NaN or infinity)`},
 	}

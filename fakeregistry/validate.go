@@ -379,6 +379,12 @@ func (v *validator) json(p string, val any) {
 				keys = append(keys, fmt.Sprint(k))
 			}
 		}
+		if len(keys) == 0 {
+			// Every key is a string, but a tag (!t a: 1) made yaml.v3
+			// decode the mapping as map[any]any, which JSON cannot encode.
+			v.add(p, "want a JSON object, got a mapping whose keys carry YAML tags; remove the tags")
+			return
+		}
 		slices.Sort(keys)
 		v.add(p, "want a string key, got %s (JSON object keys are strings; quote it)", keys[0])
 	case []any:

@@ -1,6 +1,7 @@
 package inprocess
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -81,9 +82,10 @@ func apiCallStore(responses []engine.APICallResponse) (*clistore.Store, error) {
 // checkContextEntries refuses a batch with a context entry this engine
 // would otherwise drop or send off the machine, as unsupported input
 // (engine.ErrUnsupportedInput) naming the policy, rule and entry:
-//   - an apiCall service.url no answer names whose host is not a loopback
-//     address (the harness reaches only loopback; give the answer in
-//     apiCallResponses);
+//   - an apiCall service.url that no answer names for its method (the CLI
+//     store's lookup: "METHOD url", then an answer without a method) and
+//     whose host is not loopback; a URL with variables cannot be decided
+//     before substitution and is refused unless loopback;
 //   - a globalReference entry: kubectl-kyverno apply builds its global
 //     context from GlobalContextEntry resources, which a request cannot
 //     give; Kyverno's loader would skip the entry without a word ("disabled
@@ -91,7 +93,7 @@ func apiCallStore(responses []engine.APICallResponse) (*clistore.Store, error) {
 func checkContextEntries(policies []kyvernov1.PolicyInterface, responses []engine.APICallResponse) error {
 	answered := map[string]bool{}
 	for _, r := range responses {
-		answered[strings.TrimSpace(r.URL)] = true
+		answered[strings.ToUpper(strings.TrimSpace(r.Method))+" "+strings.TrimSpace(r.URL)] = true
 	}
 	for _, p := range policies {
 		for _, rule := range p.GetSpec().Rules {
@@ -104,12 +106,21 @@ func checkContextEntries(policies []kyvernov1.PolicyInterface, responses []engin
 				if e.APICall == nil || e.APICall.Service == nil {
 					continue
 				}
-				u := e.APICall.Service.URL
-				if answered[u] || loopbackURL(u) {
+				u := strings.TrimSpace(e.APICall.Service.URL)
+				method := cmp.Or(strings.ToUpper(string(e.APICall.Method)), "GET")
+				if loopbackURL(u) {
 					continue
 				}
-				return fmt.Errorf("%w: %s calls service %q, which no apiCallResponses entry answers; "+
-					"the harness reaches only loopback addresses (give its answer in apiCallResponses)", engine.ErrUnsupportedInput, where, u)
+				if strings.Contains(u, "{{") {
+					return fmt.Errorf("%w: %s calls service %q, whose host is known only after substitution; "+
+						"the harness reaches only loopback addresses (write the URL without variables and answer it in apiCallResponses)",
+						engine.ErrUnsupportedInput, where, u)
+				}
+				if answered[method+" "+u] || answered[" "+u] {
+					continue
+				}
+				return fmt.Errorf("%w: %s calls service %s %q, which no apiCallResponses entry answers; "+
+					"the harness reaches only loopback addresses (give its answer in apiCallResponses)", engine.ErrUnsupportedInput, where, method, u)
 			}
 		}
 	}
@@ -117,28 +128,43 @@ func checkContextEntries(policies []kyvernov1.PolicyInterface, responses []engin
 }
 
 // ruleContextEntries are a rule's context entries and those of its
-// validate and mutate foreach (the first level).
+// validate and mutate foreach, at every depth.
 func ruleContextEntries(rule kyvernov1.Rule) []kyvernov1.ContextEntry {
 	out := append([]kyvernov1.ContextEntry{}, rule.Context...)
-	if rule.Validation != nil {
-		for _, fe := range rule.Validation.ForEachValidation {
-			out = append(out, fe.Context...)
+	var validations func([]kyvernov1.ForEachValidation)
+	validations = func(fes []kyvernov1.ForEachValidation) {
+		for i := range fes {
+			out = append(out, fes[i].Context...)
+			validations(fes[i].GetForEachValidation())
 		}
 	}
-	if rule.Mutation != nil {
-		for _, fe := range rule.Mutation.ForEachMutation {
-			out = append(out, fe.Context...)
+	var mutations func([]kyvernov1.ForEachMutation)
+	mutations = func(fes []kyvernov1.ForEachMutation) {
+		for i := range fes {
+			out = append(out, fes[i].Context...)
+			mutations(fes[i].GetForEachMutation())
 		}
+	}
+	if rule.Validation != nil {
+		validations(rule.Validation.ForEachValidation)
+	}
+	if rule.Mutation != nil {
+		mutations(rule.Mutation.ForEachMutation)
 	}
 	return out
 }
 
-// loopbackURL reports whether u names a loopback IP address.
+// loopbackURL reports whether u names a loopback address (an IP, or
+// localhost).
 func loopbackURL(u string) bool {
 	parsed, err := url.Parse(u)
 	if err != nil {
 		return false
 	}
-	ip := net.ParseIP(parsed.Hostname())
+	host := parsed.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

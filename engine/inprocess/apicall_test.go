@@ -30,13 +30,21 @@ spec:
 `
 	policies := decodePolicies(t, doc)
 	err := checkContextEntries(policies, nil)
-	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed calls service "https://allowlist.imagectx.test/v1"`) {
+	if !errors.Is(err, engine.ErrUnsupportedInput) || !strings.Contains(err.Error(), `policy p rule r context entry allowed calls service GET "https://allowlist.imagectx.test/v1"`) {
 		t.Errorf("no answer: got %v, want ErrUnsupportedInput naming the policy, rule, entry and URL", err)
 	}
 	if err := checkContextEntries(policies, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1"}}); err != nil {
-		t.Errorf("answered: got %v, want nil", err)
+		t.Errorf("answered for any method: got %v, want nil", err)
 	}
-	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "http://[::1]/x": true, "https://example.invalid/x": false, "http://localhost/x": false} {
+	if err := checkContextEntries(policies, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1", Method: "GET"}}); err != nil {
+		t.Errorf("answered for GET: got %v, want nil", err)
+	}
+	// The CLI store answers by "METHOD url" first: a POST answer leaves
+	// the GET entry to Kyverno's loader, which would leave the machine.
+	if err := checkContextEntries(policies, []engine.APICallResponse{{URL: "https://allowlist.imagectx.test/v1", Method: "POST"}}); !errors.Is(err, engine.ErrUnsupportedInput) {
+		t.Errorf("answered for POST only: got %v, want ErrUnsupportedInput", err)
+	}
+	for u, want := range map[string]bool{"http://127.0.0.1:8080/x": true, "http://[::1]/x": true, "https://example.invalid/x": false, "http://localhost/x": true} {
 		if got := loopbackURL(u); got != want {
 			t.Errorf("loopbackURL(%q) = %v, want %v", u, got, want)
 		}
@@ -75,6 +83,7 @@ func TestResourceClientAnswersGETsOfTheResources(t *testing.T) {
 }
 
 func TestCheckContextEntriesRefusesGlobalReferences(t *testing.T) {
+	// Nested foreach: Kyverno loads its context entries as well.
 	doc := `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: p}
@@ -86,10 +95,12 @@ spec:
       message: m
       foreach:
       - list: request.object.spec.containers
-        context:
-        - name: allowed
-          globalReference: {name: registries}
-        deny: {}
+        foreach:
+        - list: element.ports
+          context:
+          - name: allowed
+            globalReference: {name: registries}
+          deny: {}
 `
 	policies := decodePolicies(t, doc)
 	err := checkContextEntries(policies, nil)

@@ -476,7 +476,7 @@ func (c *fileCheck) apiCallResponses() error {
 			return d.Errorf(n, field, "want exactly one of url (an apiCall's service.url) and urlPath (its urlPath)")
 		case r.URL != "":
 			u, err := url.Parse(r.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 				return d.Errorf(at(n, "url"), field+".url", "want an absolute http or https URL, got %q", r.URL)
 			}
 		case !strings.HasPrefix(r.URLPath, "/"):
@@ -486,8 +486,13 @@ func (c *fileCheck) apiCallResponses() error {
 		if method != "" && method != "GET" && method != "POST" {
 			return d.Errorf(at(n, "method"), field+".method", "want GET, POST or none (any method), got %q", r.Method)
 		}
-		if len(r.Response.Body) == 0 {
-			return d.Errorf(orNode(at(n, "response"), n), field+".response.body", "want the response body (any JSON value; kubectl-kyverno test requires one)")
+		var body any
+		if err := json.Unmarshal(r.Response.Body, &body); err != nil || body == nil {
+			return d.Errorf(orNode(at(n, "response", "body"), orNode(at(n, "response"), n)), field+".response.body",
+				"want the response body, a JSON object (kubectl-kyverno test requires one)")
+		}
+		if _, ok := body.(map[string]any); !ok {
+			return d.Errorf(at(n, "response", "body"), field+".response.body", "want a JSON object (kubectl-kyverno test's response body), got %s", r.Response.Body)
 		}
 		if sc := r.Response.StatusCode; sc != 0 && (sc < 100 || sc > 599) {
 			return d.Errorf(at(n, "response", "statusCode"), field+".response.statusCode", "want an HTTP status code (100-599; none means 200), got %d", sc)

@@ -262,8 +262,8 @@ type APICallResponse struct {
 }
 
 // APICallAnswer is the HTTP answer: StatusCode (0 means 200; Kyverno's
-// apiCall treats any other than 2xx as the entry's failure) and Body, any
-// JSON value.
+// apiCall treats any other than 2xx as the entry's failure) and Body, a
+// JSON object.
 type APICallAnswer struct {
 	StatusCode int             `json:"statusCode"`
 	Body       json.RawMessage `json:"body"`

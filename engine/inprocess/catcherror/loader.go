@@ -76,9 +76,12 @@ func (c *contextLoader) Load(ctx context.Context, jp jmespath.Interface, client 
 	}
 	// Entry by entry, in order, so that an entry can use the ones before
 	// it. Every other entry goes through inner's Load (Kyverno's default
-	// loader, or the CLI's wrapper answering apiCallResponses), which runs
-	// its initializers each time: they set variables, so running them
-	// again changes nothing. With no other entry, an empty Load runs them.
+	// loader, which has no initializers here, or the CLI's wrapper
+	// answering apiCallResponses, whose initializer sets the values of the
+	// CLI store's rules: none in process). The first, empty Load runs the
+	// initializers even when every entry is caught. One difference with the
+	// wrapper: given the whole list it loads answered apiCall entries before
+	// the others; here they load in order.
 	if err := c.inner.Load(ctx, jp, client, rclientFactory, nil, jsonContext); err != nil {
 		return err
 	}
