@@ -1,0 +1,305 @@
+package mutants
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Status is what a mutant came to.
+type Status string
+
+const (
+	// Killed: the judging command failed on the mutant (a spec caught it).
+	Killed Status = "killed"
+	// Lived: the judging command passed on the mutant.
+	Lived Status = "lived"
+	// NotViable: the mutant does not build.
+	NotViable Status = "not viable"
+	// TimedOut: a command ran past the timeout.
+	TimedOut Status = "timed out"
+)
+
+// Result is one judged mutant.
+type Result struct {
+	Mutant  Mutant  `json:"mutant"`
+	Status  Status  `json:"status"`
+	Seconds float64 `json:"seconds"`
+	// KilledBy are the scenario files with failing specs (from the judging
+	// run's results file, when it writes one).
+	KilledBy []string `json:"killedBy,omitempty"`
+	// Detail is the last lines of the failing command's output.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Runner applies mutants to Checkout, a git work tree, one commit each, and
+// judges them with Build then Judge, run in Dir; in their arguments
+// "{src}" is the checkout and "{artifacts}" a folder of the mutant's own.
+// They run without the caller's MAKEFLAGS (a make that started this run
+// would pass its command-line variables down and override theirs).
+type Runner struct {
+	Checkout string
+	Dir      string
+	Build    []string
+	Judge    []string
+	// Timeout bounds each command (0: none).
+	Timeout time.Duration
+	// Cache is the results file a run resumes from ("" : none).
+	Cache string
+	// ResultsFile is the judging run's results file name in ARTIFACTS
+	// (read for KilledBy; "" : none).
+	ResultsFile string
+	// Cleanup runs after each mutant with its commit (e.g. to delete the
+	// suite binary built for it).
+	Cleanup func(commit string)
+	Log     io.Writer
+}
+
+// Sample returns n mutants of all, chosen with seed (the same n and seed
+// give the same sample); n <= 0 or n >= len(all) returns all.
+func Sample(all []Mutant, n int, seed uint64) []Mutant {
+	if n <= 0 || n >= len(all) {
+		return all
+	}
+	r := rand.New(rand.NewPCG(seed, seed))
+	idx := r.Perm(len(all))[:n]
+	slices.Sort(idx)
+	out := make([]Mutant, 0, n)
+	for _, i := range idx {
+		out = append(out, all[i])
+	}
+	return out
+}
+
+// Run judges every mutant not in the cache and returns every result, cached
+// ones included, in the mutants' order. The checkout is left at the commit
+// it was at. Errors: the checkout is not a clean git work tree, a mutant
+// does not apply, the cache cannot be written.
+func (r *Runner) Run(ctx context.Context, mutants []Mutant) ([]Result, error) {
+	base, err := r.git(ctx, "rev-parse", "HEAD")
+	if err != nil {
+		return nil, fmt.Errorf("mutants: checkout %s: %w", r.Checkout, err)
+	}
+	if status, err := r.git(ctx, "status", "--porcelain", "--untracked-files=no"); err != nil || status != "" {
+		return nil, fmt.Errorf("mutants: checkout %s has uncommitted changes (%s%v); commit or reset them", r.Checkout, status, err)
+	}
+	defer r.git(context.WithoutCancel(ctx), "checkout", "-q", "--detach", base) //nolint:errcheck // best effort, reported by the next run
+	cache, err := loadCache(r.Cache)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	for i, m := range mutants {
+		if res, ok := cache[m.ID]; ok && res.Mutant == m {
+			out = append(out, res)
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		start := time.Now()
+		res, err := r.one(ctx, base, m)
+		if err != nil {
+			return out, err
+		}
+		res.Seconds = time.Since(start).Seconds()
+		fmt.Fprintf(r.log(), "mutants: %d/%d %s %s (%.0f s) %s\n", i+1, len(mutants), m.ID, res.Status, res.Seconds, m.Diff())
+		cache[m.ID] = res
+		if err := saveCache(r.Cache, cache); err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func (r *Runner) log() io.Writer {
+	if r.Log == nil {
+		return io.Discard
+	}
+	return r.Log
+}
+
+// one applies m on base as a commit, builds and judges it.
+func (r *Runner) one(ctx context.Context, base string, m Mutant) (Result, error) {
+	res := Result{Mutant: m}
+	if _, err := r.git(ctx, "checkout", "-q", "--detach", base); err != nil {
+		return res, err
+	}
+	path := filepath.Join(r.Checkout, m.File)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return res, fmt.Errorf("mutants: %w", err)
+	}
+	mutated, err := m.Apply(src)
+	if err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(path, mutated, 0o644); err != nil {
+		return res, fmt.Errorf("mutants: %w", err)
+	}
+	if _, err := r.git(ctx, "-c", "user.name=mutants", "-c", "user.email=mutants@imagectx.invalid", "commit", "-q", "-a", "-m", "mutant "+m.ID+": "+m.Diff()); err != nil {
+		return res, err
+	}
+	commit, err := r.git(ctx, "rev-parse", "HEAD")
+	if err != nil {
+		return res, err
+	}
+	if r.Cleanup != nil {
+		defer r.Cleanup(commit)
+	}
+	artifacts, err := os.MkdirTemp("", "mutant-"+m.ID+"-")
+	if err != nil {
+		return res, fmt.Errorf("mutants: %w", err)
+	}
+	defer os.RemoveAll(artifacts)
+	if len(r.Build) > 0 {
+		out, err := r.command(ctx, r.Build, artifacts)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			res.Status, res.Detail = TimedOut, tail(out)
+			return res, nil
+		case err != nil:
+			res.Status, res.Detail = NotViable, tail(out)
+			return res, nil
+		}
+	}
+	out, err := r.command(ctx, r.Judge, artifacts)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		res.Status, res.Detail = TimedOut, tail(out)
+	case err != nil:
+		res.Status, res.Detail = Killed, tail(out)
+		res.KilledBy = failingFiles(filepath.Join(artifacts, r.ResultsFile), r.ResultsFile != "")
+	default:
+		res.Status = Lived
+	}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// command runs argv in r.Dir in its own process group, killed by its
+// group id when the timeout passes; the error is context.DeadlineExceeded
+// then.
+func (r *Runner) command(ctx context.Context, argv []string, artifacts string) ([]byte, error) {
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	args := make([]string, len(argv))
+	for i, a := range argv {
+		args[i] = strings.NewReplacer("{src}", r.Checkout, "{artifacts}", artifacts).Replace(a)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = r.Dir
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return name == "MAKEFLAGS" || name == "MFLAGS" || name == "MAKELEVEL"
+	})
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return buf.Bytes(), context.DeadlineExceeded
+	}
+	return buf.Bytes(), err
+}
+
+func (r *Runner) git(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "git", append([]string{"-C", r.Checkout}, args...)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// tail is the last lines of a command's output.
+func tail(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) > 8 {
+		lines = lines[len(lines)-8:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// failingFiles are the files of the failing specs in a results file
+// (this project's results JSON); nil when there is none.
+func failingFiles(path string, want bool) []string {
+	if !want {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var rf struct {
+		Specs []struct {
+			File    string `json:"file"`
+			Outcome string `json:"outcome"`
+		} `json:"specs"`
+	}
+	if json.Unmarshal(data, &rf) != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range rf.Specs {
+		if s.Outcome == "fail" && !slices.Contains(out, s.File) {
+			out = append(out, s.File)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func loadCache(path string) (map[string]Result, error) {
+	cache := map[string]Result{}
+	if path == "" {
+		return cache, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cache, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mutants: cache: %w", err)
+	}
+	if err := json.Unmarshal(data, &cache); err != nil {
+		return nil, fmt.Errorf("mutants: cache %s: %w (delete it to start over)", path, err)
+	}
+	return cache, nil
+}
+
+func saveCache(path string, cache map[string]Result) error {
+	if path == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(cache, "", "  ")
+	if err != nil {
+		return fmt.Errorf("mutants: cache: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("mutants: cache: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("mutants: cache: %w", err)
+	}
+	return os.Rename(tmp, path)
+}

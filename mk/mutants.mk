@@ -1,0 +1,18 @@
+# mutants: how many broken Kyverno builds the specification catches.
+# Included by the top-level Makefile (-include mk/*.mk); see README.md.
+#
+#   make mutants MUTANTS=50              a seeded sample of 50 (about 35 s each warm)
+#   make mutants                         every mutant of the default files (resumes)
+#   make mutants KYVERNO_SRC=/src/kyverno MUTANTS_FILES=pkg/a.go,pkg/b.go
+#
+# Not part of .ci/run: the first suite build of a Kyverno copy takes minutes.
+
+MUTANTS ?= 0
+MUTANTS_SEED ?= 1
+MUTANTS_TIMEOUT ?= 10m
+MUTANTS_FILES ?=
+
+.PHONY: mutants
+mutants: ## Mutation run over Kyverno's image-data files (MUTANTS=N samples N): kill rate in $(ARTIFACTS)/mutants.md
+	$(GO) run ./internal/cmd/mutants -n $(MUTANTS) -seed $(MUTANTS_SEED) -timeout $(MUTANTS_TIMEOUT) -o $(ARTIFACTS) \
+		$(if $(KYVERNO_SRC),-src $(KYVERNO_SRC)) $(if $(MUTANTS_FILES),-files $(MUTANTS_FILES))
