@@ -57,6 +57,9 @@ const (
 	// image lookups (image.GetMetadata, image verification) reach the
 	// registry.
 	CapCELImageData Capability = "celImageData"
+	// CapEnginePanic: the engine reports a panic in Kyverno as the
+	// evaluation's result (a *PanicError) instead of losing it.
+	CapEnginePanic Capability = "enginePanic"
 	// CapAPICallResponses: the engine answers apiCall context entries
 	// from Request.APICallResponses.
 	CapAPICallResponses Capability = "apiCallResponses"

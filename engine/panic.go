@@ -13,10 +13,6 @@ import (
 // message is the panic value.
 const StatusPanic Status = "panic"
 
-// CapEnginePanic: the engine reports a panic in Kyverno as the evaluation's
-// result (a *PanicError) instead of losing it.
-const CapEnginePanic Capability = "enginePanic"
-
 // maxPanicFrames is how many frames a PanicError keeps: enough to name the
 // Kyverno function and its callers, short enough for a results file.
 const maxPanicFrames = 8

@@ -214,12 +214,11 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 // expected are the results the file's rows expect under b.
 func expected(f *scenario.File, b *scenario.Binding) []engine.ResultKey {
 	var out []engine.ResultKey
-	for _, r := range f.Results {
-		if !r.AppliesTo(b.Name) || r.Result == "none" || r.Result == "" {
-			continue
-		}
-		for _, res := range r.Resources {
-			out = append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: res}})
+	for i := range f.Results {
+		if r := &f.Results[i]; r.AppliesTo(b.Name) {
+			for _, res := range r.Resources {
+				out = appendAwaited(out, r, res)
+			}
 		}
 	}
 	return out
@@ -229,11 +228,18 @@ func expected(f *scenario.File, b *scenario.Binding) []engine.ResultKey {
 func awaited(specs []*scenario.Spec) []engine.ResultKey {
 	out := []engine.ResultKey{}
 	for _, s := range specs {
-		if r := s.Row; r.Result != "none" && r.Result != "" {
-			out = append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: s.Resource}})
-		}
+		out = appendAwaited(out, s.Row, s.Resource)
 	}
 	return out
+}
+
+// appendAwaited adds the result row r expects for resource, if it
+// expects one (not "none", not an admission answer alone).
+func appendAwaited(out []engine.ResultKey, r *scenario.Row, resource string) []engine.ResultKey {
+	if r.Result == "none" || r.Result == "" {
+		return out
+	}
+	return append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: resource}})
 }
 
 // relocated is an engine error whose text points into the scenario file
