@@ -5,8 +5,13 @@
 // lister, its CA certificates for SSL_CERT_FILE, its proxy for HTTPS_PROXY. Each request has its own,
 // so concurrent evaluations never share credentials or trust.
 //
-// Which keychains a client gets follows Kyverno v1.19.1's
-// factories.DefaultRegistryClientFactory and kyverno/sdk's registryclient.New:
+// Clients come from Kyverno v1.19.1's own factories.DefaultRegistryClientFactory
+// wherever it can take the request's inputs: the default client (the
+// request's docker-config logins, or its --imagePullSecrets Secrets) and
+// every imageRegistryCredentials or image pull secrets client that reads
+// neither the docker config nor a request's own CAs or proxy. For those two,
+// which Kyverno reads from the process (authn.DefaultKeychain, kyverno/sdk's
+// DefaultTransport), this package builds the client Kyverno's factory would:
 //   - no imageRegistryCredentials and no image pull secrets: the docker config;
 //   - imageRegistryCredentials: its secrets (resolved in Kyverno's namespace,
 //     "kyverno" by default; "/name" is the same; "ns/name" names the
@@ -39,6 +44,7 @@ import (
 	"github.com/kyverno/kyverno/pkg/config"
 	"github.com/kyverno/kyverno/pkg/engine/adapters"
 	engineapi "github.com/kyverno/kyverno/pkg/engine/api"
+	"github.com/kyverno/kyverno/pkg/engine/factories"
 	"github.com/kyverno/sdk/extensions/regcreds"
 	"golang.org/x/net/http/httpproxy"
 	corev1 "k8s.io/api/core/v1"
@@ -58,6 +64,8 @@ type Factory struct {
 	secrets        corev1listers.SecretLister // nil when the request has no secrets, as in the CLI
 	transport      http.RoundTripper
 	global         engineapi.RegistryClient
+	// kyverno is Kyverno's own factory over global and secrets.
+	kyverno engineapi.RegistryClientFactory
 }
 
 var _ engineapi.RegistryClientFactory = (*Factory)(nil)
@@ -106,6 +114,7 @@ func NewFactory(cfg engine.RegistryConfig) (*Factory, error) {
 			prefixNamespace(cfg.ImagePullSecrets, config.KyvernoNamespace())...)
 	}
 	f.global = f.client(f.globalKeychain, false)
+	f.kyverno = factories.DefaultRegistryClientFactory(f.global, f.secrets)
 	return f, nil
 }
 
@@ -146,13 +155,49 @@ func (f *Factory) Close() {
 	}
 }
 
-// GetClient implements engineapi.RegistryClientFactory.
-func (f *Factory) GetClient(_ context.Context, creds *kyvernov1.ImageRegistryCredentials, resourceNamespace string, pullSecrets []string) (engineapi.RegistryClient, error) {
+// GetClient implements engineapi.RegistryClientFactory. It is Kyverno's own
+// factories.DefaultRegistryClientFactory (given the request's default
+// client and Secret lister) whenever that factory can serve the request:
+// every call without imageRegistryCredentials or image pull secrets (it
+// returns the default client), and every other call whose client needs
+// neither the request's transport (CAs, proxy: Kyverno's clients use
+// kyverno/sdk's DefaultTransport) nor the docker config (Kyverno's clients
+// read the process's, authn.DefaultKeychain). Those two are answered by
+// this package's client, built the same way (see ownClient).
+func (f *Factory) GetClient(ctx context.Context, creds *kyvernov1.ImageRegistryCredentials, resourceNamespace string, pullSecrets []string) (engineapi.RegistryClient, error) {
+	if f.kyvernoServes(creds, pullSecrets) {
+		return f.kyverno.GetClient(ctx, creds, resourceNamespace, pullSecrets)
+	}
+	return f.ownClient(creds, resourceNamespace, pullSecrets), nil
+}
+
+// kyvernoServes reports whether Kyverno's factory gives the client this
+// request's registry access asks for (see GetClient).
+func (f *Factory) kyvernoServes(creds *kyvernov1.ImageRegistryCredentials, pullSecrets []string) bool {
+	if creds == nil && len(pullSecrets) == 0 {
+		return true
+	}
+	if f.transport != regcreds.DefaultTransport {
+		return false
+	}
+	secrets := len(pullSecrets) > 0
+	var providers []kyvernov1.ImageRegistryCredentialsProvidersType
+	if creds != nil {
+		secrets = secrets || len(creds.Secrets) > 0
+		providers = creds.Providers
+	}
+	// kyverno/sdk's registryclient.New falls back to authn.DefaultKeychain
+	// when it builds no keychain, and "default" is that keychain too.
+	readsDockerConfig := slices.Contains(providers, kyvernov1.DEFAULT) ||
+		(len(providers) == 0 && (!secrets || f.secrets == nil))
+	return !readsDockerConfig
+}
+
+// ownClient is what Kyverno's factory would build, with the request's
+// transport and docker-config logins in place of the process's.
+func (f *Factory) ownClient(creds *kyvernov1.ImageRegistryCredentials, resourceNamespace string, pullSecrets []string) engineapi.RegistryClient {
 	if resourceNamespace == "" {
 		resourceNamespace = config.KyvernoNamespace()
-	}
-	if creds == nil && len(pullSecrets) == 0 {
-		return f.global, nil
 	}
 	var secrets []string
 	var providers []string
@@ -181,7 +226,7 @@ func (f *Factory) GetClient(_ context.Context, creds *kyvernov1.ImageRegistryCre
 	if len(kcs) == 0 {
 		kcs = []authn.Keychain{f.dockerConfig}
 	}
-	return f.client(authn.NewMultiKeychain(kcs...), insecure), nil
+	return f.client(authn.NewMultiKeychain(kcs...), insecure)
 }
 
 func prefixNamespace(secrets []string, namespace string) []string {

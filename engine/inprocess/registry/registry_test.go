@@ -142,3 +142,54 @@ func TestProvidersDecideTheDockerConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestKyvernoFactoryServesWhatItCan: which calls Kyverno's own
+// DefaultRegistryClientFactory answers, and that its clients log in with
+// the request's Secrets.
+func TestKyvernoFactoryServesWhatItCan(t *testing.T) {
+	srv, err := fakeregistry.Start(fakeregistry.Config{
+		Images:       []fakeregistry.Image{{Ref: "team/app:v1"}},
+		Repositories: []fakeregistry.Repository{{Name: "team/app", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "alice", Password: "pw"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	secrets := map[string][]engine.Credential{"regcred": {{Registry: srv.Addr(), Username: "alice", Password: "pw"}}}
+	f, err := NewFactory(engine.RegistryConfig{Secrets: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCA, err := NewFactory(engine.RegistryConfig{Secrets: secrets, Proxy: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	github := []kyvernov1.ImageRegistryCredentialsProvidersType{kyvernov1.GHCR}
+	for _, tc := range []struct {
+		name        string
+		f           *Factory
+		creds       *kyvernov1.ImageRegistryCredentials
+		pullSecrets []string
+		kyverno     bool
+	}{
+		{"no credentials", f, nil, nil, true},
+		{"secrets", f, &kyvernov1.ImageRegistryCredentials{Secrets: []string{"regcred"}}, nil, true},
+		{"image pull secrets", f, nil, []string{"kyverno/regcred"}, true},
+		{"github", f, &kyvernov1.ImageRegistryCredentials{Providers: github}, nil, true},
+		{"default provider reads the docker config", f, &kyvernov1.ImageRegistryCredentials{Providers: []kyvernov1.ImageRegistryCredentialsProvidersType{kyvernov1.DEFAULT}}, nil, false},
+		{"empty credentials read the docker config", f, &kyvernov1.ImageRegistryCredentials{}, nil, false},
+		{"the request's proxy", withCA, &kyvernov1.ImageRegistryCredentials{Secrets: []string{"regcred"}}, nil, false},
+		{"the default client, with the request's proxy", withCA, nil, nil, true},
+	} {
+		if got := tc.f.kyvernoServes(tc.creds, tc.pullSecrets); got != tc.kyverno {
+			t.Errorf("%s: Kyverno's factory serves it: %v, want %v", tc.name, got, tc.kyverno)
+		}
+	}
+	c, err := f.GetClient(context.Background(), &kyvernov1.ImageRegistryCredentials{Secrets: []string{"regcred"}}, "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ForRef(context.Background(), srv.Addr()+"/team/app:v1"); err != nil {
+		t.Errorf("Kyverno's client with Secret kyverno/regcred: %v", err)
+	}
+}
