@@ -1,9 +1,10 @@
-# mutants: how many broken Kyverno builds the specification catches.
+# mutants: how many broken builds of Kyverno's image-data code and of this
+# project's contract packages the specification catches.
 # Included by the top-level Makefile (-include mk/*.mk); see README.md.
 #
-#   make mutants MUTANTS=50              a seeded sample of 50 (about 35 s each warm)
-#   make mutants                         every mutant of the default files (resumes)
-#   make mutants KYVERNO_SRC=/src/kyverno MUTANTS_FILES=pkg/a.go,pkg/b.go
+#   make mutants MUTANTS=50              a seeded sample of 50 covered mutants (about 35 s each warm)
+#   make mutants                         every covered mutant of the default files (resumes)
+#   make mutants KYVERNO_SRC=/src/kyverno MUTANTS_FILES=pkg/a.go,pkg/b.go MUTANTS_CONTRACT=
 #
 # Not part of .ci/run: the first suite build of a Kyverno copy takes minutes.
 
@@ -11,8 +12,10 @@ MUTANTS ?= 0
 MUTANTS_SEED ?= 1
 MUTANTS_TIMEOUT ?= 10m
 MUTANTS_FILES ?=
+MUTANTS_CONTRACT ?= default
 
 .PHONY: mutants
-mutants: ## Mutation run over Kyverno's image-data files (MUTANTS=N samples N): kill rate in $(ARTIFACTS)/mutants.md
+mutants: ## Mutation run over Kyverno's image-data files and the contract packages (MUTANTS=N samples N): kill rate in $(ARTIFACTS)/mutants.md
 	$(GO) run ./internal/cmd/mutants -n $(MUTANTS) -seed $(MUTANTS_SEED) -timeout $(MUTANTS_TIMEOUT) -o $(ARTIFACTS) \
-		$(if $(KYVERNO_SRC),-src $(KYVERNO_SRC)) $(if $(MUTANTS_FILES),-files $(MUTANTS_FILES))
+		$(if $(KYVERNO_SRC),-src $(KYVERNO_SRC)) $(if $(MUTANTS_FILES),-files $(MUTANTS_FILES)) \
+		$(if $(filter default,$(MUTANTS_CONTRACT)),,-contract '$(MUTANTS_CONTRACT)')

@@ -49,7 +49,7 @@ func TestCheck(t *testing.T) {
 `
 
 func TestGenerate(t *testing.T) {
-	ms, err := Generate("calc.go", []byte(calc))
+	ms, err := Generate("example.test/calc", "calc.go", []byte(calc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestRunOnASmallModule(t *testing.T) {
 			t.Fatalf("git %v: %v %s", args, err, out)
 		}
 	}
-	ms, err := Generate("calc.go", []byte(calc))
+	ms, err := Generate("example.test/calc", "calc.go", []byte(calc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestRunOnASmallModule(t *testing.T) {
 	if cleaned != len(ms) {
 		t.Errorf("Cleanup ran %d times, want %d", cleaned, len(ms))
 	}
-	rep := NewReport("calc", len(ms), results, time.Now())
+	rep := NewReport("calc", len(ms), len(ms), results, time.Now())
 	if rep.Total.Killed != 3 || rep.Total.Lived != 2 || rep.Total.KillRate() != 60 {
 		t.Errorf("tally %+v, rate %.1f", rep.Total, rep.Total.KillRate())
 	}

@@ -17,6 +17,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,18 +40,33 @@ const (
 	// OpRemoveReturnError makes `if err != nil { return ..., err }` fall
 	// through (the error is dropped).
 	OpRemoveReturnError Operator = "remove-error-return"
+	// OpArithmetic swaps + and -, * and /.
+	OpArithmetic Operator = "arithmetic"
+	// OpStringLiteral changes a string literal that is compared (==, !=,
+	// a case), returned, an index, or a key or value of a composite
+	// literal (a map key such as "failed" is what a policy reads).
+	OpStringLiteral Operator = "string-literal"
+	// OpRemoveCall removes a call statement whose result is not used
+	// (a context entry not added, a field not set); logging calls are left.
+	OpRemoveCall Operator = "remove-call"
 )
 
 // Operators are every Operator, in report order.
 func Operators() []Operator {
-	return []Operator{OpNegateCondition, OpBoundary, OpBoolLiteral, OpErrorFormat, OpRemoveReturnError}
+	return []Operator{OpNegateCondition, OpBoundary, OpBoolLiteral, OpErrorFormat, OpRemoveReturnError,
+		OpArithmetic, OpStringLiteral, OpRemoveCall}
 }
 
 // Mutant is one change to one file: the bytes [Start, End) of File (a
-// path relative to the checkout) become Replacement.
+// path relative to the checkout of Module) become Replacement.
 type Mutant struct {
-	ID          string   `json:"id"`
-	File        string   `json:"file"`
+	ID string `json:"id"`
+	// Module is the Go module the file belongs to (its import path).
+	Module string `json:"module"`
+	File   string `json:"file"`
+	// FileSum is the first 12 hex digits of the file's SHA-256: a mutant
+	// of another version of the file is another mutant.
+	FileSum     string   `json:"fileSum"`
 	Line        int      `json:"line"`
 	Operator    Operator `json:"operator"`
 	Start       int      `json:"start"`
@@ -90,16 +106,25 @@ var (
 		token.LSS: token.GEQ, token.GEQ: token.LSS,
 		token.GTR: token.LEQ, token.LEQ: token.GTR,
 	}
+	arithmetic = map[token.Token]token.Token{
+		token.ADD: token.SUB, token.SUB: token.ADD,
+		token.MUL: token.QUO, token.QUO: token.MUL,
+	}
 	boundaries = map[token.Token]token.Token{
 		token.LSS: token.LEQ, token.LEQ: token.LSS,
 		token.GTR: token.GEQ, token.GEQ: token.GTR,
 	}
 )
 
-// Generate returns the mutants of one Go source file (name is the path
-// relative to the checkout, used in IDs and reports), in source order.
-// Test files have none. Errors: src does not parse.
-func Generate(name string, src []byte) ([]Mutant, error) {
+// Package is the import path of the mutant's package.
+func (m Mutant) Package() string {
+	return path.Join(m.Module, path.Dir(m.File))
+}
+
+// Generate returns the mutants of one Go source file of module (name is
+// the path relative to the module's root, used in IDs and reports), in
+// source order. Test files have none. Errors: src does not parse.
+func Generate(module, name string, src []byte) ([]Mutant, error) {
 	if strings.HasSuffix(name, "_test.go") {
 		return nil, nil
 	}
@@ -108,14 +133,22 @@ func Generate(name string, src []byte) ([]Mutant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mutants: %w", err)
 	}
+	fileSum := sha256.Sum256(src)
 	var out []Mutant
 	add := func(op Operator, start, end token.Pos, replacement string) {
 		s, e := fset.Position(start).Offset, fset.Position(end).Offset
-		m := Mutant{File: name, Line: fset.Position(start).Line, Operator: op, Start: s, End: e,
-			Original: string(src[s:e]), Replacement: replacement}
-		sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s|%s|%s", name, s, op, m.Original, replacement)))
+		m := Mutant{Module: module, File: name, FileSum: hex.EncodeToString(fileSum[:6]), Line: fset.Position(start).Line,
+			Operator: op, Start: s, End: e, Original: string(src[s:e]), Replacement: replacement}
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%s|%d|%s|%s|%s", module, name, m.FileSum, s, op, m.Original, replacement)))
 		m.ID = hex.EncodeToString(sum[:6])
 		out = append(out, m)
+	}
+	literal := func(e ast.Expr) {
+		if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if v, err := strconv.Unquote(lit.Value); err == nil {
+				add(OpStringLiteral, lit.Pos(), lit.End(), strconv.Quote(v+"-MUTATED"))
+			}
+		}
 	}
 	ast.Inspect(file, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -125,6 +158,36 @@ func Generate(name string, src []byte) ([]Mutant, error) {
 			}
 			if to, ok := boundaries[n.Op]; ok {
 				add(OpBoundary, n.OpPos, n.OpPos+token.Pos(len(n.Op.String())), to.String())
+			}
+			if to, ok := arithmetic[n.Op]; ok && !isStringLit(n.X) && !isStringLit(n.Y) {
+				add(OpArithmetic, n.OpPos, n.OpPos+token.Pos(len(n.Op.String())), to.String())
+			}
+			if n.Op == token.EQL || n.Op == token.NEQ {
+				literal(n.X)
+				literal(n.Y)
+			}
+		case *ast.IndexExpr:
+			literal(n.Index)
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				literal(e)
+			}
+		case *ast.ReturnStmt:
+			for _, e := range n.Results {
+				literal(e)
+			}
+		case *ast.CompositeLit:
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					literal(kv.Key)
+					literal(kv.Value)
+				} else {
+					literal(e)
+				}
+			}
+		case *ast.ExprStmt:
+			if call, ok := n.X.(*ast.CallExpr); ok && !isLogging(call) {
+				add(OpRemoveCall, n.Pos(), n.End(), "")
 			}
 		case *ast.Ident:
 			switch n.Name {
@@ -152,6 +215,30 @@ func Generate(name string, src []byte) ([]Mutant, error) {
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out, nil
+}
+
+// isStringLit: a string literal (the operand of a string concatenation).
+func isStringLit(e ast.Expr) bool {
+	lit, ok := e.(*ast.BasicLit)
+	return ok && lit.Kind == token.STRING
+}
+
+// isLogging: a call on a logger (logr's Info, Error, V(n).Info, ...), a
+// span or the log and fmt packages' printers: removing it changes no
+// result.
+func isLogging(call *ast.CallExpr) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	switch sel.Sel.Name {
+	case "Info", "Error", "V", "Debug", "Warn", "Printf", "Println", "Print", "Fprintf", "Fprintln", "End", "SetStatus", "RecordError", "AddEvent", "SetAttributes":
+		return true
+	}
+	if id, ok := sel.X.(*ast.Ident); ok && (id.Name == "logger" || id.Name == "log" || id.Name == "logging") {
+		return true
+	}
+	return false
 }
 
 // isErrorConstructor: fmt.Errorf or errors.New.

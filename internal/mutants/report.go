@@ -4,33 +4,41 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 	"time"
 )
 
-// Report is a run's summary: counts overall, per operator and per package.
+// Report is a run's summary: counts overall, per module, per operator and
+// per package.
 type Report struct {
-	Date      string           `json:"date"`
-	Source    string           `json:"source"`
+	Date   string `json:"date"`
+	Source string `json:"source"`
+	// Generated counts every mutant of the files; Covered those on lines
+	// the unmutated suite executed (the others are not judged; equal to
+	// Generated when the run did not filter by coverage).
 	Generated int              `json:"generated"`
+	Covered   int              `json:"covered"`
 	Judged    int              `json:"judged"`
 	Total     Tally            `json:"total"`
+	Modules   map[string]Tally `json:"modules"`
 	Operators map[string]Tally `json:"operators"`
 	Packages  map[string]Tally `json:"packages"`
 	Results   []Result         `json:"results"`
 }
 
-// Tally counts results by status.
+// Tally counts results by status; a lived mutant shown equivalent (see
+// Result.Equivalent) counts as Equivalent, not Lived.
 type Tally struct {
-	Killed    int `json:"killed"`
-	Lived     int `json:"lived"`
-	NotViable int `json:"notViable"`
-	TimedOut  int `json:"timedOut"`
+	Killed     int `json:"killed"`
+	Lived      int `json:"lived"`
+	Equivalent int `json:"equivalent"`
+	NotViable  int `json:"notViable"`
+	TimedOut   int `json:"timedOut"`
 }
 
-// KillRate is killed / (killed + lived), in percent; -1 without any.
+// KillRate is killed / (killed + lived), in percent, equivalent mutants
+// left out; -1 without any.
 func (t Tally) KillRate() float64 {
 	if t.Killed+t.Lived == 0 {
 		return -1
@@ -38,12 +46,16 @@ func (t Tally) KillRate() float64 {
 	return 100 * float64(t.Killed) / float64(t.Killed+t.Lived)
 }
 
-func (t *Tally) add(s Status) {
-	switch s {
+func (t *Tally) add(res Result) {
+	switch res.Status {
 	case Killed:
 		t.Killed++
 	case Lived:
-		t.Lived++
+		if res.Equivalent != "" {
+			t.Equivalent++
+		} else {
+			t.Lived++
+		}
 	case NotViable:
 		t.NotViable++
 	case TimedOut:
@@ -51,17 +63,22 @@ func (t *Tally) add(s Status) {
 	}
 }
 
-// NewReport tallies results; generated is how many mutants there were
-// before sampling; source names the checkout and commit.
-func NewReport(source string, generated int, results []Result, now time.Time) Report {
-	r := Report{Date: now.UTC().Format(time.RFC3339), Source: source, Generated: generated, Judged: len(results),
-		Operators: map[string]Tally{}, Packages: map[string]Tally{}, Results: results}
+// NewReport tallies results; generated is how many mutants there were,
+// covered how many of them lie on covered lines (before sampling); source
+// names the checkouts and commits.
+func NewReport(source string, generated, covered int, results []Result, now time.Time) Report {
+	r := Report{Date: now.UTC().Format(time.RFC3339), Source: source, Generated: generated, Covered: covered, Judged: len(results),
+		Modules: map[string]Tally{}, Operators: map[string]Tally{}, Packages: map[string]Tally{}, Results: results}
+	count := func(m map[string]Tally, key string, res Result) {
+		t := m[key]
+		t.add(res)
+		m[key] = t
+	}
 	for _, res := range results {
-		r.Total.add(res.Status)
-		op, pkg := r.Operators[string(res.Mutant.Operator)], r.Packages[path.Dir(res.Mutant.File)]
-		op.add(res.Status)
-		pkg.add(res.Status)
-		r.Operators[string(res.Mutant.Operator)], r.Packages[path.Dir(res.Mutant.File)] = op, pkg
+		r.Total.add(res)
+		count(r.Modules, res.Mutant.Module, res)
+		count(r.Operators, string(res.Mutant.Operator), res)
+		count(r.Packages, res.Mutant.Package(), res)
 	}
 	return r
 }
@@ -80,13 +97,21 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Mutation report\n\n")
-	p("- source: %s\n- date: %s\n- mutants: %d generated, %d judged\n", r.Source, r.Date, r.Generated, r.Judged)
-	p("- **kill rate: %s** (killed / (killed + lived))\n\n", rate(r.Total))
-	p("| | killed | lived | not viable | timed out | kill rate |\n|---|---:|---:|---:|---:|---:|\n")
+	p("- source: %s\n- date: %s\n", r.Source, r.Date)
+	p("- mutants: %d generated, %d on lines the unmutated suite covers (%s), %d judged\n", r.Generated, r.Covered, percent(r.Covered, r.Generated), r.Judged)
+	p("- **kill rate: %s** (killed / (killed + lived))", rate(r.Total))
+	for _, k := range sortedKeys(r.Modules) {
+		p("; %s: %s", k, rate(r.Modules[k]))
+	}
+	p("\n\n")
+	p("| | killed | lived | equivalent | not viable | timed out | kill rate |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	row := func(name string, t Tally) {
-		p("| %s | %d | %d | %d | %d | %s |\n", name, t.Killed, t.Lived, t.NotViable, t.TimedOut, rate(t))
+		p("| %s | %d | %d | %d | %d | %d | %s |\n", name, t.Killed, t.Lived, t.Equivalent, t.NotViable, t.TimedOut, rate(t))
 	}
 	row("**all**", r.Total)
+	for _, k := range sortedKeys(r.Modules) {
+		row("module `"+k+"`", r.Modules[k])
+	}
 	for _, k := range sortedKeys(r.Operators) {
 		row("operator "+k, r.Operators[k])
 	}
@@ -96,8 +121,30 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	p("\n## Survivors\n\n")
 	n := 0
 	for _, res := range r.Results {
-		if res.Status == Lived {
+		if res.Status == Lived && res.Equivalent == "" {
 			p("- `%s` %s: `%s`\n", res.Mutant.ID, res.Mutant.Operator, res.Mutant.Diff())
+			n++
+		}
+	}
+	if n == 0 {
+		p("None.\n")
+	}
+	p("\n## Equivalent\n\nSurvivors no scenario can kill, with the reason (%s).\n\n", EquivalentsFile)
+	n = 0
+	for _, res := range r.Results {
+		if res.Status == Lived && res.Equivalent != "" {
+			p("- `%s` %s: `%s`: %s\n", res.Mutant.ID, res.Mutant.Operator, res.Mutant.Diff(), res.Equivalent)
+			n++
+		}
+	}
+	if n == 0 {
+		p("None.\n")
+	}
+	p("\n## Not viable or timed out\n\n")
+	n = 0
+	for _, res := range r.Results {
+		if res.Status == NotViable || res.Status == TimedOut {
+			p("- `%s` %s (%s): `%s`\n", res.Mutant.ID, res.Mutant.Operator, res.Status, res.Mutant.Diff())
 			n++
 		}
 	}
@@ -122,6 +169,13 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func percent(n, of int) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f %%", 100*float64(n)/float64(of))
 }
 
 func rate(t Tally) string {

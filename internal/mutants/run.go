@@ -36,11 +36,16 @@ type Result struct {
 	Mutant  Mutant  `json:"mutant"`
 	Status  Status  `json:"status"`
 	Seconds float64 `json:"seconds"`
+	// Spec names the specification that judged it (this project's commit).
+	Spec string `json:"spec,omitempty"`
 	// KilledBy are the scenario files with failing specs (from the judging
 	// run's results file, when it writes one).
 	KilledBy []string `json:"killedBy,omitempty"`
 	// Detail is the last lines of the failing command's output.
 	Detail string `json:"detail,omitempty"`
+	// Equivalent is why a lived mutant cannot be killed (from the
+	// equivalents file, see Equivalents); "" for every other.
+	Equivalent string `json:"equivalent,omitempty"`
 }
 
 // Runner applies mutants to Checkout, a git work tree, one commit each, and
@@ -57,6 +62,11 @@ type Runner struct {
 	Timeout time.Duration
 	// Cache is the results file a run resumes from ("" : none).
 	Cache string
+	// Spec names the specification the judge runs (this project's commit).
+	// A cached killed or not viable result stands whatever judged it (the
+	// specification only grows); a lived or timed-out one is judged again
+	// when Spec differs.
+	Spec string
 	// ResultsFile is the judging run's results file name in ARTIFACTS
 	// (read for KilledBy; "" : none).
 	ResultsFile string
@@ -82,8 +92,19 @@ func Sample(all []Mutant, n int, seed uint64) []Mutant {
 	return out
 }
 
-// Run judges every mutant not in the cache and returns every result, cached
-// ones included, in the mutants' order. The checkout is left at the commit
+// Shuffle returns ms in an order chosen with seed (the same seed gives the
+// same order); ms is left as it is.
+func Shuffle(ms []Mutant, seed uint64) []Mutant {
+	r := rand.New(rand.NewPCG(seed, seed))
+	out := make([]Mutant, len(ms))
+	for i, j := range r.Perm(len(ms)) {
+		out[i] = ms[j]
+	}
+	return out
+}
+
+// Run judges every mutant not in the cache (see Spec) and returns every
+// result, cached ones included, in the mutants' order. The checkout is left at the commit
 // it was at. Errors: the checkout is not a clean git work tree, a mutant
 // does not apply, the cache cannot be written.
 func (r *Runner) Run(ctx context.Context, mutants []Mutant) ([]Result, error) {
@@ -101,7 +122,7 @@ func (r *Runner) Run(ctx context.Context, mutants []Mutant) ([]Result, error) {
 	}
 	var out []Result
 	for i, m := range mutants {
-		if res, ok := cache[m.ID]; ok && res.Mutant == m {
+		if res, ok := cache[m.ID]; ok && res.Mutant == m && (res.Spec == r.Spec || res.Status == Killed || res.Status == NotViable) {
 			out = append(out, res)
 			continue
 		}
@@ -113,7 +134,7 @@ func (r *Runner) Run(ctx context.Context, mutants []Mutant) ([]Result, error) {
 		if err != nil {
 			return out, err
 		}
-		res.Seconds = time.Since(start).Seconds()
+		res.Seconds, res.Spec = time.Since(start).Seconds(), r.Spec
 		fmt.Fprintf(r.log(), "mutants: %d/%d %s %s (%.0f s) %s\n", i+1, len(mutants), m.ID, res.Status, res.Seconds, m.Diff())
 		cache[m.ID] = res
 		if err := saveCache(r.Cache, cache); err != nil {
@@ -191,25 +212,32 @@ func (r *Runner) one(ctx context.Context, base string, m Mutant) (Result, error)
 	return res, nil
 }
 
-// command runs argv in r.Dir in its own process group, killed by its
-// group id when the timeout passes; the error is context.DeadlineExceeded
-// then.
+// command runs argv in r.Dir with "{src}" and "{artifacts}" replaced.
 func (r *Runner) command(ctx context.Context, argv []string, artifacts string) ([]byte, error) {
-	if r.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
-		defer cancel()
-	}
 	args := make([]string, len(argv))
 	for i, a := range argv {
 		args[i] = strings.NewReplacer("{src}", r.Checkout, "{artifacts}", artifacts).Replace(a)
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Dir = r.Dir
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+	return Command(ctx, r.Dir, r.Timeout, nil, args...)
+}
+
+// Command runs argv in dir, the environment plus env, without the
+// caller's make flags (a make that started this run would pass its
+// command-line variables down and override the command's), in a process
+// group of its own killed by its id when timeout (0: none) passes; the
+// error is then context.DeadlineExceeded. It returns stdout and stderr.
+func Command(ctx context.Context, dir string, timeout time.Duration, env []string, argv ...string) ([]byte, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		name, _, _ := strings.Cut(kv, "=")
 		return name == "MAKEFLAGS" || name == "MFLAGS" || name == "MAKELEVEL"
-	})
+	}), env...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -1,20 +1,31 @@
-// Command mutants measures how many broken Kyverno builds the
-// specification catches (package internal/mutants): it makes single-point
-// mutants of Kyverno's files on the image-data path, applies each to a
-// Kyverno checkout as a commit of its own, builds the suite with that
-// checkout linked (make suite-bin KYVERNO_SRC=...) and runs it in process
-// (make conformance), and writes mutants.md and mutants.json.
+// Command mutants measures how many broken builds the specification
+// catches (package internal/mutants), for two sources in one run:
 //
-//	mutants [-src DIR] [-files a.go,b.go] [-n N] [-seed S] [-timeout 10m] [-o ARTIFACTS]
+//   - Kyverno's files on the image-data path: each mutant is applied to a
+//     Kyverno checkout as a commit of its own, the suite is relinked with
+//     that checkout (make suite-bin KYVERNO_SRC=...) and run in process
+//     (make conformance);
+//   - this project's contract packages (the catchError loader): each mutant
+//     is applied to a clone of this repository at HEAD, whose suite is
+//     built and run the same way.
+//
+// Before judging, the suite is built once per source with coverage of the
+// mutated packages and run unmutated (it must pass); only mutants on lines
+// it executed are judged.
+//
+//	mutants [-src DIR] [-files a.go,b.go] [-contract c.go,...] [-n N] [-seed S] [-timeout 10m] [-o ARTIFACTS] [-uncovered]
 //
 // Without -src (or KYVERNO_SRC) it copies the pinned Kyverno module into
 // .cache/mutants/kyverno-<version> once, as a git repository. Results are
-// cached per mutant in .cache/mutants/results-<commit>.json, so a run that
-// stops resumes.
+// cached per mutant in .cache/mutants/results-<source>.json, so a run that
+// stops resumes; a lived result is judged again when the specification
+// (this project's commit and uncommitted changes) differs.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,7 +33,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,15 +43,31 @@ import (
 	"github.com/imagectx/conformance/internal/mutants"
 )
 
+const (
+	kyvernoModule = "github.com/kyverno/kyverno"
+	selfModule    = "github.com/imagectx/conformance"
+)
+
 // defaultFiles are Kyverno v1.19.1's files on the imageRegistry path: the
 // image-data loader, the registry client adapter, the registry client and
-// context loader factories, deferred loading.
+// context loader factories, deferred loading, and the image verification
+// code the verifyImages rules call.
 var defaultFiles = []string{
 	"pkg/engine/context/loaders/imagedata.go",
 	"pkg/engine/adapters/rclient.go",
 	"pkg/engine/factories/registryclientfactory.go",
 	"pkg/engine/factories/contextloaderfactory.go",
 	"pkg/engine/context/deferred.go",
+	"pkg/engine/internal/imageverifier.go",
+	"pkg/engine/handlers/validation/validate_image.go",
+}
+
+// contractFiles are this project's contract packages: the catchError
+// context loader (decisions 1-5 of docs/contract.md) and the strip that
+// hands Kyverno policies without the field.
+var contractFiles = []string{
+	"engine/inprocess/catcherror/loader.go",
+	"engine/inprocess/catcherror/strip.go",
 }
 
 func main() {
@@ -50,14 +79,29 @@ func main() {
 	}
 }
 
+// source is one code base the run mutates.
+type source struct {
+	module   string
+	checkout string // git work tree the mutants are committed to
+	dir      string // where make runs
+	files    []string
+	kyverno  bool // linked as KYVERNO_SRC
+	commit   string
+	spec     string
+	all      []mutants.Mutant
+	judged   []mutants.Mutant
+}
+
 func run(ctx context.Context, args []string) error {
 	fl := flag.NewFlagSet("mutants", flag.ContinueOnError)
 	src := fl.String("src", os.Getenv("KYVERNO_SRC"), "Kyverno git checkout to mutate (default: a copy of the pinned module)")
-	files := fl.String("files", strings.Join(defaultFiles, ","), "files to mutate, relative to the checkout, comma-separated")
+	files := fl.String("files", strings.Join(defaultFiles, ","), "Kyverno files to mutate, relative to the checkout, comma-separated (\"\": none)")
+	contract := fl.String("contract", strings.Join(contractFiles, ","), "this project's files to mutate, comma-separated (\"\": none)")
 	n := fl.Int("n", 0, "judge a sample of N mutants (0: all)")
 	seed := fl.Uint64("seed", 1, "the sample's seed")
 	timeout := fl.Duration("timeout", 10*time.Minute, "bound on each command per mutant")
 	out := fl.String("o", "_artifacts", "folder for mutants.md and mutants.json")
+	uncovered := fl.Bool("uncovered", false, "judge mutants on lines the suite does not execute too")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -65,48 +109,92 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *src == "" {
-		if *src, err = pinnedCopy(ctx, root); err != nil {
-			return err
-		}
-	}
-	commit, err := gitOut(ctx, *src, "rev-parse", "HEAD")
+	spec, err := specification(ctx, root)
 	if err != nil {
-		return fmt.Errorf("-src %s: want a git checkout: %w", *src, err)
+		return err
 	}
-	var all []mutants.Mutant
-	for _, f := range strings.Split(*files, ",") {
-		data, err := os.ReadFile(filepath.Join(*src, f))
-		if err != nil {
-			return fmt.Errorf("-files: %w", err)
+	var sources []*source
+	if *files != "" {
+		if *src == "" {
+			if *src, err = pinnedCopy(ctx, root); err != nil {
+				return err
+			}
 		}
-		ms, err := mutants.Generate(f, data)
+		sources = append(sources, &source{module: kyvernoModule, checkout: *src, dir: root, files: strings.Split(*files, ","), kyverno: true, spec: spec})
+	}
+	if *contract != "" {
+		clone, err := selfClone(ctx, root)
 		if err != nil {
 			return err
 		}
-		all = append(all, ms...)
+		head, _ := gitOut(ctx, clone, "rev-parse", "--short=12", "HEAD")
+		sources = append(sources, &source{module: selfModule, checkout: clone, dir: clone, files: strings.Split(*contract, ","), spec: head})
 	}
-	sample := mutants.Sample(all, *n, *seed)
-	fmt.Printf("==> mutants: %d generated in %d files of %s at %s; judging %d (each: relink the suite with the mutant, about 15 s warm, then run it in process, about 25 s)\n",
-		len(all), len(strings.Split(*files, ",")), *src, commit[:12], len(sample))
-	r := &mutants.Runner{
-		Checkout:    *src,
-		Dir:         root,
-		Build:       []string{"make", "--no-print-directory", "suite-bin", "KYVERNO_SRC={src}"},
-		Judge:       []string{"make", "--no-print-directory", "conformance", "KYVERNO_SRC={src}", "ARTIFACTS={artifacts}", "ENGINE=inprocess"},
-		Timeout:     *timeout,
-		Cache:       filepath.Join(root, ".cache", "mutants", "results-"+commit[:12]+".json"),
-		ResultsFile: "results-inprocess.json",
-		Cleanup: func(c string) {
-			// The suite binary and go.work of a mutant commit are used once.
-			short := c[:12]
-			os.Remove(filepath.Join(root, ".cache", "bin", "conformance-src-"+short+".test"))
-			os.Remove(filepath.Join(root, ".cache", "kyverno-src", short+".go.work"))
-		},
-		Log: os.Stdout,
+	if len(sources) == 0 {
+		return errors.New("-files and -contract are both empty: nothing to mutate")
 	}
-	results, runErr := r.Run(ctx, sample)
-	rep := mutants.NewReport(*src+" at "+commit, len(all), results, time.Now())
+	var all, covered []mutants.Mutant
+	for _, s := range sources {
+		if s.commit, err = gitOut(ctx, s.checkout, "rev-parse", "HEAD"); err != nil {
+			return fmt.Errorf("%s: want a git checkout: %w", s.checkout, err)
+		}
+		for _, f := range s.files {
+			data, err := os.ReadFile(filepath.Join(s.checkout, f))
+			if err != nil {
+				return fmt.Errorf("mutants of %s: %w", s.module, err)
+			}
+			ms, err := mutants.Generate(s.module, f, data)
+			if err != nil {
+				return err
+			}
+			s.all = append(s.all, ms...)
+		}
+		all = append(all, s.all...)
+		kept := s.all
+		if !*uncovered {
+			// The coverage build instruments the packages anew: minutes.
+			cov, err := coverage(ctx, root, s, max(*timeout, 30*time.Minute))
+			if err != nil {
+				return err
+			}
+			kept, _ = cov.Filter(s.all)
+		}
+		fmt.Printf("==> mutants: %s at %s: %d mutants in %d files, %d on covered lines\n", s.module, s.commit[:12], len(s.all), len(s.files), len(kept))
+		covered = append(covered, kept...)
+	}
+	sample := mutants.Sample(covered, *n, *seed)
+	for _, m := range sample {
+		for _, s := range sources {
+			if s.module == m.Module {
+				s.judged = append(s.judged, m)
+			}
+		}
+	}
+	equivalents, err := mutants.LoadEquivalents(filepath.Join(root, mutants.EquivalentsFile))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("==> mutants: judging %d of %d covered mutants (each: relink the suite with the mutant, about 15 s warm, then run it in process, about 25 s)\n", len(sample), len(covered))
+	// One mutant at a time in a seeded order across the sources, so a run
+	// that stops early has measured each source in proportion.
+	runners := map[string]*mutants.Runner{}
+	var names []string
+	for _, s := range sources {
+		runners[s.module] = runner(root, s, *timeout)
+		names = append(names, s.module+" at "+s.commit[:12]+" ("+s.checkout+")")
+	}
+	var results []mutants.Result
+	var runErr error
+	for i, m := range mutants.Shuffle(sample, *seed) {
+		var res []mutants.Result
+		if res, runErr = runners[m.Module].Run(ctx, []mutants.Mutant{m}); runErr != nil {
+			break
+		}
+		results = append(results, res...)
+		fmt.Printf("mutants: %d/%d %s %s (%.0f s) %s\n", i+1, len(sample), m.ID, res[0].Status, res[0].Seconds, m.Diff())
+	}
+	equivalents.Mark(results)
+	rep := mutants.NewReport(strings.Join(names, "; ")+"; specification "+spec, len(all), len(covered), results, time.Now())
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
@@ -122,15 +210,143 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Printf("==> mutants: %d judged: killed %d, lived %d, not viable %d, timed out %d; kill rate %.1f %%; report %s\n",
-		len(results), rep.Total.Killed, rep.Total.Lived, rep.Total.NotViable, rep.Total.TimedOut, rep.Total.KillRate(), filepath.Join(*out, "mutants.md"))
+	fmt.Printf("==> mutants: %d judged: killed %d, lived %d, equivalent %d, not viable %d, timed out %d; kill rate %.1f %%",
+		len(results), rep.Total.Killed, rep.Total.Lived, rep.Total.Equivalent, rep.Total.NotViable, rep.Total.TimedOut, rep.Total.KillRate())
+	for _, m := range slices.Sorted(func(yield func(string) bool) {
+		for k := range rep.Modules {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		fmt.Printf(" (%s %.1f %%)", path.Base(m), rep.Modules[m].KillRate())
+	}
+	fmt.Printf("; report %s\n", filepath.Join(*out, "mutants.md"))
 	return runErr
+}
+
+// runner judges the mutants of s: build the suite with the mutant, run it
+// in process.
+func runner(root string, s *source, timeout time.Duration) *mutants.Runner {
+	build := []string{"make", "--no-print-directory", "suite-bin"}
+	judge := []string{"make", "--no-print-directory", "conformance", "ARTIFACTS={artifacts}", "ENGINE=inprocess"}
+	if s.kyverno {
+		build = append(build, "KYVERNO_SRC={src}")
+		judge = append(judge, "KYVERNO_SRC={src}")
+	}
+	return &mutants.Runner{
+		Checkout:    s.checkout,
+		Dir:         s.dir,
+		Build:       build,
+		Judge:       judge,
+		Timeout:     timeout,
+		Cache:       filepath.Join(root, ".cache", "mutants", "results-"+path.Base(s.module)+".json"),
+		Spec:        s.spec,
+		ResultsFile: "results-inprocess.json",
+		Cleanup: func(c string) {
+			if !s.kyverno {
+				return
+			}
+			// The suite binary and go.work of a mutant commit are used once.
+			short := c[:12]
+			os.Remove(filepath.Join(root, ".cache", "bin", "conformance-src-"+short+".test"))
+			os.Remove(filepath.Join(root, ".cache", "kyverno-src", short+".go.work"))
+		},
+	}
+}
+
+// coverage builds the suite of s with coverage of the mutated packages and
+// runs it unmutated (cached per source commit and specification). Errors:
+// the build fails, or the unmutated suite fails (every mutant would count
+// as killed).
+func coverage(ctx context.Context, root string, s *source, timeout time.Duration) (mutants.Coverage, error) {
+	var pkgs []string
+	for _, f := range s.files {
+		if p := path.Join(s.module, path.Dir(f)); !slices.Contains(pkgs, p) {
+			pkgs = append(pkgs, p)
+		}
+	}
+	cacheDir := filepath.Join(root, ".cache", "mutants")
+	key := sha256.Sum256([]byte(s.commit + "|" + s.spec + "|" + strings.Join(pkgs, ",")))
+	profile := filepath.Join(cacheDir, "coverage-"+path.Base(s.module)+"-"+hex.EncodeToString(key[:6])+".out")
+	if f, err := os.Open(profile); err == nil {
+		defer f.Close()
+		return mutants.ParseCoverage(f)
+	}
+	bin := filepath.Join(cacheDir, "conformance-cover-"+path.Base(s.module)+".test")
+	fmt.Printf("==> mutants: building the suite with coverage of %s and running it unmutated (once per commit; minutes)\n", strings.Join(pkgs, ", "))
+	build := []string{"make", "--no-print-directory", "suite-cover", "COVERPKG=" + strings.Join(pkgs, ","), "COVER_BIN=" + bin}
+	if s.kyverno {
+		build = append(build, "KYVERNO_SRC="+s.checkout)
+	}
+	artifacts, err := os.MkdirTemp("", "mutants-coverage-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(artifacts)
+	if out, err := mutants.Command(ctx, s.dir, timeout, nil, build...); err != nil {
+		return nil, fmt.Errorf("coverage build of %s: %w\n%s", s.module, err, out)
+	}
+	tmp := profile + ".tmp"
+	env := []string{"ENGINE=inprocess", "ARTIFACTS=" + artifacts}
+	if out, err := mutants.Command(ctx, s.dir, timeout, env, bin, "-test.coverprofile="+tmp); err != nil {
+		return nil, fmt.Errorf("the unmutated suite of %s fails, so every mutant would count as killed: %w\n%s", s.module, err, lastLines(out, 20))
+	}
+	if err := os.Rename(tmp, profile); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(profile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mutants.ParseCoverage(f)
+}
+
+// specification names the scenarios and engine the judge runs: this
+// project's commit, and a digest of its uncommitted changes when there are.
+func specification(ctx context.Context, root string) (string, error) {
+	head, err := gitOut(ctx, root, "rev-parse", "--short=12", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	diff, err := gitOut(ctx, root, "diff", "HEAD")
+	if err != nil || diff == "" {
+		return head, err
+	}
+	sum := sha256.Sum256([]byte(diff))
+	return head + "+" + hex.EncodeToString(sum[:4]), nil
+}
+
+// selfClone is a clone of this repository at HEAD in .cache/mutants
+// (made once, moved to HEAD on each run): the contract's mutants are
+// committed there, never here.
+func selfClone(ctx context.Context, root string) (string, error) {
+	dst := filepath.Join(root, ".cache", "mutants", "imagectx")
+	head, err := gitOut(ctx, root, "rev-parse", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	if dirty, _ := gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+		fmt.Printf("==> mutants: the contract's mutants are judged by the committed specification at %s (uncommitted changes are not in the clone)\n", head[:12])
+	}
+	if _, err := os.Stat(filepath.Join(dst, ".git")); err != nil {
+		if _, err := gitOut(ctx, root, "clone", "-q", "--no-checkout", root, dst); err != nil {
+			return "", err
+		}
+	} else if _, err := gitOut(ctx, dst, "fetch", "-q", root, "HEAD"); err != nil {
+		return "", err
+	}
+	if _, err := gitOut(ctx, dst, "checkout", "-q", "--force", "--detach", head); err != nil {
+		return "", err
+	}
+	return dst, nil
 }
 
 // pinnedCopy copies the pinned Kyverno module into .cache/mutants as a git
 // repository (once) and returns its path.
 func pinnedCopy(ctx context.Context, root string) (string, error) {
-	modDir, err := gitlessOut(ctx, root, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "github.com/kyverno/kyverno")
+	modDir, err := gitlessOut(ctx, root, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", kyvernoModule)
 	if err != nil {
 		return "", err
 	}
@@ -170,6 +386,14 @@ func copyTree(src, dst string) error {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
+}
+
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func gitOut(ctx context.Context, dir string, args ...string) (string, error) {

@@ -1,0 +1,114 @@
+package mutants
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const entries = `package entries
+
+func Add(m map[string]any, n int) string {
+	m["failed"] = n + 1
+	record(m)
+	logger.Info("added")
+	switch n {
+	case 2:
+		return "two"
+	}
+	if s := "x" + "y"; s == "xy" {
+		return "joined"
+	}
+	return ""
+}
+`
+
+func TestGenerateOperators(t *testing.T) {
+	ms, err := Generate("example.test/entries", "entries.go", []byte(entries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, string(m.Operator)+" "+m.Diff())
+	}
+	want := []string{
+		`string-literal entries.go:4: -"failed" +"failed-MUTATED"`,
+		"arithmetic entries.go:4: -+ +-",
+		"remove-call entries.go:5: -record(m) +",
+		`string-literal entries.go:9: -"two" +"two-MUTATED"`,
+		"negate-condition entries.go:11: -== +!=",
+		`string-literal entries.go:11: -"xy" +"xy-MUTATED"`,
+		`string-literal entries.go:12: -"joined" +"joined-MUTATED"`,
+		`string-literal entries.go:14: -"" +"-MUTATED"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("mutants:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, m := range ms {
+		if m.Package() != "example.test/entries" || m.FileSum == "" {
+			t.Errorf("%s: package %q, file sum %q", m.ID, m.Package(), m.FileSum)
+		}
+	}
+}
+
+func TestCoverageFilter(t *testing.T) {
+	profile := "mode: count\n" +
+		"example.test/calc/calc.go:6.24,7.11 1 3\n" +
+		"example.test/calc/calc.go:7.11,9.3 1 1\n" +
+		"example.test/calc/calc.go:14.24,15.12 1 0\n"
+	cov, err := ParseCoverage(strings.NewReader(profile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := Generate("example.test/calc", "calc.go", []byte(calc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered, uncovered := cov.Filter(ms)
+	if len(covered) != 2 || len(uncovered) != 3 || covered[0].Line != 7 {
+		t.Errorf("covered %v, uncovered %v: want the two mutants of line 7 covered", covered, uncovered)
+	}
+	if _, err := ParseCoverage(strings.NewReader("mode: count\nnot a block\n")); err == nil {
+		t.Error("a broken profile: want an error")
+	}
+}
+
+func TestEquivalents(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "equivalent.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	eq, err := LoadEquivalents(write(`- module: example.test/calc
+  mutant: "calc.go:7: -> +>="
+  reason: Max(a, a) is a either way
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := Generate("example.test/calc", "calc.go", []byte(calc))
+	results := []Result{{Mutant: ms[1], Status: Lived}, {Mutant: ms[3], Status: Lived}, {Mutant: ms[0], Status: Killed}}
+	eq.Mark(results)
+	if results[0].Equivalent == "" || results[1].Equivalent != "" {
+		t.Errorf("marked %q and %q; want only the first", results[0].Equivalent, results[1].Equivalent)
+	}
+	rep := NewReport("calc", 5, 3, results, time.Now())
+	if rep.Total.Equivalent != 1 || rep.Total.Lived != 1 || rep.Total.KillRate() != 50 {
+		t.Errorf("tally %+v", rep.Total)
+	}
+	for body, want := range map[string]string{
+		"- module: m\n  mutant: x\n": "equivalent.yaml:1: want module, mutant",
+		"- {module: m, mutant: x, reason: r}\n- {module: m, mutant: x, reason: s}\n": "equivalent.yaml:2: m \"x\" is listed twice",
+		"module: m\n": "equivalent.yaml:1: want a list",
+	} {
+		if _, err := LoadEquivalents(write(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", body, err, want)
+		}
+	}
+}
