@@ -55,6 +55,7 @@ verdict: ## Judge a Kyverno checkout in process, through its CLI and at admissio
 	mkdir -p "$$(dirname '$(VERDICT)')"; \
 	$(GO) run ./internal/cmd/conformance-report verdict -checkout "$$src" -commit "$$commit" -subject "$$subject" \
 		-harness "$$(git rev-parse --short=12 HEAD)" -command "make verdict KYVERNO_SRC=$$src" \
-		-pinned "$$dir/pinned/results-inprocess.json" -branch "in process" "$${sites[@]}" "$${notrun[@]}" -o '$(VERDICT)' || exit 1; \
+		-pinned "$$dir/pinned/results-inprocess.json" -branch "in process" "$${sites[@]}" "$${notrun[@]}" -o '$(VERDICT)' \
+		-mutants "$$(ls -t '$(ARTIFACTS)/mutants.json' docs/mutants.json 2>/dev/null | head -n 1)" || exit 1; \
 	step "done"; \
 	if grep -q '^\*\*No spec fails' '$(VERDICT)'; then echo "verdict: no spec fails ($(VERDICT))"; else echo "verdict: specs fail ($(VERDICT))"; exit 1; fi

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/mutants"
 )
 
 // A verdict (make verdict): one Kyverno checkout judged at every site (in
@@ -36,6 +37,11 @@ type Verdict struct {
 	// Pinned is the in-process results of the pinned release, and
 	// Branch the checkout's, for what the checkout changes.
 	Pinned, Branch *ResultsFile
+	// Power is the last make mutants report: how many broken builds the
+	// specification catches (nil: none was given).
+	Power *mutants.Report
+	// PowerFile is where Power was read from.
+	PowerFile string
 }
 
 // Decision names the contract decision a spec tests (docs/design.md,
@@ -114,6 +120,11 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	p("# Verdict: Kyverno %s\n\n", short)
 	p("- Checkout: `%s` at commit `%s` (%s)\n", v.Checkout, v.Commit, v.Subject)
 	p("- Harness: imagectx conformance at `%s`; command: `%s`\n", v.Harness, v.Command)
+	if v.Power != nil {
+		p("- Power of this specification: %s (`%s`).\n", v.Power.Summary(), filepath.Base(v.PowerFile))
+	} else {
+		p("- Power of this specification: unknown (no make mutants report given).\n")
+	}
 	p("- Counts are pass / fail / unsupported. A spec is unsupported when the site cannot run it (a capability it lacks, with the reason in the results file); `REQUIRE_CATCHERROR=1` makes a missing catchError a failure.\n\n")
 
 	totalFail := 0

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/mutants"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -28,7 +29,9 @@ func TestWriteVerdict(t *testing.T) {
 	var b strings.Builder
 	err := WriteVerdict(&b, Verdict{Checkout: "/home/me/src/kyverno-pr", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict KYVERNO_SRC=/home/me/src/kyverno-pr",
 		Sites:  []VerdictSite{{Name: "in process", Results: branch}, {Name: "CLI", NotRun: "does not build"}},
-		Pinned: pinned, Branch: branch})
+		Pinned: pinned, Branch: branch,
+		Power: &mutants.Report{Date: "2026-12-06T12:00:00Z", Source: "github.com/kyverno/kyverno at 361fc98d0f50", Generated: 10, Covered: 8, Judged: 8,
+			Total: mutants.Tally{Killed: 7, Lived: 1}}, PowerFile: "/home/me/imagectx/docs/mutants.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +41,7 @@ func TestWriteVerdict(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# Verdict: Kyverno 60f4522660d7\n",
+		"- Power of this specification: kill rate 87.5 % (7 killed, 1 lived, 0 equivalent, of 8 judged; 8 of 10 mutants on covered lines); make mutants of github.com/kyverno/kyverno at 361fc98d0f50, 2026-12-06T12:00:00Z (`mutants.json`).",
 		"| in process | inprocess branch | 3 | 1 | 2 | 0 |",
 		"| CLI | not run: does not build | | | | |",
 		"**2 spec(s) fail**",

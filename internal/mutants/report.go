@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +82,34 @@ func NewReport(source string, generated, covered int, results []Result, now time
 		count(r.Packages, res.Mutant.Package(), res)
 	}
 	return r
+}
+
+// ReadReport reads a report WriteJSON wrote (mutants.json). Errors: the
+// file cannot be read or is not such a report.
+func ReadReport(path string) (Report, error) {
+	var r Report
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return r, fmt.Errorf("mutants report: %w", err)
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("mutants report %s: %w", path, err)
+	}
+	if r.Date == "" || r.Judged == 0 {
+		return r, fmt.Errorf("mutants report %s: want a make mutants report (date and judged mutants)", path)
+	}
+	return r, nil
+}
+
+// Summary is the report in one line: kill rate, counts, per module, the
+// sources and the date.
+func (r Report) Summary() string {
+	s := fmt.Sprintf("kill rate %s (%d killed, %d lived, %d equivalent, of %d judged; %d of %d mutants on covered lines)",
+		rate(r.Total), r.Total.Killed, r.Total.Lived, r.Total.Equivalent, r.Judged, r.Covered, r.Generated)
+	for _, k := range sortedKeys(r.Modules) {
+		s += fmt.Sprintf("; %s %s", k, rate(r.Modules[k]))
+	}
+	return s + fmt.Sprintf("; make mutants of %s, %s", r.Source, r.Date)
 }
 
 // WriteJSON writes the report as JSON.

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/mutants"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -197,6 +198,7 @@ func verdict(args []string, stdout io.Writer) error {
 	pinned := fs.String("pinned", "", "results-inprocess.json of the pinned release")
 	branch := fs.String("branch", "", "which -site holds the checkout's in-process results (compared with -pinned)")
 	out := fs.String("o", "", "the verdict to write (Markdown)")
+	power := fs.String("mutants", "", "the last make mutants report (mutants.json): the verdict names its kill rate")
 	var sites, notRun siteFlags
 	fs.Var(&sites, "site", "NAME=results-<engine>.json, once per site, in report order")
 	fs.Var(&notRun, "not-run", "NAME=log: a site that could not run; the log's last lines say why")
@@ -230,6 +232,13 @@ func verdict(args []string, stdout io.Writer) error {
 			return fmt.Errorf("verdict: site %s: %w", name, err)
 		}
 		v.Sites = append(v.Sites, conformance.VerdictSite{Name: name, NotRun: lastLines(string(log), 6)})
+	}
+	if *power != "" {
+		rep, err := mutants.ReadReport(*power)
+		if err != nil {
+			return fmt.Errorf("verdict: -mutants: %w", err)
+		}
+		v.Power, v.PowerFile = &rep, *power
 	}
 	if *pinned != "" {
 		rf, err := conformance.ReadResults(*pinned)

@@ -19,7 +19,9 @@
 // .cache/mutants/kyverno-<version> once, as a git repository. Results are
 // cached per mutant in .cache/mutants/results-<source>.json, so a run that
 // stops resumes; a lived result is judged again when the specification
-// (this project's commit and uncommitted changes) differs.
+// (this project's commit) differs. The suites are built and run in a clone
+// of this repository at HEAD (.cache/mutants/imagectx), so the committed
+// specification judges.
 package main
 
 import (
@@ -109,7 +111,14 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	spec, err := specification(ctx, root)
+	// Both sources are judged by the committed specification, built and
+	// run in a clone of this repository at HEAD: edits made while a run
+	// goes on are not what it measures.
+	clone, err := selfClone(ctx, root)
+	if err != nil {
+		return err
+	}
+	spec, err := gitOut(ctx, clone, "rev-parse", "--short=12", "HEAD")
 	if err != nil {
 		return err
 	}
@@ -120,15 +129,10 @@ func run(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		sources = append(sources, &source{module: kyvernoModule, checkout: *src, dir: root, files: strings.Split(*files, ","), kyverno: true, spec: spec})
+		sources = append(sources, &source{module: kyvernoModule, checkout: *src, dir: clone, files: strings.Split(*files, ","), kyverno: true, spec: spec})
 	}
 	if *contract != "" {
-		clone, err := selfClone(ctx, root)
-		if err != nil {
-			return err
-		}
-		head, _ := gitOut(ctx, clone, "rev-parse", "--short=12", "HEAD")
-		sources = append(sources, &source{module: selfModule, checkout: clone, dir: clone, files: strings.Split(*contract, ","), spec: head})
+		sources = append(sources, &source{module: selfModule, checkout: clone, dir: clone, files: strings.Split(*contract, ","), spec: spec})
 	}
 	if len(sources) == 0 {
 		return errors.New("-files and -contract are both empty: nothing to mutate")
@@ -181,7 +185,7 @@ func run(ctx context.Context, args []string) error {
 	var names []string
 	for _, s := range sources {
 		runners[s.module] = runner(root, s, *timeout)
-		names = append(names, s.module+" at "+s.commit[:12]+" ("+s.checkout+")")
+		names = append(names, s.module+" at "+s.commit[:12])
 	}
 	var results []mutants.Result
 	var runErr error
@@ -249,8 +253,8 @@ func runner(root string, s *source, timeout time.Duration) *mutants.Runner {
 			}
 			// The suite binary and go.work of a mutant commit are used once.
 			short := c[:12]
-			os.Remove(filepath.Join(root, ".cache", "bin", "conformance-src-"+short+".test"))
-			os.Remove(filepath.Join(root, ".cache", "kyverno-src", short+".go.work"))
+			os.Remove(filepath.Join(s.dir, ".cache", "bin", "conformance-src-"+short+".test"))
+			os.Remove(filepath.Join(s.dir, ".cache", "kyverno-src", short+".go.work"))
 		},
 	}
 }
@@ -303,24 +307,9 @@ func coverage(ctx context.Context, root string, s *source, timeout time.Duration
 	return mutants.ParseCoverage(f)
 }
 
-// specification names the scenarios and engine the judge runs: this
-// project's commit, and a digest of its uncommitted changes when there are.
-func specification(ctx context.Context, root string) (string, error) {
-	head, err := gitOut(ctx, root, "rev-parse", "--short=12", "HEAD")
-	if err != nil {
-		return "", err
-	}
-	diff, err := gitOut(ctx, root, "diff", "HEAD")
-	if err != nil || diff == "" {
-		return head, err
-	}
-	sum := sha256.Sum256([]byte(diff))
-	return head + "+" + hex.EncodeToString(sum[:4]), nil
-}
-
 // selfClone is a clone of this repository at HEAD in .cache/mutants
-// (made once, moved to HEAD on each run): the contract's mutants are
-// committed there, never here.
+// (made once, moved to HEAD on each run): the suites run there, and the
+// contract's mutants are committed there, never here.
 func selfClone(ctx context.Context, root string) (string, error) {
 	dst := filepath.Join(root, ".cache", "mutants", "imagectx")
 	head, err := gitOut(ctx, root, "rev-parse", "HEAD")
@@ -328,7 +317,7 @@ func selfClone(ctx context.Context, root string) (string, error) {
 		return "", err
 	}
 	if dirty, _ := gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
-		fmt.Printf("==> mutants: the contract's mutants are judged by the committed specification at %s (uncommitted changes are not in the clone)\n", head[:12])
+		fmt.Printf("==> mutants: judged by the committed specification at %s (uncommitted changes are not in the clone)\n", head[:12])
 	}
 	if _, err := os.Stat(filepath.Join(dst, ".git")); err != nil {
 		if _, err := gitOut(ctx, root, "clone", "-q", "--no-checkout", root, dst); err != nil {
