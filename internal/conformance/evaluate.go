@@ -56,6 +56,15 @@ type Setup struct {
 	// routes its registries' hosts there for its length instead of
 	// starting one.
 	Proxy SharedProxy
+	// Guard, when set (and Proxy is not), is a running proxy that routes
+	// no host (it refuses every one) and that the engine's process
+	// already reads as HTTPS_PROXY and HTTP_PROXY: an evaluation whose
+	// registries serve no host name gives the engine that proxy instead
+	// of starting its own, so an engine that reads the process's proxy
+	// (Kyverno's own registry clients in process) needs no proxy of the
+	// request's. Its refused hosts are not the evaluation's (Refused stays
+	// empty).
+	Guard SharedProxy
 	// Awaited, when not nil, are the specs whose results the engine waits
 	// for (engine.Request.Expected); nil: every row of the binding. A
 	// caller leaves out specs it will not judge (a path's known gaps), so
@@ -99,14 +108,17 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 	// instead of leaving the machine.
 	var own *proxy.Proxy
 	proxyURL := ""
-	if setup.Proxy == nil {
+	switch {
+	case setup.Proxy == nil && setup.Guard != nil && len(regs.Routes()) == 0:
+		proxyURL = setup.Guard.URL()
+	case setup.Proxy == nil:
 		if own, err = proxy.Start(regs.Routes()); err != nil {
 			ev.Err = fmt.Errorf("%s: start registry proxy: %w", f.Path, err)
 			return ev
 		}
 		defer own.Close()
 		proxyURL = own.URL()
-	} else {
+	default:
 		proxyURL = setup.Proxy.URL()
 		for host, addr := range regs.Routes() {
 			remove, err := setup.Proxy.Route(host, addr)
@@ -265,6 +277,7 @@ func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.C
 // (retries, deadlines) overlap.
 type Evaluations struct {
 	eng   engine.Engine
+	setup Setup
 	mu    sync.Mutex
 	calls map[string]*call
 }
@@ -275,9 +288,10 @@ type call struct {
 	ev   *Evaluation
 }
 
-// NewEvaluations memoizes evaluations for eng.
-func NewEvaluations(eng engine.Engine) *Evaluations {
-	return &Evaluations{eng: eng, calls: map[string]*call{}}
+// NewEvaluations memoizes evaluations for eng, each reaching its
+// registries as setup says.
+func NewEvaluations(eng engine.Engine, setup Setup) *Evaluations {
+	return &Evaluations{eng: eng, setup: setup, calls: map[string]*call{}}
 }
 
 func (e *Evaluations) call(key string) *call {
@@ -299,7 +313,7 @@ func (e *Evaluations) start(f *scenario.File, b *scenario.Binding) *call {
 			defer close(c.done)
 			// The evaluation's own deadline bounds it; it is not tied to
 			// one spec's context because other specs share it.
-			c.ev = Evaluate(context.Background(), e.eng, f, b)
+			c.ev = EvaluateWith(context.Background(), e.eng, f, b, e.setup)
 		}()
 	})
 	return c

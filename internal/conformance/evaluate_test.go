@@ -86,7 +86,7 @@ func TestEvaluateCostsTheDeadline(t *testing.T) {
 	}
 
 	// Memoized: a second Get returns the same evaluation without running it.
-	evs := NewEvaluations(inprocess.New())
+	evs := NewEvaluations(inprocess.New(), Setup{})
 	a, err := evs.Get(context.Background(), f, &f.Bindings[0])
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/engines"
+	"github.com/imagectx/conformance/fakeregistry/proxy"
 	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
 )
@@ -131,7 +132,23 @@ func TestConformance(t *testing.T) {
 		reporterConfig.JUnitReport = filepath.Join(set.artifacts, "junit-"+eng.Name()+".xml")
 	}
 
-	r := &run{eng: eng, caps: caps, set: set, evals: conformance.NewEvaluations(eng), records: map[string]*conformance.SpecRecord{}}
+	// One proxy that routes no host guards every evaluation whose
+	// registries serve no host name, and is this process's HTTPS_PROXY:
+	// Kyverno's own registry clients (in process) read the process's proxy,
+	// so they keep a non-loopback host on loopback too (refused, 403).
+	// Set before any request reads the environment (net/http reads it once).
+	guard, err := proxy.Start(nil)
+	if err != nil {
+		t.Fatalf("start the guard proxy: %v", err)
+	}
+	defer guard.Close()
+	for _, v := range []string{"HTTPS_PROXY", "HTTP_PROXY"} {
+		t.Setenv(v, guard.URL())
+	}
+	for _, v := range []string{"NO_PROXY", "no_proxy", "https_proxy", "http_proxy"} {
+		t.Setenv(v, "")
+	}
+	r := &run{eng: eng, caps: caps, set: set, evals: conformance.NewEvaluations(eng, conformance.Setup{Guard: guard}), records: map[string]*conformance.SpecRecord{}}
 	specs := scenario.Specs(files)
 	r.declare(specs)
 	// Ginkgo's own filters (labels, focus, skip) say which specs will run;

@@ -74,7 +74,7 @@ var _ engineapi.RegistryClientFactory = (*Factory)(nil)
 // PEM certificate, a secret name with more than one "/".
 func NewFactory(cfg engine.RegistryConfig) (*Factory, error) {
 	f := &Factory{dockerConfig: dockerConfig(cfg.Credentials), transport: regcreds.DefaultTransport}
-	if len(cfg.CACertsPEM) > 0 || cfg.Proxy != "" {
+	if len(cfg.CACertsPEM) > 0 || (cfg.Proxy != "" && !processProxy(cfg.Proxy)) {
 		// Kyverno's transport (timeouts, proxy from the environment) with
 		// the request's CAs added to the system pool and its proxy in place
 		// of the environment's.
@@ -116,6 +116,19 @@ func NewFactory(cfg engine.RegistryConfig) (*Factory, error) {
 	f.global = f.client(f.globalKeychain, false)
 	f.kyverno = factories.DefaultRegistryClientFactory(f.global, f.secrets)
 	return f, nil
+}
+
+// processProxy reports whether the process's environment already names
+// proxy for both schemes (http.ProxyFromEnvironment, which Kyverno's
+// DefaultTransport reads): then that transport is what the request asks.
+func processProxy(proxy string) bool {
+	for _, scheme := range []string{"https", "http"} {
+		u, err := http.ProxyFromEnvironment(&http.Request{URL: &url.URL{Scheme: scheme, Host: "imagectx.invalid"}})
+		if err != nil || u == nil || u.String() != proxy {
+			return false
+		}
+	}
+	return true
 }
 
 // watchedNamespaces are the namespaces whose Secrets v1.19.1's controllers
