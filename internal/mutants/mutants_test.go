@@ -115,8 +115,12 @@ func TestRunOnASmallModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleaned := 0
+	cache, err := OpenCache(filepath.Join(t.TempDir(), "cache.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &Runner{Checkout: dir, Dir: dir, Build: []string{"go", "vet", "./..."}, Judge: []string{"go", "test", "-count=1", "./..."},
-		Cache: filepath.Join(t.TempDir(), "cache.json"), Cleanup: func(string) { cleaned++ }}
+		Cache: cache, Cleanup: func(string) { cleaned++ }}
 	results, err := r.Run(context.Background(), ms)
 	if err != nil {
 		t.Fatal(err)

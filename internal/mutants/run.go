@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -60,12 +61,11 @@ type Runner struct {
 	Judge    []string
 	// Timeout bounds each command (0: none).
 	Timeout time.Duration
-	// Cache is the results file a run resumes from ("" : none).
-	Cache string
-	// Spec names the specification the judge runs (this project's commit).
-	// A cached killed or not viable result stands whatever judged it (the
-	// specification only grows); a lived or timed-out one is judged again
-	// when Spec differs.
+	// Cache holds the results a run resumes from (nil: none); runners
+	// working side by side share one.
+	Cache *Cache
+	// Spec names the specification the judge runs (this project's commit;
+	// see Cache.Get).
 	Spec string
 	// ResultsFile is the judging run's results file name in ARTIFACTS
 	// (read for KilledBy; "" : none).
@@ -116,13 +116,9 @@ func (r *Runner) Run(ctx context.Context, mutants []Mutant) ([]Result, error) {
 		return nil, fmt.Errorf("mutants: checkout %s has uncommitted changes (%s%v); commit or reset them", r.Checkout, status, err)
 	}
 	defer r.git(context.WithoutCancel(ctx), "checkout", "-q", "--detach", base) //nolint:errcheck // best effort, reported by the next run
-	cache, err := loadCache(r.Cache)
-	if err != nil {
-		return nil, err
-	}
 	var out []Result
 	for i, m := range mutants {
-		if res, ok := cache[m.ID]; ok && res.Mutant == m && (res.Spec == r.Spec || res.Status == Killed || res.Status == NotViable) {
+		if res, ok := r.Cache.Get(m, r.Spec); ok {
 			out = append(out, res)
 			continue
 		}
@@ -136,8 +132,7 @@ func (r *Runner) Run(ctx context.Context, mutants []Mutant) ([]Result, error) {
 		}
 		res.Seconds, res.Spec = time.Since(start).Seconds(), r.Spec
 		fmt.Fprintf(r.log(), "mutants: %d/%d %s %s (%.0f s) %s\n", i+1, len(mutants), m.ID, res.Status, res.Seconds, m.Diff())
-		cache[m.ID] = res
-		if err := saveCache(r.Cache, cache); err != nil {
+		if err := r.Cache.Put(res); err != nil {
 			return out, err
 		}
 		out = append(out, res)
@@ -296,38 +291,71 @@ func failingFiles(path string, want bool) []string {
 	return out
 }
 
-func loadCache(path string) (map[string]Result, error) {
-	cache := map[string]Result{}
+// Cache is the judged mutants by ID, kept in a JSON file so a run
+// resumes; safe for concurrent use.
+type Cache struct {
+	mu      sync.Mutex
+	path    string
+	results map[string]Result
+}
+
+// OpenCache reads the cache at path (a missing file is empty; "" keeps
+// nothing on disk). Errors: the file is not a cache.
+func OpenCache(path string) (*Cache, error) {
+	c := &Cache{path: path, results: map[string]Result{}}
 	if path == "" {
-		return cache, nil
+		return c, nil
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return cache, nil
+		return c, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mutants: cache: %w", err)
 	}
-	if err := json.Unmarshal(data, &cache); err != nil {
+	if err := json.Unmarshal(data, &c.results); err != nil {
 		return nil, fmt.Errorf("mutants: cache %s: %w (delete it to start over)", path, err)
 	}
-	return cache, nil
+	return c, nil
 }
 
-func saveCache(path string, cache map[string]Result) error {
-	if path == "" {
+// Get returns m's cached result when it still stands for spec: a killed
+// or not viable result stands whatever judged it (the specification only
+// grows), a lived or timed-out one only for the same spec.
+func (c *Cache) Get(m Mutant, spec string) (Result, bool) {
+	if c == nil {
+		return Result{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res, ok := c.results[m.ID]
+	if !ok || res.Mutant != m || (res.Spec != spec && res.Status != Killed && res.Status != NotViable) {
+		return Result{}, false
+	}
+	return res, true
+}
+
+// Put records res and writes the file.
+func (c *Cache) Put(res Result) error {
+	if c == nil {
 		return nil
 	}
-	data, err := json.MarshalIndent(cache, "", "  ")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.results[res.Mutant.ID] = res
+	if c.path == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(c.results, "", "  ")
 	if err != nil {
 		return fmt.Errorf("mutants: cache: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
 		return fmt.Errorf("mutants: cache: %w", err)
 	}
-	tmp := path + ".tmp"
+	tmp := c.path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("mutants: cache: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return os.Rename(tmp, c.path)
 }

@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -104,6 +105,7 @@ func run(ctx context.Context, args []string) error {
 	timeout := fl.Duration("timeout", 10*time.Minute, "bound on each command per mutant")
 	out := fl.String("o", "_artifacts", "folder for mutants.md and mutants.json")
 	uncovered := fl.Bool("uncovered", false, "judge mutants on lines the suite does not execute too")
+	jobs := fl.Int("j", 2, "mutants judged side by side, each in checkouts of its own (about one per 2 cores: half a mutant's time is the suite waiting on its fake registries)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -114,11 +116,18 @@ func run(ctx context.Context, args []string) error {
 	// Both sources are judged by the committed specification, built and
 	// run in a clone of this repository at HEAD: edits made while a run
 	// goes on are not what it measures.
-	clone, err := selfClone(ctx, root)
+	if *jobs < 1 {
+		return fmt.Errorf("-j %d: want at least 1", *jobs)
+	}
+	head, err := gitOut(ctx, root, "rev-parse", "HEAD")
 	if err != nil {
 		return err
 	}
-	spec, err := gitOut(ctx, clone, "rev-parse", "--short=12", "HEAD")
+	if dirty, _ := gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+		fmt.Printf("==> mutants: judged by the committed specification at %s (uncommitted changes are not in the clones)\n", head[:12])
+	}
+	spec := head[:12]
+	clone, err := cloneAt(ctx, root, workerDir(root, 0, "imagectx"), head)
 	if err != nil {
 		return err
 	}
@@ -179,23 +188,77 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("==> mutants: judging %d of %d covered mutants (each: relink the suite with the mutant, about 15 s warm, then run it in process, about 25 s)\n", len(sample), len(covered))
-	// One mutant at a time in a seeded order across the sources, so a run
-	// that stops early has measured each source in proportion.
-	runners := map[string]*mutants.Runner{}
+	// Mutants in a seeded order across the sources, so a run that stops
+	// early has measured each source in proportion; -j workers, each with
+	// clones of its own (worker 0 has the ones the coverage ran in).
 	var names []string
 	for _, s := range sources {
-		runners[s.module] = runner(root, s, *timeout)
 		names = append(names, s.module+" at "+s.commit[:12])
 	}
-	var results []mutants.Result
+	caches := map[string]*mutants.Cache{}
+	for _, s := range sources {
+		if caches[s.module], err = mutants.OpenCache(filepath.Join(root, ".cache", "mutants", "results-"+path.Base(s.module)+".json")); err != nil {
+			return err
+		}
+	}
+	workers := make([]map[string]*mutants.Runner, *jobs)
+	for w := range workers {
+		if workers[w], err = workerRunners(ctx, root, w, head, sources, caches, *timeout); err != nil {
+			return err
+		}
+	}
+	order := mutants.Shuffle(sample, *seed)
+	results := make([]mutants.Result, len(order))
+	judged := make([]bool, len(order))
+	next := make(chan int)
+	var mu sync.Mutex
 	var runErr error
-	for i, m := range mutants.Shuffle(sample, *seed) {
-		var res []mutants.Result
-		if res, runErr = runners[m.Module].Run(ctx, []mutants.Mutant{m}); runErr != nil {
+	done := 0
+	var wg sync.WaitGroup
+	for _, runners := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				m := order[i]
+				res, err := runners[m.Module].Run(ctx, []mutants.Mutant{m})
+				mu.Lock()
+				if err != nil {
+					runErr = errors.Join(runErr, err)
+				} else {
+					results[i], judged[i] = res[0], true
+					done++
+					fmt.Printf("mutants: %d/%d %s %s (%.0f s) %s\n", done, len(order), m.ID, res[0].Status, res[0].Seconds, m.Diff())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range order {
+		mu.Lock()
+		stop := runErr != nil
+		mu.Unlock()
+		if stop {
 			break
 		}
-		results = append(results, res...)
-		fmt.Printf("mutants: %d/%d %s %s (%.0f s) %s\n", i+1, len(sample), m.ID, res[0].Status, res[0].Seconds, m.Diff())
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	var kept []mutants.Result
+	for i, ok := range judged {
+		if ok {
+			kept = append(kept, results[i])
+		}
+	}
+	results = kept
+	if runErr == nil {
+		runErr = ctx.Err()
 	}
 	equivalents.Mark(results)
 	rep := mutants.NewReport(strings.Join(names, "; ")+"; specification "+spec, len(all), len(covered), results, time.Now())
@@ -229,32 +292,62 @@ func run(ctx context.Context, args []string) error {
 	return runErr
 }
 
-// runner judges the mutants of s: build the suite with the mutant, run it
-// in process.
-func runner(root string, s *source, timeout time.Duration) *mutants.Runner {
+// workerDir is worker w's clone of name ("imagectx" or "kyverno").
+func workerDir(root string, w int, name string) string {
+	return filepath.Join(root, ".cache", "mutants", fmt.Sprintf("worker-%d", w), name)
+}
+
+// workerRunners are worker w's runners, one per source: a clone of this
+// repository at head where the suites build and run (and the contract's
+// mutants are committed) and, for Kyverno, a clone of the checkout at its
+// commit (worker 0 mutates the checkout itself).
+func workerRunners(ctx context.Context, root string, w int, head string, sources []*source, caches map[string]*mutants.Cache, timeout time.Duration) (map[string]*mutants.Runner, error) {
+	clone, err := cloneAt(ctx, root, workerDir(root, w, "imagectx"), head)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*mutants.Runner{}
+	for _, s := range sources {
+		checkout := clone
+		if s.kyverno {
+			checkout = s.checkout
+			if w > 0 {
+				if checkout, err = cloneAt(ctx, s.checkout, workerDir(root, w, "kyverno"), s.commit); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out[s.module] = runner(clone, checkout, s.kyverno, caches[s.module], s.spec, timeout)
+	}
+	return out, nil
+}
+
+// runner judges mutants committed to checkout: build the suite in dir
+// (a clone of this repository) with the mutant, run it in process.
+func runner(dir, checkout string, kyverno bool, cache *mutants.Cache, spec string, timeout time.Duration) *mutants.Runner {
 	build := []string{"make", "--no-print-directory", "suite-bin"}
 	judge := []string{"make", "--no-print-directory", "conformance", "ARTIFACTS={artifacts}", "ENGINE=inprocess"}
-	if s.kyverno {
+	if kyverno {
 		build = append(build, "KYVERNO_SRC={src}")
 		judge = append(judge, "KYVERNO_SRC={src}")
 	}
 	return &mutants.Runner{
-		Checkout:    s.checkout,
-		Dir:         s.dir,
+		Checkout:    checkout,
+		Dir:         dir,
 		Build:       build,
 		Judge:       judge,
 		Timeout:     timeout,
-		Cache:       filepath.Join(root, ".cache", "mutants", "results-"+path.Base(s.module)+".json"),
-		Spec:        s.spec,
+		Cache:       cache,
+		Spec:        spec,
 		ResultsFile: "results-inprocess.json",
 		Cleanup: func(c string) {
-			if !s.kyverno {
+			if !kyverno {
 				return
 			}
 			// The suite binary and go.work of a mutant commit are used once.
 			short := c[:12]
-			os.Remove(filepath.Join(s.dir, ".cache", "bin", "conformance-src-"+short+".test"))
-			os.Remove(filepath.Join(s.dir, ".cache", "kyverno-src", short+".go.work"))
+			os.Remove(filepath.Join(dir, ".cache", "bin", "conformance-src-"+short+".test"))
+			os.Remove(filepath.Join(dir, ".cache", "kyverno-src", short+".go.work"))
 		},
 	}
 }
@@ -307,26 +400,18 @@ func coverage(ctx context.Context, root string, s *source, timeout time.Duration
 	return mutants.ParseCoverage(f)
 }
 
-// selfClone is a clone of this repository at HEAD in .cache/mutants
-// (made once, moved to HEAD on each run): the suites run there, and the
-// contract's mutants are committed there, never here.
-func selfClone(ctx context.Context, root string) (string, error) {
-	dst := filepath.Join(root, ".cache", "mutants", "imagectx")
-	head, err := gitOut(ctx, root, "rev-parse", "HEAD")
-	if err != nil {
-		return "", err
-	}
-	if dirty, _ := gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
-		fmt.Printf("==> mutants: judged by the committed specification at %s (uncommitted changes are not in the clone)\n", head[:12])
-	}
+// cloneAt makes dst a clone of the git repository from (once; objects
+// shared) and checks out commit there, detached. The clones live in
+// .cache/mutants: mutants are committed there, never in from.
+func cloneAt(ctx context.Context, from, dst, commit string) (string, error) {
+	// --shared: the clone reads from's objects, so any commit of from
+	// checks out without a fetch.
 	if _, err := os.Stat(filepath.Join(dst, ".git")); err != nil {
-		if _, err := gitOut(ctx, root, "clone", "-q", "--no-checkout", root, dst); err != nil {
+		if _, err := gitOut(ctx, from, "clone", "-q", "--shared", "--no-checkout", from, dst); err != nil {
 			return "", err
 		}
-	} else if _, err := gitOut(ctx, dst, "fetch", "-q", root, "HEAD"); err != nil {
-		return "", err
 	}
-	if _, err := gitOut(ctx, dst, "checkout", "-q", "--force", "--detach", head); err != nil {
+	if _, err := gitOut(ctx, dst, "checkout", "-q", "--force", "--detach", commit); err != nil {
 		return "", err
 	}
 	return dst, nil
