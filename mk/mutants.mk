@@ -11,11 +11,12 @@
 MUTANTS ?= 0
 MUTANTS_SEED ?= 1
 MUTANTS_TIMEOUT ?= 10m
+MUTANTS_JOBS ?= 2
 MUTANTS_FILES ?=
 MUTANTS_CONTRACT ?= default
 
 .PHONY: mutants
 mutants: ## Mutation run over Kyverno's image-data files and the contract packages (MUTANTS=N samples N): kill rate in $(ARTIFACTS)/mutants.md
-	$(GO) run ./internal/cmd/mutants -n $(MUTANTS) -seed $(MUTANTS_SEED) -timeout $(MUTANTS_TIMEOUT) -o $(ARTIFACTS) \
+	$(GO) run ./internal/cmd/mutants -n $(MUTANTS) -seed $(MUTANTS_SEED) -timeout $(MUTANTS_TIMEOUT) -j $(MUTANTS_JOBS) -o $(ARTIFACTS) \
 		$(if $(KYVERNO_SRC),-src $(KYVERNO_SRC)) $(if $(MUTANTS_FILES),-files $(MUTANTS_FILES)) \
 		$(if $(filter default,$(MUTANTS_CONTRACT)),,-contract '$(MUTANTS_CONTRACT)')
