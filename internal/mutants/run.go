@@ -183,6 +183,8 @@ func (r *Runner) one(ctx context.Context, base string, m Mutant) (Result, error)
 	if len(r.Build) > 0 {
 		out, err := r.command(ctx, r.Build, artifacts)
 		switch {
+		case ctx.Err() != nil:
+			return res, ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
 			res.Status, res.Detail = TimedOut, tail(out)
 			return res, nil
@@ -193,6 +195,8 @@ func (r *Runner) one(ctx context.Context, base string, m Mutant) (Result, error)
 	}
 	out, err := r.command(ctx, r.Judge, artifacts)
 	switch {
+	case ctx.Err() != nil:
+		return res, ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded):
 		res.Status, res.Detail = TimedOut, tail(out)
 	case err != nil:
@@ -220,7 +224,8 @@ func (r *Runner) command(ctx context.Context, argv []string, artifacts string) (
 // caller's make flags (a make that started this run would pass its
 // command-line variables down and override the command's), in a process
 // group of its own killed by its id when timeout (0: none) passes; the
-// error is then context.DeadlineExceeded. It returns stdout and stderr.
+// error is then context.DeadlineExceeded (context.Canceled when ctx ends
+// first). It returns stdout and stderr.
 func Command(ctx context.Context, dir string, timeout time.Duration, env []string, argv ...string) ([]byte, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -240,7 +245,9 @@ func Command(ctx context.Context, dir string, timeout time.Duration, env []strin
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		return buf.Bytes(), context.DeadlineExceeded
+		// context.DeadlineExceeded for the timeout, context.Canceled when
+		// the caller stopped.
+		return buf.Bytes(), ctx.Err()
 	}
 	return buf.Bytes(), err
 }
