@@ -112,3 +112,36 @@ func TestEquivalents(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheKeepsWhatStands: a killed result stands for any specification,
+// a lived one only for the one that judged it; the file reopens.
+func TestCacheKeepsWhatStands(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cache.json")
+	c, err := OpenCache(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := Generate("example.test/calc", "calc.go", []byte(calc))
+	if err := c.Put(Result{Mutant: ms[0], Status: Killed, Spec: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(Result{Mutant: ms[1], Status: Lived, Spec: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenCache(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		m    Mutant
+		spec string
+		want bool
+	}{{ms[0], "b", true}, {ms[1], "a", true}, {ms[1], "b", false}, {ms[2], "a", false}} {
+		if _, ok := reopened.Get(tc.m, tc.spec); ok != tc.want {
+			t.Errorf("%s under spec %s: cached %v, want %v", tc.m.Diff(), tc.spec, ok, tc.want)
+		}
+	}
+	if a, b := Shuffle(ms, 3), Shuffle(ms, 3); len(a) != len(ms) || a[0] != b[0] || a[len(a)-1] != b[len(b)-1] {
+		t.Errorf("Shuffle is not reproducible")
+	}
+}
