@@ -194,7 +194,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		if len(by) > 5 {
 			by, more = by[:5], fmt.Sprintf(" and %d more files", len(by)-5)
 		}
-		p("- `%s` %s: `%s` by %s%s%s\n", res.Mutant.ID, res.Mutant.Operator, res.Mutant.Diff(), strings.Join(by, ", "), more, thin)
+		p("- `%s` %s: `%s`: %d failing specs in %s%s%s\n", res.Mutant.ID, res.Mutant.Operator, res.Mutant.Diff(), res.KilledSpecs, strings.Join(by, ", "), more, thin)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

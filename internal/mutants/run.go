@@ -42,6 +42,8 @@ type Result struct {
 	// KilledBy are the scenario files with failing specs (from the judging
 	// run's results file, when it writes one).
 	KilledBy []string `json:"killedBy,omitempty"`
+	// KilledSpecs counts the failing specs.
+	KilledSpecs int `json:"killedSpecs,omitempty"`
 	// Detail is the last lines of the failing command's output.
 	Detail string `json:"detail,omitempty"`
 	// Equivalent is why a lived mutant cannot be killed (from the
@@ -201,7 +203,7 @@ func (r *Runner) one(ctx context.Context, base string, m Mutant) (Result, error)
 		res.Status, res.Detail = TimedOut, tail(out)
 	case err != nil:
 		res.Status, res.Detail = Killed, tail(out)
-		res.KilledBy = failingFiles(filepath.Join(artifacts, r.ResultsFile), r.ResultsFile != "")
+		res.KilledBy, res.KilledSpecs = failingFiles(filepath.Join(artifacts, r.ResultsFile), r.ResultsFile != "")
 	default:
 		res.Status = Lived
 	}
@@ -270,14 +272,15 @@ func tail(out []byte) string {
 }
 
 // failingFiles are the files of the failing specs in a results file
-// (this project's results JSON); nil when there is none.
-func failingFiles(path string, want bool) []string {
+// (this project's results JSON), and how many specs failed; nil when there
+// is none.
+func failingFiles(path string, want bool) ([]string, int) {
 	if !want {
-		return nil
+		return nil, 0
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	var rf struct {
 		Specs []struct {
@@ -286,16 +289,21 @@ func failingFiles(path string, want bool) []string {
 		} `json:"specs"`
 	}
 	if json.Unmarshal(data, &rf) != nil {
-		return nil
+		return nil, 0
 	}
 	var out []string
+	n := 0
 	for _, s := range rf.Specs {
-		if s.Outcome == "fail" && !slices.Contains(out, s.File) {
+		if s.Outcome != "fail" {
+			continue
+		}
+		n++
+		if !slices.Contains(out, s.File) {
 			out = append(out, s.File)
 		}
 	}
 	slices.Sort(out)
-	return out
+	return out, n
 }
 
 // Cache is the judged mutants by ID, kept in a JSON file so a run
