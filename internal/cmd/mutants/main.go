@@ -126,7 +126,10 @@ func run(ctx context.Context, args []string) error {
 	if dirty, _ := gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
 		fmt.Printf("==> mutants: judged by the committed specification at %s (uncommitted changes are not in the clones)\n", head[:12])
 	}
-	spec := head[:12]
+	spec, err := specification(ctx, root, head)
+	if err != nil {
+		return err
+	}
 	clone, err := cloneAt(ctx, root, workerDir(root, 0, "imagectx"), head)
 	if err != nil {
 		return err
@@ -261,7 +264,7 @@ feed:
 		runErr = ctx.Err()
 	}
 	equivalents.Mark(results)
-	rep := mutants.NewReport(strings.Join(names, "; ")+"; specification "+spec, len(all), len(covered), results, time.Now())
+	rep := mutants.NewReport(strings.Join(names, "; ")+"; specification "+spec+" (this project at "+head[:12]+")", len(all), len(covered), results, time.Now())
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
@@ -398,6 +401,27 @@ func coverage(ctx context.Context, root string, s *source, timeout time.Duration
 	}
 	defer f.Close()
 	return mutants.ParseCoverage(f)
+}
+
+// specPaths are what decides a judgement: the scenarios, the engines and
+// the suite that runs them, the fake registry, the module's dependencies.
+// Documentation, the equivalents list and this tool are not.
+var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/conformance", "internal/scenario", "internal/policykind", "internal/strictyaml", "internal/yamlpath", "go.mod", "go.sum", "Makefile"}
+
+// specification names the specification at commit: a digest of the git
+// objects of specPaths (so a commit that changes only documentation keeps
+// the lived results of the one before).
+func specification(ctx context.Context, root, commit string) (string, error) {
+	var b strings.Builder
+	for _, p := range specPaths {
+		id, err := gitOut(ctx, root, "rev-parse", commit+":"+p)
+		if err != nil {
+			return "", fmt.Errorf("the specification at %s: %w", commit[:12], err)
+		}
+		b.WriteString(p + " " + id + "\n")
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return "spec-" + hex.EncodeToString(sum[:6]), nil
 }
 
 // cloneAt makes dst a clone of the git repository from (once; objects
