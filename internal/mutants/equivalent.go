@@ -12,14 +12,17 @@ import (
 // to this project's root.
 const EquivalentsFile = "internal/mutants/equivalent.yaml"
 
-// Equivalents are the survivors no scenario can kill, by the mutant's
-// module and Diff, each with the reason (why no status or message a user
-// sees changes). The file is a YAML list:
+// Equivalents are the survivors no scenario can kill, by the mutant's ID
+// (which names one version of the file: a changed file is triaged again),
+// each with the reason (why no status or message a user sees changes). The
+// file is a YAML list; mutant is the report's line for the ID, checked:
 //
-//   - module: github.com/kyverno/kyverno
-//     mutant: "pkg/engine/context/deferred.go:98: -< +<="
+//   - id: 50321f79db97
+//     mutant: "pkg/engine/context/loaders/imagedata.go:93: -err != nil +false"
 //     reason: "..."
-type Equivalents map[[2]string]string
+type Equivalents map[string]equivalent
+
+type equivalent struct{ diff, reason string }
 
 // LoadEquivalents reads the equivalents file; a missing file is none.
 // Errors: the file does not parse, an entry misses a field or repeats one
@@ -46,30 +49,36 @@ func LoadEquivalents(path string) (Equivalents, error) {
 	}
 	for _, n := range list.Content {
 		var e struct {
-			Module string `yaml:"module"`
+			ID     string `yaml:"id"`
 			Mutant string `yaml:"mutant"`
 			Reason string `yaml:"reason"`
 		}
 		if err := n.Decode(&e); err != nil {
 			return nil, fmt.Errorf("mutants: %s:%d: %w", path, n.Line, err)
 		}
-		if e.Module == "" || e.Mutant == "" || e.Reason == "" {
-			return nil, fmt.Errorf("mutants: %s:%d: want module, mutant (file:line: -old +new, as the report prints it) and reason", path, n.Line)
+		if e.ID == "" || e.Mutant == "" || e.Reason == "" {
+			return nil, fmt.Errorf("mutants: %s:%d: want id, mutant (file:line: -old +new, as the report prints it) and reason", path, n.Line)
 		}
-		key := [2]string{e.Module, e.Mutant}
-		if _, dup := out[key]; dup {
-			return nil, fmt.Errorf("mutants: %s:%d: %s %q is listed twice", path, n.Line, e.Module, e.Mutant)
+		if _, dup := out[e.ID]; dup {
+			return nil, fmt.Errorf("mutants: %s:%d: mutant %s is listed twice", path, n.Line, e.ID)
 		}
-		out[key] = e.Reason
+		out[e.ID] = equivalent{diff: e.Mutant, reason: e.Reason}
 	}
 	return out, nil
 }
 
-// Mark sets Equivalent on each lived result the list names.
-func (e Equivalents) Mark(results []Result) {
+// Mark sets Equivalent on each lived result the list names. Errors: an
+// entry whose mutant line is not the judged mutant's (the list is stale).
+func (e Equivalents) Mark(results []Result) error {
 	for i, res := range results {
-		if res.Status == Lived {
-			results[i].Equivalent = e[[2]string{res.Mutant.Module, res.Mutant.Diff()}]
+		eq, ok := e[res.Mutant.ID]
+		if !ok || res.Status != Lived {
+			continue
 		}
+		if eq.diff != res.Mutant.Diff() {
+			return fmt.Errorf("mutants: %s: mutant %s is %q, the list says %q", EquivalentsFile, res.Mutant.ID, res.Mutant.Diff(), eq.diff)
+		}
+		results[i].Equivalent = eq.reason
 	}
+	return nil
 }

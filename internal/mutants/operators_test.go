@@ -85,16 +85,18 @@ func TestEquivalents(t *testing.T) {
 		}
 		return p
 	}
-	eq, err := LoadEquivalents(write(`- module: example.test/calc
+	ms, _ := Generate("example.test/calc", "calc.go", []byte(calc))
+	eq, err := LoadEquivalents(write(`- id: ` + ms[1].ID + `
   mutant: "calc.go:7: -> +>="
   reason: Max(a, a) is a either way
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := Generate("example.test/calc", "calc.go", []byte(calc))
 	results := []Result{{Mutant: ms[1], Status: Lived}, {Mutant: ms[3], Status: Lived}, {Mutant: ms[0], Status: Killed}}
-	eq.Mark(results)
+	if err := eq.Mark(results); err != nil {
+		t.Fatal(err)
+	}
 	if results[0].Equivalent == "" || results[1].Equivalent != "" {
 		t.Errorf("marked %q and %q; want only the first", results[0].Equivalent, results[1].Equivalent)
 	}
@@ -102,9 +104,13 @@ func TestEquivalents(t *testing.T) {
 	if rep.Total.Equivalent != 1 || rep.Total.Lived != 1 || rep.Total.KillRate() != 50 {
 		t.Errorf("tally %+v", rep.Total)
 	}
+	stale, _ := LoadEquivalents(write("- {id: " + ms[1].ID + ", mutant: \"calc.go:8: -> +>=\", reason: r}\n"))
+	if err := stale.Mark(results); err == nil || !strings.Contains(err.Error(), "the list says") {
+		t.Errorf("a stale entry: error %v", err)
+	}
 	for body, want := range map[string]string{
-		"- module: m\n  mutant: x\n": "equivalent.yaml:1: want module, mutant",
-		"- {module: m, mutant: x, reason: r}\n- {module: m, mutant: x, reason: s}\n": "equivalent.yaml:2: m \"x\" is listed twice",
+		"- id: m\n  mutant: x\n": "equivalent.yaml:1: want id, mutant",
+		"- {id: m, mutant: x, reason: r}\n- {id: m, mutant: x, reason: s}\n": "equivalent.yaml:2: mutant m is listed twice",
 		"module: m\n": "equivalent.yaml:1: want a list",
 	} {
 		if _, err := LoadEquivalents(write(body)); err == nil || !strings.Contains(err.Error(), want) {

@@ -263,7 +263,9 @@ feed:
 	if runErr == nil {
 		runErr = ctx.Err()
 	}
-	equivalents.Mark(results)
+	if err := equivalents.Mark(results); err != nil {
+		return err
+	}
 	rep := mutants.NewReport(strings.Join(names, "; ")+"; specification "+spec+" (this project at "+head[:12]+")", len(all), len(covered), results, time.Now())
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
