@@ -253,10 +253,13 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	// A run that stopped early reports what earlier runs judged too.
 	var kept []mutants.Result
 	for i, ok := range judged {
 		if ok {
 			kept = append(kept, results[i])
+		} else if res, cached := caches[order[i].Module].Get(order[i], spec); cached {
+			kept = append(kept, res)
 		}
 	}
 	results = kept
