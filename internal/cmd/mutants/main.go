@@ -105,6 +105,7 @@ func run(ctx context.Context, args []string) error {
 	timeout := fl.Duration("timeout", 10*time.Minute, "bound on each command per mutant")
 	out := fl.String("o", "_artifacts", "folder for mutants.md and mutants.json")
 	uncovered := fl.Bool("uncovered", false, "judge mutants on lines the suite does not execute too")
+	reportOnly := fl.Bool("report", false, "judge nothing: write the report from the results judged so far")
 	jobs := fl.Int("j", 2, "mutants judged side by side, each in checkouts of its own (about one per 2 cores: half a mutant's time is the suite waiting on its fake registries)")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -205,6 +206,9 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	workers := make([]map[string]*mutants.Runner, *jobs)
+	if *reportOnly {
+		workers = nil
+	}
 	for w := range workers {
 		if workers[w], err = workerRunners(ctx, root, w, head, sources, caches, *timeout); err != nil {
 			return err
@@ -239,6 +243,9 @@ func run(ctx context.Context, args []string) error {
 	}
 feed:
 	for i := range order {
+		if *reportOnly {
+			break
+		}
 		mu.Lock()
 		stop := runErr != nil
 		mu.Unlock()
