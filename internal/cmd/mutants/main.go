@@ -117,6 +117,18 @@ func run(ctx context.Context, args []string) error {
 	// Both sources are judged by the committed specification, built and
 	// run in a clone of this repository at HEAD: edits made while a run
 	// goes on are not what it measures.
+	// One run at a time: runs share the clones and the caches.
+	if err := os.MkdirAll(filepath.Join(root, ".cache", "mutants"), 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(root, ".cache", "mutants", "run.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("another make mutants runs in %s (it holds .cache/mutants/run.lock): %w", root, err)
+	}
 	if *jobs < 1 {
 		return fmt.Errorf("-j %d: want at least 1", *jobs)
 	}
