@@ -67,6 +67,12 @@ func LoadEquivalents(path string) (Equivalents, error) {
 	return out, nil
 }
 
+// Lists reports whether the list names the mutant.
+func (e Equivalents) Lists(m Mutant) bool {
+	_, ok := e[m.ID]
+	return ok
+}
+
 // Mark sets Equivalent on each lived result the list names. Errors: an
 // entry whose mutant line is not the judged mutant's (the list is stale).
 func (e Equivalents) Mark(results []Result) error {

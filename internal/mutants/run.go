@@ -350,6 +350,17 @@ func (c *Cache) Get(m Mutant, spec string) (Result, bool) {
 	return res, true
 }
 
+// Any returns m's cached result whatever specification judged it.
+func (c *Cache) Any(m Mutant) (Result, bool) {
+	if c == nil {
+		return Result{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res, ok := c.results[m.ID]
+	return res, ok && res.Mutant == m
+}
+
 // Put records res and writes the file.
 func (c *Cache) Put(res Result) error {
 	if c == nil {

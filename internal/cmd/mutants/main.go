@@ -240,6 +240,15 @@ func run(ctx context.Context, args []string) error {
 			defer wg.Done()
 			for i := range next {
 				m := order[i]
+				// A survivor shown equivalent is not judged again: the
+				// claim is about the code, not the specification.
+				if res, ok := caches[m.Module].Any(m); ok && res.Status == mutants.Lived && equivalents.Lists(m) {
+					mu.Lock()
+					results[i], judged[i] = res, true
+					done++
+					mu.Unlock()
+					continue
+				}
 				res, err := runners[m.Module].Run(ctx, []mutants.Mutant{m})
 				mu.Lock()
 				if err != nil {
