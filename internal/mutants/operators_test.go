@@ -151,3 +151,20 @@ func TestCacheKeepsWhatStands(t *testing.T) {
 		t.Errorf("Shuffle is not reproducible")
 	}
 }
+
+// TestEquivalentsFile: the project's list loads, and each entry's mutant
+// line is one the generator can make (file:line: -old +new).
+func TestEquivalentsFile(t *testing.T) {
+	eq, err := LoadEquivalents("equivalent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eq) == 0 {
+		t.Fatal("no entries")
+	}
+	for id, e := range eq {
+		if len(id) != 12 || !strings.Contains(e.diff, ": -") || e.reason == "" {
+			t.Errorf("%s: %q: want a 12-digit ID, a report line and a reason", id, e.diff)
+		}
+	}
+}
