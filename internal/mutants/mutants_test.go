@@ -48,8 +48,10 @@ func TestCheck(t *testing.T) {
 }
 `
 
-func TestGenerate(t *testing.T) {
-	ms, err := Generate("example.test/calc", "calc.go", []byte(calc))
+// generated are the mutants of src as "operator file:line: -old +new".
+func generated(t *testing.T, module, name, src string) ([]Mutant, []string) {
+	t.Helper()
+	ms, err := Generate(module, name, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +59,11 @@ func TestGenerate(t *testing.T) {
 	for _, m := range ms {
 		got = append(got, string(m.Operator)+" "+m.Diff())
 	}
+	return ms, got
+}
+
+func TestGenerate(t *testing.T) {
+	ms, got := generated(t, "example.test/calc", "calc.go", calc)
 	want := []string{
 		"negate-condition calc.go:7: -> +<=",
 		"boundary calc.go:7: -> +>=",

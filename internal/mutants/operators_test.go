@@ -26,14 +26,7 @@ func Add(m map[string]any, n int) string {
 `
 
 func TestGenerateOperators(t *testing.T) {
-	ms, err := Generate("example.test/entries", "entries.go", []byte(entries))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, m := range ms {
-		got = append(got, string(m.Operator)+" "+m.Diff())
-	}
+	ms, got := generated(t, "example.test/entries", "entries.go", entries)
 	want := []string{
 		`string-literal entries.go:4: -"failed" +"failed-MUTATED"`,
 		"arithmetic entries.go:4: -+ +-",

@@ -109,14 +109,7 @@ func TestImagePullSecretsAreTheGlobalLogin(t *testing.T) {
 // TestProvidersDecideTheDockerConfig pulls a private image with the docker
 // config's login under each imageRegistryCredentials shape.
 func TestProvidersDecideTheDockerConfig(t *testing.T) {
-	srv, err := fakeregistry.Start(fakeregistry.Config{
-		Images:       []fakeregistry.Image{{Ref: "team/app:v1"}},
-		Repositories: []fakeregistry.Repository{{Name: "team/app", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "alice", Password: "pw"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := privateRegistry(t)
 	f, err := NewFactory(engine.RegistryConfig{Credentials: []engine.Credential{{Registry: srv.Addr(), Username: "alice", Password: "pw"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -147,14 +140,7 @@ func TestProvidersDecideTheDockerConfig(t *testing.T) {
 // DefaultRegistryClientFactory answers, and that its clients log in with
 // the request's Secrets.
 func TestKyvernoFactoryServesWhatItCan(t *testing.T) {
-	srv, err := fakeregistry.Start(fakeregistry.Config{
-		Images:       []fakeregistry.Image{{Ref: "team/app:v1"}},
-		Repositories: []fakeregistry.Repository{{Name: "team/app", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "alice", Password: "pw"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := privateRegistry(t)
 	secrets := map[string][]engine.Credential{"regcred": {{Registry: srv.Addr(), Username: "alice", Password: "pw"}}}
 	f, err := NewFactory(engine.RegistryConfig{Secrets: secrets})
 	if err != nil {
@@ -192,4 +178,18 @@ func TestKyvernoFactoryServesWhatItCan(t *testing.T) {
 	if _, err := c.ForRef(context.Background(), srv.Addr()+"/team/app:v1"); err != nil {
 		t.Errorf("Kyverno's client with Secret kyverno/regcred: %v", err)
 	}
+}
+
+// privateRegistry serves team/app:v1 to alice (password pw) only.
+func privateRegistry(t *testing.T) *fakeregistry.Server {
+	t.Helper()
+	srv, err := fakeregistry.Start(fakeregistry.Config{
+		Images:       []fakeregistry.Image{{Ref: "team/app:v1"}},
+		Repositories: []fakeregistry.Repository{{Name: "team/app", Auth: &fakeregistry.Auth{Type: fakeregistry.AuthBasic, Username: "alice", Password: "pw"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
 }
