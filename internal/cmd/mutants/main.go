@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string) error {
 	contract := fl.String("contract", strings.Join(contractFiles, ","), "this project's files to mutate, comma-separated (\"\": none)")
 	n := fl.Int("n", 0, "judge a sample of N mutants (0: all)")
 	seed := fl.Uint64("seed", 1, "the sample's seed")
-	timeout := fl.Duration("timeout", 10*time.Minute, "bound on each command per mutant")
+	timeout := fl.Duration("timeout", 4*time.Minute, "bound on each command per mutant (a mutant that hangs the suite times out; the unmutated suite takes under a minute)")
 	out := fl.String("o", "_artifacts", "folder for mutants.md and mutants.json")
 	uncovered := fl.Bool("uncovered", false, "judge mutants on lines the suite does not execute too")
 	reportOnly := fl.Bool("report", false, "judge nothing: write the report from the results judged so far")
