@@ -1,27 +1,29 @@
 // Command mutants measures how many broken builds the specification
 // catches (package internal/mutants), for two sources in one run:
 //
-//   - Kyverno's files on the image-data path: each mutant is applied to a
-//     Kyverno checkout as a commit of its own, the suite is relinked with
-//     that checkout (make suite-bin KYVERNO_SRC=...) and run in process
-//     (make conformance);
+//   - Kyverno's files on the image-data and verifyImages path: each mutant
+//     is applied to a Kyverno checkout as a commit of its own, the suite is
+//     relinked with that checkout (make suite-bin KYVERNO_SRC=...) and run
+//     in process (make conformance);
 //   - this project's contract packages (the catchError loader): each mutant
 //     is applied to a clone of this repository at HEAD, whose suite is
 //     built and run the same way.
 //
 // Before judging, the suite is built once per source with coverage of the
 // mutated packages and run unmutated (it must pass); only mutants on lines
-// it executed are judged.
+// it executed are judged, -j at a time, each worker with clones of its own
+// under .cache/mutants/worker-N (a clone of this repository at HEAD, so the
+// committed specification judges, and of the Kyverno checkout).
 //
-//	mutants [-src DIR] [-files a.go,b.go] [-contract c.go,...] [-n N] [-seed S] [-timeout 10m] [-o ARTIFACTS] [-uncovered]
+//	mutants [-src DIR] [-files a.go,b.go] [-contract c.go,...] [-n N] [-seed S] [-j 2] [-timeout 4m] [-o ARTIFACTS] [-uncovered] [-report]
 //
 // Without -src (or KYVERNO_SRC) it copies the pinned Kyverno module into
 // .cache/mutants/kyverno-<version> once, as a git repository. Results are
 // cached per mutant in .cache/mutants/results-<source>.json, so a run that
-// stops resumes; a lived result is judged again when the specification
-// (this project's commit) differs. The suites are built and run in a clone
-// of this repository at HEAD (.cache/mutants/imagectx), so the committed
-// specification judges.
+// stops resumes: a killed result stands, a lived one is judged again when
+// the specification (a digest of what decides a judgement) differs, unless
+// internal/mutants/equivalent.yaml lists it. -report writes the report from
+// the cache without judging.
 package main
 
 import (
