@@ -275,12 +275,14 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	// A run that stopped early reports what earlier runs judged too.
+	// A run that stopped early (or -report) reports what earlier runs
+	// judged too: a lived result of an older specification counts as lived
+	// (the rate is then a lower bound; its Spec says which judged it).
 	var kept []mutants.Result
 	for i, ok := range judged {
 		if ok {
 			kept = append(kept, results[i])
-		} else if res, cached := caches[order[i].Module].Get(order[i], spec); cached {
+		} else if res, cached := caches[order[i].Module].Any(order[i]); cached {
 			kept = append(kept, res)
 		}
 	}
