@@ -18,9 +18,12 @@ type Report struct {
 	// Generated counts every mutant of the files; Covered those on lines
 	// the unmutated suite executed (the others are not judged; equal to
 	// Generated when the run did not filter by coverage).
-	Generated int              `json:"generated"`
-	Covered   int              `json:"covered"`
-	Judged    int              `json:"judged"`
+	Generated int `json:"generated"`
+	Covered   int `json:"covered"`
+	Judged    int `json:"judged"`
+	// OlderSpec counts the lived results judged by an older specification
+	// than the report's (judged again by the next run).
+	OlderSpec int              `json:"olderSpec,omitempty"`
 	Total     Tally            `json:"total"`
 	Modules   map[string]Tally `json:"modules"`
 	Operators map[string]Tally `json:"operators"`
@@ -128,6 +131,9 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	p("# Mutation report\n\n")
 	p("- source: %s\n- date: %s\n", r.Source, r.Date)
 	p("- mutants: %d generated, %d on lines the unmutated suite covers (%s), %d judged\n", r.Generated, r.Covered, percent(r.Covered, r.Generated), r.Judged)
+	if r.OlderSpec > 0 {
+		p("- %d lived results were judged by an older specification and count as lived (the next run judges them again)\n", r.OlderSpec)
+	}
 	p("- **kill rate: %s** (killed / (killed + lived))", rate(r.Total))
 	for _, k := range sortedKeys(r.Modules) {
 		p("; %s: %s", k, rate(r.Modules[k]))

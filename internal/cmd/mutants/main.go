@@ -294,6 +294,11 @@ feed:
 		return err
 	}
 	rep := mutants.NewReport(strings.Join(names, "; ")+"; specification "+spec+" (this project at "+head[:12]+")", len(all), len(covered), results, time.Now())
+	for _, res := range results {
+		if res.Status == mutants.Lived && res.Equivalent == "" && res.Spec != spec {
+			rep.OlderSpec++
+		}
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
