@@ -197,7 +197,11 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("==> mutants: judging %d of %d covered mutants, %d side by side (each: relink the suite with the mutant, then run it in process; about a minute, 30 s per mutant with 2 workers on 2 cores)\n", len(sample), len(covered), *jobs)
+	if *reportOnly {
+		fmt.Printf("==> mutants: reporting on %d covered mutants from the results judged so far\n", len(covered))
+	} else {
+		fmt.Printf("==> mutants: judging %d of %d covered mutants, %d side by side (each: relink the suite with the mutant, then run it in process; about a minute, 30 s per mutant with 2 workers on 2 cores)\n", len(sample), len(covered), *jobs)
+	}
 	// Mutants in a seeded order across the sources, so a run that stops
 	// early has measured each source in proportion; -j workers, each with
 	// clones of its own (worker 0 has the ones the coverage ran in).
