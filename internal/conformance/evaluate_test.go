@@ -139,3 +139,30 @@ func TestEvaluateRelocatesResultMessages(t *testing.T) {
 		t.Errorf("message %q, want it to start %q", ev.Results[0].Message, want)
 	}
 }
+
+// staticProxy is a SharedProxy that only has a URL.
+type staticProxy string
+
+func (p staticProxy) URL() string { return string(p) }
+func (staticProxy) Route(string, string) (func(), error) {
+	return func() {}, nil
+}
+
+// An evaluation whose registries serve no host name gives the engine the
+// guard proxy; without a guard it starts a proxy of its own.
+func TestEvaluateGivesTheGuardProxy(t *testing.T) {
+	f, err := scenario.Parse("slow.yaml", "slow", []byte(slowFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyOf := echoEngine{func(req engine.Request) string { return req.Registry.Proxy }}
+	guard := staticProxy("http://127.0.0.1:9")
+	ev := EvaluateWith(context.Background(), proxyOf, f, &f.Bindings[0], Setup{Guard: guard})
+	if ev.Err != nil || ev.Results[0].Message != guard.URL() {
+		t.Errorf("with a guard: proxy %q (%v), want %s", ev.Results[0].Message, ev.Err, guard.URL())
+	}
+	ev = Evaluate(context.Background(), proxyOf, f, &f.Bindings[0])
+	if ev.Err != nil || ev.Results[0].Message == guard.URL() || !strings.HasPrefix(ev.Results[0].Message, "http://127.0.0.1:") {
+		t.Errorf("without a guard: proxy %q (%v), want one of the evaluation's own", ev.Results[0].Message, ev.Err)
+	}
+}
