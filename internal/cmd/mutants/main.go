@@ -106,6 +106,7 @@ func run(ctx context.Context, args []string) error {
 	timeout := fl.Duration("timeout", 4*time.Minute, "bound on each command per mutant (a mutant that hangs the suite times out; the unmutated suite takes under a minute)")
 	out := fl.String("o", "_artifacts", "folder for mutants.md and mutants.json")
 	uncovered := fl.Bool("uncovered", false, "judge mutants on lines the suite does not execute too")
+	livedOnly := fl.Bool("lived", false, "judge only the mutants whose last result is lived (after new scenarios: which survivors they kill)")
 	reportOnly := fl.Bool("report", false, "judge nothing: write the report from the results judged so far")
 	jobs := fl.Int("j", 2, "mutants judged side by side, each in checkouts of its own (about one per 2 cores: half a mutant's time is the suite waiting on its fake registries)")
 	if err := fl.Parse(args); err != nil {
@@ -192,10 +193,25 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("==> mutants: %s at %s: %d mutants in %d files, %d on covered lines\n", s.module, s.commit[:12], len(s.all), len(s.files), len(kept))
 		covered = append(covered, kept...)
 	}
-	sample := mutants.Sample(covered, *n, *seed)
+	caches := map[string]*mutants.Cache{}
+	for _, s := range sources {
+		if caches[s.module], err = mutants.OpenCache(filepath.Join(root, ".cache", "mutants", "results-"+path.Base(s.module)+".json")); err != nil {
+			return err
+		}
+	}
 	equivalents, err := mutants.LoadEquivalents(filepath.Join(root, mutants.EquivalentsFile))
 	if err != nil {
 		return err
+	}
+	sample := mutants.Sample(covered, *n, *seed)
+	if *livedOnly {
+		var lived []mutants.Mutant
+		for _, m := range sample {
+			if res, ok := caches[m.Module].Any(m); ok && res.Status == mutants.Lived && !equivalents.Lists(m) {
+				lived = append(lived, m)
+			}
+		}
+		sample = lived
 	}
 	if *reportOnly {
 		fmt.Printf("==> mutants: reporting on %d covered mutants from the results judged so far\n", len(covered))
@@ -208,12 +224,6 @@ func run(ctx context.Context, args []string) error {
 	var names []string
 	for _, s := range sources {
 		names = append(names, s.module+" at "+s.commit[:12])
-	}
-	caches := map[string]*mutants.Cache{}
-	for _, s := range sources {
-		if caches[s.module], err = mutants.OpenCache(filepath.Join(root, ".cache", "mutants", "results-"+path.Base(s.module)+".json")); err != nil {
-			return err
-		}
 	}
 	workers := make([]map[string]*mutants.Runner, *jobs)
 	if *reportOnly {
