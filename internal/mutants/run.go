@@ -207,9 +207,6 @@ func (r *Runner) one(ctx context.Context, base string, m Mutant) (Result, error)
 	default:
 		res.Status = Lived
 	}
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
 	return res, nil
 }
 
