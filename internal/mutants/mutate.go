@@ -49,12 +49,17 @@ const (
 	// OpRemoveCall removes a call statement whose result is not used
 	// (a context entry not added, a field not set); logging calls are left.
 	OpRemoveCall Operator = "remove-call"
+	// OpSwapArguments swaps two neighbouring arguments of fmt.Errorf or
+	// fmt.Sprintf after the format (a message naming the reference where
+	// it names the error). Only these calls: their arguments are `any`, so
+	// every swap compiles; a swap of other calls' arguments needs types.
+	OpSwapArguments Operator = "swap-arguments"
 )
 
 // Operators are every Operator, in report order.
 func Operators() []Operator {
 	return []Operator{OpNegateCondition, OpBoundary, OpBoolLiteral, OpErrorFormat, OpRemoveReturnError,
-		OpArithmetic, OpStringLiteral, OpRemoveCall}
+		OpArithmetic, OpStringLiteral, OpRemoveCall, OpSwapArguments}
 }
 
 // Mutant is one change to one file: the bytes [Start, End) of File (a
@@ -143,6 +148,9 @@ func Generate(module, name string, src []byte) ([]Mutant, error) {
 		m.ID = hex.EncodeToString(sum[:6])
 		out = append(out, m)
 	}
+	text := func(e ast.Expr) string {
+		return string(src[fset.Position(e.Pos()).Offset:fset.Position(e.End()).Offset])
+	}
 	literal := func(e ast.Expr) {
 		if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 			if v, err := strconv.Unquote(lit.Value); err == nil {
@@ -197,6 +205,17 @@ func Generate(module, name string, src []byte) ([]Mutant, error) {
 				add(OpBoolLiteral, n.Pos(), n.End(), "true")
 			}
 		case *ast.CallExpr:
+			if isFormatCall(n.Fun) {
+				for i := 1; i+1 < len(n.Args); i++ {
+					a, b := n.Args[i], n.Args[i+1]
+					at, bt := text(a), text(b)
+					if at == bt {
+						continue
+					}
+					between := string(src[fset.Position(a.End()).Offset:fset.Position(b.Pos()).Offset])
+					add(OpSwapArguments, a.Pos(), b.End(), bt+between+at)
+				}
+			}
 			if isErrorConstructor(n.Fun) && len(n.Args) > 0 {
 				if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 					if s, err := strconv.Unquote(lit.Value); err == nil {
@@ -249,6 +268,17 @@ func isErrorConstructor(fun ast.Expr) bool {
 	}
 	pkg, ok := sel.X.(*ast.Ident)
 	return ok && ((pkg.Name == "fmt" && sel.Sel.Name == "Errorf") || (pkg.Name == "errors" && sel.Sel.Name == "New"))
+}
+
+// isFormatCall: fmt.Errorf or fmt.Sprintf (the format is the first
+// argument, the rest are `any`).
+func isFormatCall(fun ast.Expr) bool {
+	sel, ok := fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && pkg.Name == "fmt" && (sel.Sel.Name == "Errorf" || sel.Sel.Name == "Sprintf")
 }
 
 // returnsOnError: `if err != nil { ...; return ... }` with no init and no

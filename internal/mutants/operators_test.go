@@ -21,6 +21,7 @@ func Add(m map[string]any, n int) string {
 	if s := "x" + "y"; s == "xy" {
 		return "joined"
 	}
+	_ = fmt.Sprintf("%s: %d", m["ref"], n)
 	return ""
 }
 `
@@ -35,7 +36,9 @@ func TestGenerateOperators(t *testing.T) {
 		"negate-condition entries.go:11: -== +!=",
 		`string-literal entries.go:11: -"xy" +"xy-MUTATED"`,
 		`string-literal entries.go:12: -"joined" +"joined-MUTATED"`,
-		`string-literal entries.go:14: -"" +"-MUTATED"`,
+		`swap-arguments entries.go:14: -m["ref"], n +n, m["ref"]`,
+		`string-literal entries.go:14: -"ref" +"ref-MUTATED"`,
+		`string-literal entries.go:15: -"" +"-MUTATED"`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("mutants:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
