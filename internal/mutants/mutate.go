@@ -148,8 +148,9 @@ func Generate(module, name string, src []byte) ([]Mutant, error) {
 		m.ID = hex.EncodeToString(sum[:6])
 		out = append(out, m)
 	}
-	text := func(e ast.Expr) string {
-		return string(src[fset.Position(e.Pos()).Offset:fset.Position(e.End()).Offset])
+	// span is the source text between two positions.
+	span := func(from, to token.Pos) string {
+		return string(src[fset.Position(from).Offset:fset.Position(to).Offset])
 	}
 	literal := func(e ast.Expr) {
 		if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
@@ -208,12 +209,10 @@ func Generate(module, name string, src []byte) ([]Mutant, error) {
 			if isFormatCall(n.Fun) {
 				for i := 1; i+1 < len(n.Args); i++ {
 					a, b := n.Args[i], n.Args[i+1]
-					at, bt := text(a), text(b)
-					if at == bt {
-						continue
+					at, bt := span(a.Pos(), a.End()), span(b.Pos(), b.End())
+					if at != bt {
+						add(OpSwapArguments, a.Pos(), b.End(), bt+span(a.End(), b.Pos())+at)
 					}
-					between := string(src[fset.Position(a.End()).Offset:fset.Position(b.Pos()).Offset])
-					add(OpSwapArguments, a.Pos(), b.End(), bt+between+at)
 				}
 			}
 			if isErrorConstructor(n.Fun) && len(n.Args) > 0 {

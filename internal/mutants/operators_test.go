@@ -143,6 +143,15 @@ func TestCacheKeepsWhatStands(t *testing.T) {
 			t.Errorf("%s under spec %s: cached %v, want %v", tc.m.Diff(), tc.spec, ok, tc.want)
 		}
 	}
+	for _, tc := range []struct {
+		m    Mutant
+		eq   Equivalents
+		want bool
+	}{{ms[0], nil, false}, {ms[1], nil, true}, {ms[1], Equivalents{ms[1].ID: {}}, false}, {ms[2], nil, false}} {
+		if got := reopened.Survives(tc.m, tc.eq); got != tc.want {
+			t.Errorf("%s (equivalents %v): survives %v, want %v", tc.m.Diff(), tc.eq, got, tc.want)
+		}
+	}
 	if a, b := Shuffle(ms, 3), Shuffle(ms, 3); len(a) != len(ms) || a[0] != b[0] || a[len(a)-1] != b[len(b)-1] {
 		t.Errorf("Shuffle is not reproducible")
 	}

@@ -358,6 +358,14 @@ func (c *Cache) Any(m Mutant) (Result, bool) {
 	return res, ok && res.Mutant == m
 }
 
+// Survives reports whether m's cached result, whatever specification
+// judged it, is lived and eq does not list m as equivalent: the mutants
+// MUTANTS_LIVED=1 judges again after new scenarios.
+func (c *Cache) Survives(m Mutant, eq Equivalents) bool {
+	res, ok := c.Any(m)
+	return ok && res.Status == Lived && !eq.Lists(m)
+}
+
 // Put records res and writes the file.
 func (c *Cache) Put(res Result) error {
 	if c == nil {

@@ -207,7 +207,7 @@ func run(ctx context.Context, args []string) error {
 	if *livedOnly {
 		var lived []mutants.Mutant
 		for _, m := range sample {
-			if res, ok := caches[m.Module].Any(m); ok && res.Status == mutants.Lived && !equivalents.Lists(m) {
+			if caches[m.Module].Survives(m, equivalents) {
 				lived = append(lived, m)
 			}
 		}
