@@ -66,11 +66,16 @@ const (
 	// CapImagePullSecrets: the engine runs Kyverno with the request's
 	// --imagePullSecrets (RegistryConfig.ImagePullSecrets).
 	CapImagePullSecrets Capability = "imagePullSecrets"
+	// CapImageVerifyCache: the engine runs Kyverno's image verify cache
+	// as its controllers' --imageVerifyCacheEnabled turns it on
+	// (RegistryConfig.ImageVerifyCacheEnabled), one cache for the whole
+	// request, its resources admitted one after the other.
+	CapImageVerifyCache Capability = "imageVerifyCache"
 )
 
 // KnownCapabilities are every Capability, in the order reports list them.
 func KnownCapabilities() []Capability {
-	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic, CapAPICallResponses, CapImagePullSecrets}
+	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic, CapAPICallResponses, CapImagePullSecrets, CapImageVerifyCache}
 }
 
 // Outcome is the verdict on one spec of the specification against an
@@ -140,6 +145,15 @@ type RegistryConfig struct {
 	// and the Secrets Kyverno can read at all are those of its namespace
 	// and of the namespaces named here (its Secret informers).
 	ImagePullSecrets []string
+	// ImageVerifyCacheEnabled is Kyverno's --imageVerifyCacheEnabled flag
+	// (v1.19.1's controllers: true, with a TTL of 60m and 1000 keys; the
+	// CLI: always off). On, a verifyImages rule that passed for an image
+	// passes again "verified from cache" for a later resource of the same
+	// request without reaching the registry (pkg/engine/internal
+	// imageverifier.go; the key is the policy's UID and resourceVersion,
+	// the rule's name and the image). Off (the default here): every
+	// resource's images are verified.
+	ImageVerifyCacheEnabled bool
 	// CACertsPEM are extra trusted CA certificates, PEM encoded.
 	CACertsPEM [][]byte
 	// Proxy is the HTTPS_PROXY (and HTTP_PROXY) URL the engine uses, e.g.

@@ -158,12 +158,14 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 		OneResultPerRule: true,
 		WebhookTimeout:   e.opts.WebhookTimeout,
 		Unsupported: map[engine.Capability]string{
-			engine.CapContext:           "a PolicyReport entry carries the rule's result and message, not its context",
-			engine.CapClientDeadline:    "the webhook timeout, not a per-evaluation deadline, bounds a request",
-			engine.CapSecrets:           "the controllers are given no registry Secrets",
-			engine.CapConfigMaps:        "the scenario's ConfigMaps are not created in the cluster",
-			engine.CapAPICallResponses:  "the cluster's API server and services answer apiCall entries, not the scenario's apiCallResponses",
-			engine.CapImagePullSecrets:  "the controllers run with the flags make e2e gives them (no --imagePullSecrets)",
+			engine.CapContext:          "a PolicyReport entry carries the rule's result and message, not its context",
+			engine.CapClientDeadline:   "the webhook timeout, not a per-evaluation deadline, bounds a request",
+			engine.CapSecrets:          "the controllers are given no registry Secrets",
+			engine.CapConfigMaps:       "the scenario's ConfigMaps are not created in the cluster",
+			engine.CapAPICallResponses: "the cluster's API server and services answer apiCall entries, not the scenario's apiCallResponses",
+			engine.CapImagePullSecrets: "the controllers run with the flags make e2e gives them (no --imagePullSecrets)",
+			engine.CapImageVerifyCache: "make e2e starts the controllers with --imageVerifyCacheEnabled=false, " +
+				"so scenario files sharing them do not share verification results",
 			engine.CapVerifyImagesPatch: "a PolicyReport entry does not carry the patched resource",
 			engine.CapPatchedResource:   "a PolicyReport entry does not carry the patched resource",
 			engine.CapEnginePanic: "a panic in Kyverno's controller reaches the API server as a failed webhook call " +
@@ -373,6 +375,8 @@ func (e *Engine) supported(req engine.Request) error {
 		return unsupported("the request gives ConfigMaps; they are not created in the cluster")
 	case len(req.Registry.ImagePullSecrets) > 0:
 		return unsupported("the request gives Kyverno's --imagePullSecrets; the controllers run with the flags make e2e gives them")
+	case req.Registry.ImageVerifyCacheEnabled:
+		return unsupported("the request turns on Kyverno's image verify cache; make e2e starts the controllers with --imageVerifyCacheEnabled=false")
 	case len(req.APICallResponses) > 0:
 		return unsupported("the request gives apiCallResponses; the cluster's API server and services answer apiCall entries")
 	case req.Operation != "" && req.Operation != "CREATE":

@@ -127,6 +127,7 @@ func TestSupported(t *testing.T) {
 		{"configmaps", func(r *engine.Request) { r.ConfigMaps = []engine.Document{{}} }, "ConfigMaps"},
 		{"apiCallResponses", func(r *engine.Request) { r.APICallResponses = []engine.APICallResponse{{URLPath: "/api/v1/pods"}} }, "apiCallResponses"},
 		{"imagePullSecrets", func(r *engine.Request) { r.Registry.ImagePullSecrets = []string{"global"} }, "--imagePullSecrets"},
+		{"imageVerifyCacheEnabled", func(r *engine.Request) { r.Registry.ImageVerifyCacheEnabled = true }, "--imageVerifyCacheEnabled=false"},
 		{"operation", func(r *engine.Request) { r.Operation = "DELETE" }, "operation DELETE"},
 		{"proxy", func(r *engine.Request) { r.Registry.Proxy = "http://127.0.0.1:8" }, `names registry proxy "http://127.0.0.1:8"; the controllers were started with "http://127.0.0.1:9"`},
 		{"ca", func(r *engine.Request) { r.Registry.CACertsPEM = [][]byte{[]byte("other")} }, "trusts a CA the controllers were not started with"},

@@ -56,6 +56,9 @@ type batch struct {
 	// by the batch's goroutines as Kyverno's controllers share them.
 	cfg config.Configuration
 	jp  jmespath.Interface
+	// ivCache is Kyverno's image verify cache: disabled (the CLI's), or
+	// one enabled cache for the batch (imageVerifyCache).
+	ivCache imageverifycache.Client
 }
 
 func newBatch(policies []kyvernov1.PolicyInterface, flags catcherror.Flags, reg engineapi.RegistryClientFactory,
@@ -63,7 +66,7 @@ func newBatch(policies []kyvernov1.PolicyInterface, flags catcherror.Flags, reg 
 ) *batch {
 	cfg := config.NewDefaultConfiguration(false)
 	return &batch{policies: policies, flags: flags, registry: reg, operation: operation, deferred: deferred,
-		logger: logger, cfg: cfg, jp: jmespath.New(cfg)}
+		logger: logger, cfg: cfg, jp: jmespath.New(cfg), ivCache: imageverifycache.DisabledImageVerifyCache()}
 }
 
 // applyRecovered is apply on its own goroutine: a panic in Kyverno or here
@@ -102,7 +105,7 @@ func (b *batch) apply(ctx context.Context, r *resource) ([]engine.Result, error)
 	}
 	loaders := rec.factory(catcherror.Factory(base, b.flags, b.logger))
 	isCluster := false
-	eng := kyvernoengine.NewEngine(cfg, jp, b.client, b.registry, imageverifycache.DisabledImageVerifyCache(),
+	eng := kyvernoengine.NewEngine(cfg, jp, b.client, b.registry, b.ivCache,
 		loaders, exceptions.New(noExceptions{}), &isCluster)
 
 	resource := *r.object.DeepCopy()

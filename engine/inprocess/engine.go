@@ -26,6 +26,7 @@ import (
 	"github.com/go-logr/logr"
 	kyvernoengine "github.com/kyverno/kyverno/pkg/engine"
 	"github.com/kyverno/kyverno/pkg/engine/adapters"
+	imageverifycache "github.com/kyverno/kyverno/pkg/image/verification/cache"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/imagectx/conformance/engine"
@@ -171,6 +172,13 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 			return nil, err
 		}
 	}
+	var ivCache imageverifycache.Client // nil: Kyverno's disabled one
+	if req.Registry.ImageVerifyCacheEnabled {
+		// Before the CEL policies compile: it gives every policy its UID.
+		if ivCache, err = imageVerifyCache(loaded, e.logger); err != nil {
+			return nil, err
+		}
+	}
 	rcf, err := registry.NewFactory(req.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("inprocess: %w", err)
@@ -206,10 +214,20 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	}
 	run := newBatch(loaded.valid, flags, rcf, op, e.deferred, e.logger)
 	run.client, run.apiCalls = adapters.Client(client), answers
+	concurrency := e.concurrency
+	if ivCache != nil {
+		run.ivCache = ivCache
+		// A cached verification is seen by the resources after it: they
+		// are admitted one after the other, in the request's order.
+		concurrency = 1
+	}
 	run.namespaceLabels = req.NamespaceLabels
 	if cel != nil {
 		if err := cel.Start(ctx); err != nil {
 			return nil, fmt.Errorf("inprocess: %w", err)
+		}
+		if ivCache != nil {
+			cel.UseImageVerifyCache(ivCache)
 		}
 		run.cel = cel
 	}
@@ -217,7 +235,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 	perResource := make([][]engine.Result, len(resources))
 	errs := make([]error, len(resources))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, e.concurrency)
+	sem := make(chan struct{}, concurrency)
 	for i, r := range resources {
 		wg.Add(1)
 		sem <- struct{}{}

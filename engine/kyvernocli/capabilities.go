@@ -276,6 +276,8 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 			engine.CapVerifyImagesPatch: "kubectl-kyverno apply prints the resources mutate policies patched, " +
 				"not those of verifyImages policies",
 			engine.CapImagePullSecrets: "kubectl-kyverno apply has no --imagePullSecrets flag (a controller's) and no Secret lister",
+			engine.CapImageVerifyCache: "kubectl-kyverno always runs Kyverno's disabled image verify cache " +
+				"(no --imageVerifyCacheEnabled flag, a controller's)",
 			engine.CapAPICallResponses: "kubectl-kyverno apply takes no apiCallResponses (kubectl-kyverno test does); " +
 				"its apiCall entries get the fake client holding the given resources",
 		},

@@ -106,6 +106,10 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, fmt.Errorf("kyvernocli: RegistryConfig.ImagePullSecrets given (%d), but kubectl-kyverno apply has no --imagePullSecrets "+
 			"flag and no Secret lister; check Capabilities().Unsupported[%q]", len(req.Registry.ImagePullSecrets), engine.CapImagePullSecrets)
 	}
+	if req.Registry.ImageVerifyCacheEnabled {
+		return nil, fmt.Errorf("kyvernocli: RegistryConfig.ImageVerifyCacheEnabled given, but kubectl-kyverno always runs "+
+			"Kyverno's disabled image verify cache; check Capabilities().Unsupported[%q]", engine.CapImageVerifyCache)
+	}
 	if len(req.APICallResponses) > 0 {
 		return nil, fmt.Errorf("kyvernocli: Request.APICallResponses given (%d), but kubectl-kyverno apply takes no apiCallResponses "+
 			"(kubectl-kyverno test does); check Capabilities().Unsupported[%q]", len(req.APICallResponses), engine.CapAPICallResponses)

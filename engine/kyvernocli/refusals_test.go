@@ -22,6 +22,8 @@ func TestEvaluateRefusesWhatApplyCannotTake(t *testing.T) {
 			`takes no apiCallResponses (kubectl-kyverno test does); check Capabilities().Unsupported["apiCallResponses"]`},
 		{"imagePullSecrets", engine.Request{Policies: pol, Registry: engine.RegistryConfig{ImagePullSecrets: []string{"global"}}},
 			`has no --imagePullSecrets flag and no Secret lister; check Capabilities().Unsupported["imagePullSecrets"]`},
+		{"imageVerifyCacheEnabled", engine.Request{Policies: pol, Registry: engine.RegistryConfig{ImageVerifyCacheEnabled: true}},
+			`always runs Kyverno's disabled image verify cache; check Capabilities().Unsupported["imageVerifyCache"]`},
 		{"secrets", engine.Request{Policies: pol, Registry: engine.RegistryConfig{Secrets: map[string][]engine.Credential{"regcred": nil}}},
 			`ignores imageRegistryCredentials.secrets; check Capabilities().Unsupported["secrets"]`},
 	} {

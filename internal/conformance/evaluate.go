@@ -169,6 +169,7 @@ func EvaluateWith(ctx context.Context, eng engine.Engine, f *scenario.File, b *s
 		}
 	}
 	req.Registry.ImagePullSecrets = f.Registry.ImagePullSecrets
+	req.Registry.ImageVerifyCacheEnabled = f.Registry.ImageVerifyCacheEnabled
 	if f.Registry.TrustCA {
 		req.Registry.CACertsPEM = [][]byte{srv.CACertPEM()}
 	}

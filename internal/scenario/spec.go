@@ -119,6 +119,9 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	if len(f.ConfigMaps) > 0 {
 		req = append(req, engine.CapConfigMaps)
 	}
+	if f.Registry.ImageVerifyCacheEnabled {
+		req = append(req, engine.CapImageVerifyCache)
+	}
 	if len(f.Registry.ImagePullSecrets) > 0 {
 		req = append(req, engine.CapImagePullSecrets)
 	}

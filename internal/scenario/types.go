@@ -154,6 +154,12 @@ type Registry struct {
 	// these Secrets (not the docker config), and Kyverno reads Secrets of
 	// the namespaces it names besides its own (engine.RegistryConfig).
 	ImagePullSecrets []string `json:"imagePullSecrets"`
+	// ImageVerifyCacheEnabled is Kyverno's --imageVerifyCacheEnabled flag
+	// (default here: false, as the CLI and make e2e's controllers run;
+	// Kyverno's controllers default to true). With it, the file's
+	// resources are admitted one after the other and a verifyImages
+	// verification that passed is "verified from cache" for the later ones.
+	ImageVerifyCacheEnabled bool `json:"imageVerifyCacheEnabled"`
 	// Deadline bounds the whole evaluation (the client's context), e.g. "2s".
 	Deadline fakeregistry.Duration `json:"deadline"`
 	// TrustCA gives the engine the registry's CA certificate (with tls: true).

@@ -183,6 +183,9 @@ type Evaluator struct {
 	// ivpols has one provider per ImageValidatingPolicy: they verify
 	// concurrently, as vpols validate.
 	ivpols []ivpolengine.Provider
+	// ivCache is Kyverno's image verify cache the ImageValidatingPolicies
+	// use; Kyverno's disabled one unless UseImageVerifyCache set another.
+	ivCache imageverifycache.Client
 }
 
 // NewEvaluator compiles the policies with Kyverno's compilers, bound to
@@ -194,7 +197,7 @@ type Evaluator struct {
 func NewEvaluator(p Policies, access RegistryAccess, namespaceLabels map[string]map[string]string, operation string) (*Evaluator, error) {
 	lc := newImageDataContext(access)
 	e := &Evaluator{libsCtx: lc, lister: access.SecretLister(), operation: operation,
-		namespaces: namespaceResolver(namespaceLabels)}
+		namespaces: namespaceResolver(namespaceLabels), ivCache: imageverifycache.DisabledImageVerifyCache()}
 	defer libraryContext.hold(lc)()
 	for _, pol := range p.Validating {
 		provider, err := vpolengine.NewProvider(vpolcompiler.NewCompiler(), []policiesv1beta1.ValidatingPolicyLike{pol}, nil)
@@ -219,6 +222,11 @@ func NewEvaluator(p Policies, access RegistryAccess, namespaceLabels map[string]
 	}
 	return e, nil
 }
+
+// UseImageVerifyCache gives the ImageValidatingPolicies Kyverno's image
+// verify cache c (as its controllers give theirs one with
+// --imageVerifyCacheEnabled); call it before VerifyImages.
+func (e *Evaluator) UseImageVerifyCache(c imageverifycache.Client) { e.ivCache = c }
 
 // Start binds every image lookup to ctx (the evaluation's registry
 // deadline); call it once, before Mutate, Validate and VerifyImages.
@@ -325,7 +333,7 @@ func (e *Evaluator) VerifyImages(ctx context.Context, resource unstructured.Unst
 	return eachPolicy(len(e.ivpols), "ImageValidatingPolicy", func(i int) ([]engineapi.EngineResponse, error) {
 		resource := resource.DeepCopy()
 		eng := ivpolengine.NewEngine(e.ivpols[i], e.namespaces, matching.NewMatcher(), e.lister,
-			imageverifycache.DisabledImageVerifyCache(), config.NewDefaultConfiguration(false))
+			e.ivCache, config.NewDefaultConfiguration(false))
 		// The request compiles the policy against libs.LibraryContext, and
 		// its matchConditions call image.GetMetadata on what it held then,
 		// so the evaluation's context is held for the whole request (no
