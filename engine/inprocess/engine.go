@@ -145,6 +145,10 @@ func (e *Engine) Capabilities(context.Context) (engine.Capabilities, error) {
 // document that does not decode (its file, line and field), an operation
 // other than CREATE, UPDATE or DELETE, or a resource Kyverno cannot build a
 // policy context for (the CLI's "failed to apply policies on resource ...").
+// With req.Registry.ImageVerifyCacheEnabled, the resources are applied one
+// after the other, in the request's order, sharing one Kyverno image verify
+// cache (imageVerifyCache); otherwise concurrently, with the CLI's disabled
+// cache.
 func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Result, error) {
 	budget := engine.BudgetOf(ctx)
 	op, err := operation(req.Operation)
