@@ -75,7 +75,7 @@ func fakeAndBareRegistries(b *testing.B) (s *Server, bare http.Handler, bareURL 
 	}
 	b.Cleanup(func() { _ = s.Close() })
 	bare = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	st, err := newState(issueExample)
+	st, err := newState(issueExample, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

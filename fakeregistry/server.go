@@ -33,6 +33,7 @@ type options struct {
 	tlsHosts []string
 	now      func() time.Time
 	ca       *CA
+	signer   Signer
 }
 
 // WithListenAddress binds another address than 127.0.0.1:0, for example
@@ -102,7 +103,7 @@ func Start(cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("fakeregistry config: %w", err)
 	}
-	st, err := newState(cfg)
+	st, err := newState(cfg, o.signer)
 	if err != nil {
 		return nil, err
 	}

@@ -17,12 +17,13 @@ import (
 // state is the immutable routing table built from a Config, plus the
 // mutable fault counters.
 type state struct {
-	repos map[string]*repoState
-	order []string // repository names in config order, for seeding
-	blobs *blobStore
-	ping  *faultState
-	mode  authMode
-	keys  map[string]*signingKey // Config.SigningKeys by name
+	repos  map[string]*repoState
+	order  []string // repository names in config order, for seeding
+	blobs  *blobStore
+	ping   *faultState
+	mode   authMode
+	keys   map[string][]byte // Config.SigningKeys by name: the public keys, PEM
+	signer Signer            // nil without Config.SigningKeys
 }
 
 type repoState struct {
@@ -84,12 +85,12 @@ func (fs *faultState) take() bool {
 	return true
 }
 
-func newState(cfg Config) (*state, error) {
-	keys, err := newSigningKeys(cfg.SigningKeys)
+func newState(cfg Config, signer Signer) (*state, error) {
+	keys, err := newKeys(cfg.SigningKeys, signer)
 	if err != nil {
 		return nil, err
 	}
-	st := &state{repos: map[string]*repoState{}, blobs: newBlobStore(), ping: newFaultState(cfg.Ping), keys: keys}
+	st := &state{repos: map[string]*repoState{}, blobs: newBlobStore(), ping: newFaultState(cfg.Ping), keys: keys, signer: signer}
 	repo := func(name string) *repoState {
 		rs := st.repos[name]
 		if rs == nil {

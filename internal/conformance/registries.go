@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/fakeregistry/cosign"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -27,8 +28,12 @@ func StartRegistries(f *scenario.File, options func(scenario.RegistryModel) []fa
 	r := &Registries{File: f}
 	for _, m := range f.RegistryModels() {
 		var opts []fakeregistry.Option
+		if len(m.Config.SigningKeys) > 0 {
+			// Scenarios sign the way cosign does (fakeregistry/cosign).
+			opts = append(opts, fakeregistry.WithSigner(cosign.NewSigner()))
+		}
 		if options != nil {
-			opts = options(m)
+			opts = append(opts, options(m)...)
 		}
 		s, err := fakeregistry.Start(m.Config, opts...)
 		if err != nil {

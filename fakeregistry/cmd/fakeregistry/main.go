@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/fakeregistry/cosign"
 	"github.com/imagectx/conformance/fakeregistry/proxy"
 )
 
@@ -76,7 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(tlsHosts) > 0 && !tls {
 		return fmt.Errorf("--tls-host needs tls: true or hosts in %s", *configPath)
 	}
-	opts := []fakeregistry.Option{fakeregistry.WithListenAddress(*listen), fakeregistry.WithTLSHosts(tlsHosts...)}
+	opts := []fakeregistry.Option{fakeregistry.WithListenAddress(*listen), fakeregistry.WithTLSHosts(tlsHosts...),
+		fakeregistry.WithSigner(cosign.NewSigner())}
 	if !*quiet {
 		logger := &lineLogger{w: stderr}
 		opts = append(opts, fakeregistry.WithRequestHook(logger.log))

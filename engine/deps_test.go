@@ -1,0 +1,43 @@
+package engine_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// kyvernoEngine is Kyverno's policy engine package: linked only where the
+// in-process engine runs it.
+const kyvernoEngine = "github.com/kyverno/kyverno/pkg/engine"
+
+// TestKyvernoEngineBoundary: only engine/inprocess (and engine/engines,
+// which opens engines by name) link Kyverno's engine; every other package
+// of the module (the format, the fake registry, the harness, the other
+// drivers) talks to it through the engine.Engine interface. It fails
+// naming each package that crosses the boundary.
+func TestKyvernoEngineBoundary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "github.com/imagectx/conformance/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	allowed := func(pkg string) bool {
+		return pkg == "github.com/imagectx/conformance/engine/engines" ||
+			strings.HasPrefix(pkg, "github.com/imagectx/conformance/engine/inprocess")
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("go list listed %d packages", len(lines))
+	}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		pkg, deps := f[0], f[1:]
+		for _, d := range deps {
+			if d == kyvernoEngine && !allowed(pkg) {
+				t.Errorf("%s links Kyverno's engine (%s); only engine/inprocess may, others use engine.Engine", pkg, kyvernoEngine)
+			}
+		}
+	}
+}

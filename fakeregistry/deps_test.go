@@ -1,0 +1,48 @@
+package fakeregistry_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencies keeps the registry's core light (go-containerregistry's
+// registry and the standard library): signing is the fakeregistry/cosign
+// extension, policy engines are the harness's business. It fails naming
+// the first package that crosses the boundary.
+func TestDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := []struct{ prefix, why string }{
+		{"github.com/sigstore/", "signing belongs to the fakeregistry/cosign extension (WithSigner)"},
+		{"github.com/in-toto/", "attestations belong to the fakeregistry/cosign extension (WithSigner)"},
+		{"github.com/kyverno/", "the registry knows nothing of policy engines"},
+		{"github.com/imagectx/conformance/engine", "the registry knows nothing of engines"},
+		{"github.com/imagectx/conformance/internal", "the registry is a public package the harness uses, not the reverse"},
+	}
+	// The YAML helpers the config loader shares with the scenario loader
+	// still live under internal/ (moving them out is the next step).
+	allowed := map[string]bool{
+		"github.com/imagectx/conformance/internal/yamlpath":   true,
+		"github.com/imagectx/conformance/internal/strictyaml": true,
+	}
+	deps := strings.Fields(string(out))
+	for _, d := range deps {
+		if allowed[d] {
+			continue
+		}
+		for _, f := range forbidden {
+			if strings.HasPrefix(d, f.prefix) {
+				t.Errorf("fakeregistry depends on %s: %s", d, f.why)
+			}
+		}
+	}
+	if len(deps) == 0 {
+		t.Fatal("go list -deps listed nothing")
+	}
+}
