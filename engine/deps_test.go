@@ -41,3 +41,41 @@ func TestKyvernoEngineBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestNoUpwardImports: the floors of the house import downwards only.
+// internal/ (the harness) may use engine/, fakeregistry/ and yamlkit/;
+// engine/ and fakeregistry/ never import internal/ (the harness), and
+// yamlkit/ (the bottom floor) imports nothing of the project. It fails
+// naming each import that runs back up.
+func TestNoUpwardImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const module = "github.com/imagectx/conformance/"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	// forbidden maps a floor to the project prefixes it must not import.
+	forbidden := map[string][]string{
+		module + "engine":       {module + "internal", module + "e2e", module + "suites"},
+		module + "fakeregistry": {module + "internal", module + "engine", module + "e2e", module + "suites"},
+		module + "yamlkit":      {module + "internal", module + "engine", module + "fakeregistry", module + "e2e", module + "suites"},
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg, imports := f[0], f[1:]
+		for floor, bans := range forbidden {
+			if pkg != floor && !strings.HasPrefix(pkg, floor+"/") {
+				continue
+			}
+			for _, imp := range imports {
+				for _, ban := range bans {
+					if imp == ban || strings.HasPrefix(imp, ban+"/") {
+						t.Errorf("%s imports %s: an import that runs back up", pkg, imp)
+					}
+				}
+			}
+		}
+	}
+}

@@ -7,8 +7,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/strictyaml"
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/strictyaml"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // LoadConfig reads and strictly decodes a YAML config file.

@@ -25,17 +25,8 @@ func TestDependencies(t *testing.T) {
 		{"github.com/imagectx/conformance/engine", "the registry knows nothing of engines"},
 		{"github.com/imagectx/conformance/internal", "the registry is a public package the harness uses, not the reverse"},
 	}
-	// The YAML helpers the config loader shares with the scenario loader
-	// still live under internal/ (moving them out is the next step).
-	allowed := map[string]bool{
-		"github.com/imagectx/conformance/internal/yamlpath":   true,
-		"github.com/imagectx/conformance/internal/strictyaml": true,
-	}
 	deps := strings.Fields(string(out))
 	for _, d := range deps {
-		if allowed[d] {
-			continue
-		}
 		for _, f := range forbidden {
 			if strings.HasPrefix(d, f.prefix) {
 				t.Errorf("fakeregistry depends on %s: %s", d, f.why)

@@ -15,13 +15,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/imagectx/conformance/internal/strictyaml"
+	"github.com/imagectx/conformance/yamlkit/strictyaml"
 )
 
 // FieldError is one problem in a Config: its Field path (e.g.
 // "images[2].fault.status") and what was expected; ParseConfig and
 // DecodeConfigNode add the file, line and column. It is the project's one
-// field-at-a-line error (internal/strictyaml), also used by scenario files.
+// field-at-a-line error (yamlkit/strictyaml), also used by scenario files.
 type FieldError = strictyaml.FieldError
 
 // Repository and tag grammar from the OCI distribution spec.

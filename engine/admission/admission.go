@@ -38,7 +38,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/imagectx/conformance/engine"
-	"github.com/imagectx/conformance/internal/policykind"
+	"github.com/imagectx/conformance/engine/policykind"
 )
 
 // Process is the process a PolicyReport result names in its properties

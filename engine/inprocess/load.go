@@ -25,8 +25,8 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/inprocess/catcherror"
 	"github.com/imagectx/conformance/engine/inprocess/celpolicy"
-	"github.com/imagectx/conformance/internal/policykind"
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/engine/policykind"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // refusedPolicy is a policy Kyverno's policy validation refused: the CLI

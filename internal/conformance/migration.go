@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/imagectx/conformance/internal/policykind"
+	"github.com/imagectx/conformance/engine/policykind"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 

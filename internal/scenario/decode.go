@@ -1,6 +1,6 @@
 package scenario
 
-import "github.com/imagectx/conformance/internal/strictyaml"
+import "github.com/imagectx/conformance/yamlkit/strictyaml"
 
 // LoadError is a refused scenario file: where, which field, what was
 // expected (the project's one field-at-a-line error).

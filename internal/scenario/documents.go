@@ -11,8 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/strictyaml"
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/strictyaml"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // Doc is one policy or resource document, kept as a YAML node so bindings

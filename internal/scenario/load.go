@@ -20,9 +20,9 @@ import (
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/imagectx/conformance/internal/policykind"
-	"github.com/imagectx/conformance/internal/strictyaml"
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/engine/policykind"
+	"github.com/imagectx/conformance/yamlkit/strictyaml"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // APIVersion and Kind every scenario file declares.

@@ -10,8 +10,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/strictyaml"
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/strictyaml"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // Matcher checks a string: exactly one of Exact, Contains, Regex. A plain

@@ -7,7 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // Built-in variables, set per evaluation.

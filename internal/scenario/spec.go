@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
-	"github.com/imagectx/conformance/internal/policykind"
+	"github.com/imagectx/conformance/engine/policykind"
 )
 
 // Spec is one expectation: a file x binding x result row x resource.

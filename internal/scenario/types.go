@@ -11,8 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/policykind"
 	"github.com/imagectx/conformance/fakeregistry"
-	"github.com/imagectx/conformance/internal/policykind"
 )
 
 // Result values a row may expect. "none" means the engine reports no result

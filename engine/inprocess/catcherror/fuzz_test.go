@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // FuzzStrip feeds policies, real and broken, to Strip. Bad input is an

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagectx/conformance/engine"
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // Field is the proposed field's name in an imageRegistry context entry

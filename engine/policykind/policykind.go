@@ -15,7 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // Language is the expression language of a policy kind, the value of the

@@ -16,7 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/imagectx/conformance/internal/yamlpath"
+	"github.com/imagectx/conformance/yamlkit/yamlpath"
 )
 
 // FieldError is one refused field: where (File, and Line and Column from 1,
