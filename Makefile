@@ -92,7 +92,7 @@ test: suite-bin-race ## Unit tests (race) for all packages, then the suites on t
 		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITE_BIN_RACE)
 
 .PHONY: conformance
-conformance: suite-bin ## The whole scenario suite on ENGINE (default inprocess: Kyverno's engine in process), then print the conformance matrix
+conformance: suite-bin ## The whole scenario suite on ENGINE (default inprocess: Kyverno's engine in process), then print a summary (engines, failing specs; make matrix prints the whole matrix)
 	@mkdir -p $(ARTIFACTS)
 	@echo "==> conformance suite on ENGINE=$(ENGINE) (reports in $(ARTIFACTS))"
 	@# A run that cannot load the scenarios must not leave an older results file behind for the matrix.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -344,5 +346,34 @@ func TestCheckAdmission(t *testing.T) {
 	out = Check(denied, &Evaluation{Results: failed, Vars: vars, Requested: map[string]bool{"team/app": true}}, other, "x", Options{})
 	if len(out.Unchecked) != 1 || !strings.Contains(out.Unchecked[0], "admission: engine x does not send resources through an admission request") {
 		t.Errorf("unchecked: %q", out.Unchecked)
+	}
+}
+
+// TestWriteRunSummary: the run prints the engines table, its failing specs
+// and where the matrix is, and writes the whole matrix to the file.
+func TestWriteRunSummary(t *testing.T) {
+	off, on := specs(t)
+	recs := []*SpecRecord{
+		Record(off, &Evaluation{}, Outcome{Outcome: engine.OutcomePass}),
+		Record(on, &Evaluation{}, Outcome{Outcome: engine.OutcomeFail, Reason: "want skip, got error\nsecond line"}),
+	}
+	rf := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs)
+	dir := t.TempDir()
+	var b bytes.Buffer
+	if err := WriteRunSummary(&b, dir, rf); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"| inprocess | v1.19.1 | 2 | 1 | 1 | 0 |", "failing specs on inprocess (1):", ": want skip, got error ...", "conformance-matrix.md (make matrix prints it)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| t / off |") {
+		t.Errorf("summary prints the per-case rows:\n%s", out)
+	}
+	matrix, err := os.ReadFile(filepath.Join(dir, "conformance-matrix.md"))
+	if err != nil || !strings.Contains(string(matrix), "| t / off | pass (1) |") {
+		t.Errorf("matrix file: %v\n%s", err, matrix)
 	}
 }

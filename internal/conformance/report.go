@@ -21,10 +21,7 @@ func WriteMatrix(w io.Writer, files []*ResultsFile) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 
 	p("# Conformance matrix\n\n")
-	p("| engine | version | specs | pass | fail | unsupported |\n|---|---|---|---|---|---|\n")
-	for _, f := range files {
-		p("| %s | %s | %d | %d | %d | %d |\n", f.Engine, cell(f.Version), len(f.Specs), f.Summary.Pass, f.Summary.Fail, f.Summary.Unsupported)
-	}
+	writeEngineTable(w, files)
 	p("\n")
 
 	type agg struct {
@@ -262,13 +259,68 @@ func containsStr(xs []string, s string) bool {
 	return false
 }
 
-// WriteMatrixFiles writes the matrix of every results-<engine>.json in dir,
-// with current (when not nil) in place of its engine's file, to
-// dir/conformance-matrix.md and to w.
-func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
-	paths, err := filepath.Glob(filepath.Join(dir, "results-*.json"))
+// writeEngineTable writes the matrix's first table: one row per engine
+// (files sorted by engine) with its version and outcome counts.
+func writeEngineTable(w io.Writer, files []*ResultsFile) {
+	fmt.Fprintf(w, "| engine | version | specs | pass | fail | unsupported |\n|---|---|---|---|---|---|\n")
+	for _, f := range files {
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", f.Engine, cell(f.Version), len(f.Specs), f.Summary.Pass, f.Summary.Fail, f.Summary.Unsupported)
+	}
+}
+
+// maxSummaryFailures is how many failing specs WriteRunSummary names.
+const maxSummaryFailures = 20
+
+// WriteRunSummary writes dir/conformance-matrix.md as WriteMatrixFiles does
+// and prints to w only what a run's reader needs first: the engines table,
+// current's failing specs (name, file:line and reason; the first
+// maxSummaryFailures, then how many more) and where the matrix is. The
+// whole matrix is `make matrix`.
+func WriteRunSummary(w io.Writer, dir string, current *ResultsFile) error {
+	files, err := matrixFiles(dir, current)
 	if err != nil {
 		return err
+	}
+	// WriteMatrix sorts files by engine, the order of the table below.
+	if _, err := writeMatrixFile(dir, files); err != nil {
+		return err
+	}
+	writeEngineTable(w, files)
+	var failing []*SpecRecord
+	for _, s := range current.Specs {
+		if s.Outcome == engine.OutcomeFail {
+			failing = append(failing, s)
+		}
+	}
+	if len(failing) > 0 {
+		fmt.Fprintf(w, "\nfailing specs on %s (%d):\n", current.Engine, len(failing))
+		for i, s := range failing {
+			if i == maxSummaryFailures {
+				fmt.Fprintf(w, "- ... and %d more (results-%s.json)\n", len(failing)-i, current.Engine)
+				break
+			}
+			fmt.Fprintf(w, "- %s (%s:%d): %s\n", s.Name, s.Path, s.Line, firstLine(s.Reason))
+		}
+	}
+	fmt.Fprintf(w, "\nmatrix, every file and binding side by side: %s (make matrix prints it)\n", filepath.Join(dir, "conformance-matrix.md"))
+	return nil
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
+
+// matrixFiles are every results-<engine>.json in dir, with current (when
+// not nil) in place of its engine's file. Errors: a file that does not
+// read, or none at all.
+func matrixFiles(dir string, current *ResultsFile) ([]*ResultsFile, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "results-*.json"))
+	if err != nil {
+		return nil, err
 	}
 	var files []*ResultsFile
 	for _, p := range paths {
@@ -277,7 +329,7 @@ func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
 		}
 		rf, err := ReadResults(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		files = append(files, rf)
 	}
@@ -285,17 +337,38 @@ func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
 		files = append(files, current)
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no results-*.json in %s", dir)
+		return nil, fmt.Errorf("no results-*.json in %s", dir)
 	}
-	var buf bytes.Buffer
-	if err := WriteMatrix(&buf, files); err != nil {
+	return files, nil
+}
+
+// WriteMatrixFiles writes the matrix of every results-<engine>.json in dir,
+// with current (when not nil) in place of its engine's file, to
+// dir/conformance-matrix.md and to w.
+func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
+	files, err := matrixFiles(dir, current)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "conformance-matrix.md"), buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write the matrix: %w", err)
+	matrix, err := writeMatrixFile(dir, files)
+	if err != nil {
+		return err
 	}
-	_, err = w.Write(buf.Bytes())
+	_, err = w.Write(matrix)
 	return err
+}
+
+// writeMatrixFile writes the matrix of files to dir/conformance-matrix.md
+// and returns it.
+func writeMatrixFile(dir string, files []*ResultsFile) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := WriteMatrix(&buf, files); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conformance-matrix.md"), buf.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("write the matrix: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // tableHeader is a Markdown table's header and separator: first, then one

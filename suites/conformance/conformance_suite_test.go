@@ -236,7 +236,8 @@ func (r *run) declare(specs []*scenario.Spec) {
 
 // writeReports writes the results file of the specs that ran and the
 // conformance matrix of every engine's results in ARTIFACTS (this run's
-// from memory), and prints the matrix.
+// from memory), and prints a summary (engines, failing specs, where the
+// matrix is).
 func (r *run) writeReports(files []*scenario.File) error {
 	r.mu.Lock()
 	recs := make([]*conformance.SpecRecord, 0, len(r.records))
@@ -253,7 +254,7 @@ func (r *run) writeReports(files []*scenario.File) error {
 	if err := writeMigration(filepath.Join(r.set.artifacts, "migration.md"), files, rf); err != nil {
 		return err
 	}
-	return conformance.WriteMatrixFiles(os.Stdout, r.set.artifacts, rf)
+	return conformance.WriteRunSummary(os.Stdout, r.set.artifacts, rf)
 }
 
 // writeMigration writes the migration report of this run (the legacy
