@@ -176,7 +176,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 			return nil, err
 		}
 	}
-	var ivCache imageverifycache.Client // nil: Kyverno's disabled one
+	ivCache := imageverifycache.DisabledImageVerifyCache() // the CLI's
 	if req.Registry.ImageVerifyCacheEnabled {
 		// Before the CEL policies compile: it gives every policy its UID.
 		if ivCache, err = imageVerifyCache(loaded, e.logger); err != nil {
@@ -217,10 +217,9 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		return nil, err
 	}
 	run := newBatch(loaded.valid, flags, rcf, op, e.deferred, e.logger)
-	run.client, run.apiCalls = adapters.Client(client), answers
+	run.client, run.apiCalls, run.ivCache = adapters.Client(client), answers, ivCache
 	concurrency := e.concurrency
-	if ivCache != nil {
-		run.ivCache = ivCache
+	if req.Registry.ImageVerifyCacheEnabled {
 		// A cached verification is seen by the resources after it: they
 		// are admitted one after the other, in the request's order.
 		concurrency = 1
@@ -230,9 +229,7 @@ func (e *Engine) Evaluate(ctx context.Context, req engine.Request) ([]engine.Res
 		if err := cel.Start(ctx); err != nil {
 			return nil, fmt.Errorf("inprocess: %w", err)
 		}
-		if ivCache != nil {
-			cel.UseImageVerifyCache(ivCache)
-		}
+		cel.UseImageVerifyCache(ivCache)
 		run.cel = cel
 	}
 	run.configMaps = cms
