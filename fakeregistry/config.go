@@ -101,10 +101,10 @@ type Image struct {
 	// index), "docker" (Docker v2 schema 2 manifest, manifest list, config
 	// and layer media types) or "schema1" (a Docker schema 1 signed
 	// manifest, which go-containerregistry refuses).
-	Format string `json:"format,omitempty"`
+	Format ManifestFormat `json:"format,omitempty"`
 	// Malformed serves a broken manifest: "json" (not valid JSON) or
 	// "mediatype" (a wrong media type). Single-platform images only.
-	Malformed string `json:"malformed,omitempty"`
+	Malformed Malformation `json:"malformed,omitempty"`
 }
 
 // Attestation is one in-toto Statement about an image, signed by a key.
@@ -119,24 +119,33 @@ type Attestation struct {
 	Predicate map[string]any `json:"predicate,omitempty"`
 }
 
+// ManifestFormat is how an image's manifests are written (Image.Format).
+type ManifestFormat string
+
 // Values of Image.Format.
 const (
-	FormatOCI     = "oci"
-	FormatDocker  = "docker"
-	FormatSchema1 = "schema1"
+	FormatOCI     ManifestFormat = "oci"
+	FormatDocker  ManifestFormat = "docker"
+	FormatSchema1 ManifestFormat = "schema1"
 )
+
+// Corruption is how a response is served broken (Fault.Corrupt).
+type Corruption string
 
 // Values of Fault.Corrupt.
 const (
-	CorruptTruncate = "truncate"
-	CorruptReset    = "reset"
-	CorruptDigest   = "digest"
+	CorruptTruncate Corruption = "truncate"
+	CorruptReset    Corruption = "reset"
+	CorruptDigest   Corruption = "digest"
 )
+
+// Malformation is how a manifest is served broken (Image.Malformed).
+type Malformation string
 
 // Values of Image.Malformed.
 const (
-	MalformedJSON      = "json"
-	MalformedMediaType = "mediatype"
+	MalformedJSON      Malformation = "json"
+	MalformedMediaType Malformation = "mediatype"
 )
 
 // ImageConfig holds the config file fields; names follow the OCI config.
@@ -159,7 +168,7 @@ type Challenge struct {
 	// Type is "bearer" or "basic"; required when no auth is configured
 	// (Docker Hub and GHCR challenge for Bearer even for public images),
 	// else it must be the scheme the auths use.
-	Type string `json:"type,omitempty"`
+	Type AuthType `json:"type,omitempty"`
 	// Ping is the status of an anonymous GET /v2/: 401 (with the
 	// challenge; the default) or 200 (the registry challenges only on
 	// repository requests).
@@ -181,17 +190,21 @@ type Repository struct {
 	Fault *Fault `json:"fault,omitempty"`
 }
 
+// AuthType is an authentication scheme (Auth.Type, Challenge.Type), as a
+// WWW-Authenticate challenge names it, in lower case.
+type AuthType string
+
 // Values of Auth.Type.
 const (
-	AuthBasic  = "basic"
-	AuthBearer = "bearer"
+	AuthBasic  AuthType = "basic"
+	AuthBearer AuthType = "bearer"
 )
 
 // Auth is "basic" or "bearer" with one valid login.
 type Auth struct {
-	Type     string `json:"type"`
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Type     AuthType `json:"type"`
+	Username string   `json:"username"`
+	Password string   `json:"password"`
 	// EmptyBody sends the 401 without an error document.
 	EmptyBody bool `json:"emptyBody,omitempty"`
 	// TokenTTL is the bearer token lifetime, e.g. "5m".
@@ -219,17 +232,36 @@ type Fault struct {
 	// "reset" (half the body, then a TCP reset; plain HTTP only) or
 	// "digest" (one byte more than the content the digest names). GET
 	// only; a HEAD is answered normally.
-	Corrupt string `json:"corrupt,omitempty"`
+	Corrupt Corruption `json:"corrupt,omitempty"`
 	// On chooses which requests: "manifests" (default), "blobs", or "all"
 	// (every request under the repository). A fault on GET /v2/ is set
 	// with Config.Ping, where On may only be "" or "ping".
-	On string `json:"on,omitempty"`
+	On FaultTarget `json:"on,omitempty"`
 }
+
+// Retried reports whether a go-containerregistry client retries the
+// fault's answer, so one lookup costs several requests and the client's
+// backoff: its status is one go-containerregistry's remote package retries
+// by default (pkg/v1/remote/options.go, defaultRetryStatusCodes). A nil
+// fault is never retried.
+func (f *Fault) Retried() bool {
+	if f == nil {
+		return false
+	}
+	switch f.Status {
+	case 408, 429, 499, 500, 502, 503, 504, 522:
+		return true
+	}
+	return false
+}
+
+// FaultTarget is which requests a fault applies to (Fault.On).
+type FaultTarget string
 
 // Values of Fault.On.
 const (
-	OnManifests = "manifests"
-	OnBlobs     = "blobs"
-	OnAll       = "all"
-	OnPing      = "ping"
+	OnManifests FaultTarget = "manifests"
+	OnBlobs     FaultTarget = "blobs"
+	OnAll       FaultTarget = "all"
+	OnPing      FaultTarget = "ping"
 )

@@ -12,7 +12,7 @@ import (
 // serveCorrupt answers r the way go-containerregistry's handler would, then
 // breaks the answer (Fault.Corrupt): what a client sees when a registry or a
 // proxy in front of it fails mid-transfer or serves the wrong bytes.
-func (s *Server) serveCorrupt(w http.ResponseWriter, r *http.Request, kind, corrupt string) {
+func (s *Server) serveCorrupt(w http.ResponseWriter, r *http.Request, kind string, corrupt Corruption) {
 	good := httptest.NewRecorder()
 	s.registry.ServeHTTP(good, r)
 	body := good.Body.Bytes()

@@ -78,7 +78,7 @@ func TestCorruptFaults(t *testing.T) {
 			if err := srv.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if log := srv.Requests(); !strings.Contains(fmt.Sprint(log), "corrupt "+f.Corrupt) {
+			if log := srv.Requests(); !strings.Contains(fmt.Sprint(log), "corrupt "+string(f.Corrupt)) {
 				t.Errorf("the request log does not name the fault: %+v", log)
 			}
 		})

@@ -174,7 +174,7 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 			break
 		}
 	}
-	corrupt := ""
+	var corrupt Corruption
 	for _, fs := range faults {
 		if fs == nil || !faultApplies(fs.f.On, rt.kind) || !fs.take() {
 			continue
@@ -191,7 +191,7 @@ func (s *Server) serveRepository(w http.ResponseWriter, r *http.Request, rt rout
 		return
 	}
 	if corrupt != "" {
-		appendFault(rec, "corrupt "+corrupt)
+		appendFault(rec, "corrupt "+string(corrupt))
 		s.serveCorrupt(w, r, rt.kind, corrupt)
 		return
 	}
@@ -246,7 +246,7 @@ func appendFault(rec *Request, f string) {
 	rec.Fault += f
 }
 
-func faultApplies(on, kind string) bool {
+func faultApplies(on FaultTarget, kind string) bool {
 	switch on {
 	case "", OnManifests:
 		return kind == KindManifest

@@ -33,7 +33,7 @@ const (
 // mediaTypes are the media types of one manifest format.
 type mediaTypes struct{ manifest, index, config, layer string }
 
-func formatMediaTypes(format string) mediaTypes {
+func formatMediaTypes(format ManifestFormat) mediaTypes {
 	if format == FormatDocker {
 		return mediaTypes{mediaTypeDockerManifest, mediaTypeDockerList, mediaTypeDockerConfig, mediaTypeDockerLayer}
 	}
@@ -262,7 +262,7 @@ func schema1Manifest(repo, tag string, img Image) blob {
 }
 
 // malform breaks a manifest the way Image.Malformed asks.
-func malform(kind string, m blob) blob {
+func malform(kind Malformation, m blob) blob {
 	switch kind {
 	case MalformedJSON:
 		// Cut the document in half: still the manifest media type, not JSON.

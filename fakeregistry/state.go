@@ -136,7 +136,7 @@ func newState(cfg Config, signer Signer) (*state, error) {
 // authScheme is the scheme the registry announces, AuthBearer or
 // AuthBasic, or "" for none: Challenge.Type when given, else Bearer as soon
 // as one auth is bearer, Basic when there are only basic auths.
-func authScheme(cfg Config) string {
+func authScheme(cfg Config) AuthType {
 	if cfg.Challenge != nil && cfg.Challenge.Type != "" {
 		return cfg.Challenge.Type
 	}
@@ -144,8 +144,8 @@ func authScheme(cfg Config) string {
 }
 
 // authSchemeOfAuths is authScheme from the auths alone.
-func authSchemeOfAuths(cfg Config) string {
-	scheme := ""
+func authSchemeOfAuths(cfg Config) AuthType {
+	var scheme AuthType
 	note := func(a *Auth) {
 		switch {
 		case a == nil:
