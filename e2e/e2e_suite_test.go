@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,62 +9,153 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
 	"github.com/imagectx/conformance/e2e/cluster"
+	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/scenario"
 )
 
 // Environment (see README.md): PROVIDER, E2E_REQUIRED, REQUIRE_CATCHERROR,
-// ARTIFACTS, E2E_PIDFILE, ETCD, KUBE_APISERVER, KYVERNO, KYVERNO_REPORTS,
-// KYVERNO_MANIFEST, KYVERNO_SRC, KUBECONFIG, E2E_WEBHOOK_TIMEOUT.
+// ARTIFACTS, E2E_PIDFILE, E2E_CONCURRENCY, ETCD, KUBE_APISERVER, KYVERNO,
+// KYVERNO_REPORTS, KYVERNO_MANIFEST, KYVERNO_SRC, KUBECONFIG,
+// E2E_WEBHOOK_TIMEOUT, SCENARIOS.
 
+// TestE2E runs the suite in one process: the cluster starts once, every
+// evaluation the run's filters keep starts as soon as it is up (at most
+// E2E_CONCURRENCY at a time: they mostly wait for webhooks and
+// PolicyReports), and each Ginkgo spec waits for its own and checks it.
 func TestE2E(t *testing.T) {
 	if os.Getenv("PROVIDER") == "" {
 		// Keeps `go test ./...` from building and starting a cluster.
 		t.Skip("the e2e suite starts a cluster: run make e2e, or set PROVIDER=local|kind|existing")
 	}
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "e2e")
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if suiteConfig.ParallelTotal > 1 {
+		t.Fatal("run the e2e suite in one process (without -p or --procs): its evaluations run concurrently in it (E2E_CONCURRENCY)")
+	}
+	s, err := newSuite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.declare()
+	s.willRun = willRun(PreviewSpecs("e2e", suiteConfig))
+	RunSpecs(t, "e2e", suiteConfig, reporterConfig)
 }
 
-// suiteState is what the first Ginkgo process hands to all of them.
-type suiteState struct {
-	Cluster *cluster.Cluster `json:"cluster,omitempty"`
-	// Unavailable: the provider cannot run here (reason).
-	Unavailable string `json:"unavailable,omitempty"`
-	// FailedMarker is a file a failing spec creates, so that the first
-	// process collects the component logs at the end.
-	FailedMarker string `json:"failedMarker"`
-	// ProxyURL and ProxyCA are the registry proxy and the CA the
-	// controllers were started with (local provider), "" and nil when none.
-	ProxyURL string `json:"proxyURL,omitempty"`
-	ProxyCA  []byte `json:"proxyCA,omitempty"`
-}
-
-var (
-	provider cluster.Provider // first process only
-	// publicHosts serves public registry host names to the controllers
-	// (local provider, first process only: the specs that use it are
-	// Serial, so they run there).
-	publicHosts *hostedRegistries
-	state       suiteState
+// suite is one run of the e2e suite: its settings, the cluster and the
+// engines once started, the evaluations and the records of the specs.
+type suite struct {
+	files       []*scenario.File
+	concurrency int
+	opts        conformance.Options
+	workDir     string
+	provider    cluster.Provider
+	// hosts serves public registry host names to the controllers (local
+	// provider only; nil otherwise).
+	hosts *hostedRegistries
+	// unavailable is why the provider cannot run here ("" when it can).
+	unavailable string
 	env         *testEnv
-	workDir     string // first process only
-)
+	evals       *conformance.Evaluations
+	// willRun are the Ginkgo specs the run's filters keep (full text).
+	willRun map[string]bool
+	records recordBook
+	failed  atomic.Bool
+	// log gets the engines' and the registry proxy's progress lines
+	// (API server warnings, refused tunnels): $ARTIFACTS/e2e-engines.log.
+	// Evaluations run concurrently, so Ginkgo's per-spec output would mix
+	// them up.
+	log *os.File
+}
 
-var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+func newSuite() (*suite, error) {
+	s := &suite{evals: conformance.NewEvaluations(), concurrency: 8}
+	// The suite runs in e2e/; make passes SCENARIOS relative to the root.
+	dirs, err := scenario.Dirs("..", os.Getenv("SCENARIOS"))
+	if err != nil {
+		return nil, err
+	}
+	if s.files, err = scenario.LoadDirs(dirs...); err != nil {
+		return nil, fmt.Errorf("load scenarios: %w", err)
+	}
+	switch v := os.Getenv("REQUIRE_CATCHERROR"); v {
+	case "", "0", "false":
+	case "1", "true":
+		s.opts.RequireCatchError = true
+	default:
+		return nil, fmt.Errorf("REQUIRE_CATCHERROR=%q: want 1 or 0", v)
+	}
+	if v := os.Getenv("E2E_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("E2E_CONCURRENCY=%q: want the number of evaluations at once, at least 1", v)
+		}
+		s.concurrency = n
+	}
+	return s, nil
+}
+
+// willRun are the specs of a preview that will run (full text).
+func willRun(preview Report) map[string]bool {
+	out := map[string]bool{}
+	for _, sr := range preview.SpecReports {
+		if sr.LeafNodeType == types.NodeTypeIt && sr.State != types.SpecStateSkipped && sr.State != types.SpecStatePending {
+			out[sr.FullText()] = true
+		}
+	}
+	return out
+}
+
+func (s *suite) declare() {
+	BeforeSuite(s.start, NodeTimeout(45*time.Minute))
+	// AfterSuite runs also after a failed spec and after an interrupt
+	// (Ginkgo runs cleanup nodes on the first SIGINT/SIGTERM).
+	AfterSuite(s.stop, NodeTimeout(3*time.Minute))
+	// Every spec needs the cluster; without one it is skipped with the
+	// reason, or failed when E2E_REQUIRED=1.
+	BeforeEach(func() {
+		if s.unavailable == "" {
+			return
+		}
+		if os.Getenv("E2E_REQUIRED") == "1" {
+			Fail("E2E_REQUIRED=1 but " + s.unavailable)
+		}
+		Skip(s.unavailable)
+	})
+	AfterEach(func() {
+		if CurrentSpecReport().Failed() {
+			s.failed.Store(true)
+		}
+	})
+	s.declareScenarios()
+	ReportAfterSuite("results files", s.writeResults)
+}
+
+// start starts the cluster, the engines and the evaluations of the specs
+// that will run.
+func (s *suite) start(ctx SpecContext) {
 	name := os.Getenv("PROVIDER")
 	var err error
-	workDir, err = os.MkdirTemp("", "imagectx-e2e-suite-")
+	s.workDir, err = os.MkdirTemp("", "imagectx-e2e-suite-")
 	Expect(err).NotTo(HaveOccurred())
-	st := suiteState{FailedMarker: filepath.Join(workDir, "spec-failed")}
+	logPath := filepath.Join(s.workDir, "e2e-engines.log")
+	if dir := os.Getenv("ARTIFACTS"); dir != "" {
+		logPath = filepath.Join(dir, "e2e-engines.log")
+	}
+	s.log, err = os.Create(logPath)
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("engine log", logPath)
 	opts := []cluster.Option{
-		cluster.WithWorkDir(workDir),
-		cluster.WithPIDFile(pidFile()),
+		cluster.WithWorkDir(s.workDir),
+		cluster.WithPIDFile(s.pidFile()),
 		cluster.WithLog(GinkgoWriter),
 		cluster.WithKubeconfig(os.Getenv("KUBECONFIG")),
 	}
@@ -78,10 +168,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		opts = append(opts, cluster.WithKyvernoManifest(manifest))
 	}
 	if name == "local" {
-		publicHosts, err = startHostedRegistries(workDir)
+		s.hosts, err = startHostedRegistries(s.workDir, s.log)
 		Expect(err).NotTo(HaveOccurred())
-		opts = append(opts, cluster.WithControllerEnv(publicHosts.controllerEnv()...))
-		st.ProxyURL, st.ProxyCA = publicHosts.proxy.URL(), publicHosts.ca.CertPEM()
+		opts = append(opts, cluster.WithControllerEnv(s.hosts.controllerEnv()...))
 		var b cluster.Binaries
 		for _, r := range []struct {
 			dst         *string
@@ -98,91 +187,69 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		}
 		opts = append(opts, cluster.WithBinaries(b))
 	}
-	provider, err = cluster.New(name, opts...)
+	s.provider, err = cluster.New(name, opts...)
 	Expect(err).NotTo(HaveOccurred())
-	start := time.Now()
-	c, err := provider.Start(ctx)
+	begin := time.Now()
+	c, err := s.provider.Start(ctx)
 	if u, ok := cluster.IsUnavailable(err); ok {
-		st.Unavailable = u.Reason
-	} else if err != nil {
-		collectLogs(ctx)
-		Fail(fmt.Sprintf("start the %s cluster: %v", name, err))
-	} else {
-		st.Cluster = c
-		AddReportEntry("cluster", fmt.Sprintf("%s, kube-apiserver %s, ready in %s", name, c.ServerVersion, time.Since(start).Round(time.Second)))
-	}
-	b, err := json.Marshal(st)
-	Expect(err).NotTo(HaveOccurred())
-	return b
-}, func(ctx SpecContext, b []byte) {
-	Expect(json.Unmarshal(b, &state)).To(Succeed())
-	if state.Cluster != nil {
-		var err error
-		env, err = newTestEnv(ctx, state.Cluster, state)
-		Expect(err).NotTo(HaveOccurred())
-	}
-}, NodeTimeout(45*time.Minute))
-
-// SynchronizedAfterSuite runs also after a failed spec and after an
-// interrupt (Ginkgo runs cleanup nodes on the first SIGINT/SIGTERM).
-var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
-	if provider == nil {
+		s.unavailable = u.Reason
 		return
 	}
-	if _, err := os.Stat(state.FailedMarker); err == nil {
-		collectLogs(ctx)
+	if err != nil {
+		s.collectLogs(ctx)
+		Fail(fmt.Sprintf("start the %s cluster: %v", name, err))
 	}
-	stopErr := provider.Stop(ctx)
-	if publicHosts != nil {
-		stopErr = errors.Join(stopErr, publicHosts.close())
+	AddReportEntry("cluster", fmt.Sprintf("%s, kube-apiserver %s, ready in %s", name, c.ServerVersion, time.Since(begin).Round(time.Second)))
+	s.env, err = newTestEnv(ctx, c, s.hosts, s.log)
+	Expect(err).NotTo(HaveOccurred())
+	s.prefetch()
+}
+
+// stop stops every process the suite started, by PID, and fails when one
+// is left.
+func (s *suite) stop(ctx SpecContext) {
+	if s.provider == nil {
+		return
+	}
+	if s.failed.Load() {
+		s.collectLogs(ctx)
+	}
+	stopErr := s.provider.Stop(ctx)
+	if s.hosts != nil {
+		stopErr = errors.Join(stopErr, s.hosts.close())
+	}
+	if s.log != nil {
+		stopErr = errors.Join(stopErr, s.log.Close())
 	}
 	// Read the PID file before removing workDir: without E2E_PIDFILE it
 	// lives there, and a missing file reads as "nothing alive".
-	alive, aliveErr := cluster.Alive(pidFile())
-	if workDir != "" {
-		os.RemoveAll(workDir)
+	alive, aliveErr := cluster.Alive(s.pidFile())
+	if s.workDir != "" {
+		os.RemoveAll(s.workDir)
 	}
 	Expect(stopErr).NotTo(HaveOccurred(), "stop the cluster")
 	Expect(aliveErr).NotTo(HaveOccurred())
 	Expect(alive).To(BeEmpty(), "processes still running after teardown (pid name)")
-}, NodeTimeout(3*time.Minute))
+}
 
-// Every spec needs the cluster; without one it is skipped with the reason,
-// or failed when E2E_REQUIRED=1.
-var _ = BeforeEach(func() {
-	if state.Unavailable == "" {
-		return
-	}
-	if os.Getenv("E2E_REQUIRED") == "1" {
-		Fail("E2E_REQUIRED=1 but " + state.Unavailable)
-	}
-	Skip(state.Unavailable)
-})
-
-var _ = AfterEach(func() {
-	if CurrentSpecReport().Failed() && state.FailedMarker != "" {
-		os.WriteFile(state.FailedMarker, nil, 0o644)
-	}
-})
-
-func collectLogs(ctx context.Context) {
+func (s *suite) collectLogs(ctx context.Context) {
 	dir := os.Getenv("ARTIFACTS")
-	if dir == "" || provider == nil {
+	if dir == "" || s.provider == nil {
 		return
 	}
 	dst := filepath.Join(dir, "logs")
-	if err := provider.CollectLogs(ctx, dst); err != nil {
+	if err := s.provider.CollectLogs(ctx, dst); err != nil {
 		fmt.Fprintf(GinkgoWriter, "collect logs: %v\n", err)
 		return
 	}
 	fmt.Fprintf(GinkgoWriter, "component logs copied to %s\n", dst)
 }
 
-func pidFile() string {
+func (s *suite) pidFile() string {
 	if p := os.Getenv("E2E_PIDFILE"); p != "" {
 		return p
 	}
-	return filepath.Join(workDir, "pids")
+	return filepath.Join(s.workDir, "pids")
 }
 
 // webhookTimeoutSeconds is Kyverno's --webhookTimeout: E2E_WEBHOOK_TIMEOUT,

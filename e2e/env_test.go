@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"os"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/imagectx/conformance/e2e/cluster"
@@ -14,8 +14,7 @@ import (
 	"github.com/imagectx/conformance/fakeregistry"
 )
 
-// testEnv holds the clients and the admission engines of one Ginkgo
-// process.
+// testEnv holds the admission engines of the suite's cluster.
 type testEnv struct {
 	cluster *cluster.Cluster
 	// engines by process and policy handling: auditCopies (admission,
@@ -28,21 +27,26 @@ type testEnv struct {
 	caps, backgroundCaps engine.Capabilities
 }
 
-func newTestEnv(ctx context.Context, c *cluster.Cluster, st suiteState) (*testEnv, error) {
+// newTestEnv connects the engines to c; hosts is the registry proxy and CA
+// the controllers were started with (nil: none); log gets the engines'
+// progress lines.
+func newTestEnv(ctx context.Context, c *cluster.Cluster, hosts *hostedRegistries, log io.Writer) (*testEnv, error) {
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(c.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	cfg.QPS, cfg.Burst = 50, 100
+	// One process runs every evaluation (E2E_CONCURRENCY at once) through
+	// these clients; client-go's default limits (5 per second, bursts of
+	// 10) would queue their polling.
+	cfg.QPS, cfg.Burst = 200, 400
 	e := &testEnv{cluster: c}
 	opts := admission.Options{
 		WebhookTimeout: time.Duration(c.WebhookTimeoutSeconds) * time.Second,
 		Version:        "Kyverno admission and reports controllers (make e2e, PROVIDER=" + os.Getenv("PROVIDER") + ")",
-		Proxy:          st.ProxyURL,
-		Log:            GinkgoWriter,
+		Log:            log,
 	}
-	if st.ProxyCA != nil {
-		opts.TrustedCAs = [][]byte{st.ProxyCA}
+	if hosts != nil {
+		opts.Proxy, opts.TrustedCAs = hosts.proxy.URL(), [][]byte{hosts.ca.CertPEM()}
 	}
 	for _, x := range []struct {
 		dst     **admission.Engine

@@ -2,11 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
-
-	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/imagectx/conformance/fakeregistry"
 	"github.com/imagectx/conformance/fakeregistry/proxy"
@@ -15,15 +14,18 @@ import (
 // hostedRegistries lets the controllers reach fake registries by public
 // host names (ghcr.io, index.docker.io): one registry proxy and one CA for
 // the whole suite, given to the controllers when they start (HTTPS_PROXY,
-// SSL_CERT_FILE), and routes that a spec's registries add and remove. A
-// host has one registry at a time, so specs using hosts are Serial.
+// SSL_CERT_FILE), and routes that an evaluation's registries add and
+// remove. A host has one registry at a time, so such an evaluation runs
+// alone (conformance.Evaluations).
 type hostedRegistries struct {
 	ca     *fakeregistry.CA
 	proxy  *proxy.Proxy
 	caFile string
 }
 
-func startHostedRegistries(dir string) (*hostedRegistries, error) {
+// startHostedRegistries writes the CA into dir; log gets the tunnels the
+// proxy refuses.
+func startHostedRegistries(dir string, log io.Writer) (*hostedRegistries, error) {
 	ca, err := fakeregistry.NewCA(time.Now())
 	if err != nil {
 		return nil, err
@@ -34,7 +36,7 @@ func startHostedRegistries(dir string) (*hostedRegistries, error) {
 	}
 	p, err := proxy.Start(nil, proxy.WithTunnelHook(func(t proxy.Tunnel) {
 		if t.Target == "" {
-			fmt.Fprintf(GinkgoWriter, "registry proxy: %s\n", t)
+			fmt.Fprintf(log, "registry proxy: %s\n", t)
 		}
 	}))
 	if err != nil {

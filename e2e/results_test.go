@@ -3,14 +3,15 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/internal/conformance"
-	"github.com/imagectx/conformance/internal/ginkgorecords"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -31,39 +32,66 @@ func specsOf(f *scenario.File, b *scenario.Binding) []*scenario.Spec {
 	return out
 }
 
-// addRecord attaches a spec's record to the current Ginkgo spec.
-func addRecord(engineName string, rec *conformance.SpecRecord) {
-	Expect(ginkgorecords.Add(engineName, rec)).To(Succeed())
+// recordBook keeps the records of the specs checked, by the Ginkgo spec
+// (full text) that checked them, until the results files are written.
+type recordBook struct {
+	mu     sync.Mutex
+	bySpec map[string][]engineRecord
 }
 
-func requireCatchError() bool { return os.Getenv("REQUIRE_CATCHERROR") == "1" }
+type engineRecord struct {
+	engine string
+	rec    *conformance.SpecRecord
+}
 
-// allScenarioFiles is the whole specification, named as the engine suites
-// name it (faults/missing-tag, rules/issue-14302).
-var allScenarioFiles = func() []*scenario.File {
-	// The suite runs in e2e/; make passes SCENARIOS relative to the root.
-	dirs, err := scenario.Dirs("..", os.Getenv("SCENARIOS"))
-	if err != nil {
-		panic(fmt.Sprintf("e2e: %v", err))
+// add files rec, for the results file of engineName, under the current
+// Ginkgo spec.
+func (r *recordBook) add(engineName string, rec *conformance.SpecRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bySpec == nil {
+		r.bySpec = map[string][]engineRecord{}
 	}
-	files, err := scenario.LoadDirs(dirs...)
-	if err != nil {
-		panic(fmt.Sprintf("e2e: load scenarios: %v", err))
-	}
-	return files
-}()
+	key := CurrentSpecReport().FullText()
+	r.bySpec[key] = append(r.bySpec[key], engineRecord{engineName, rec})
+}
 
-var _ = ReportAfterSuite("results files", func(r Report) {
+// collect returns the records of engineName in the report's spec order.
+// A Ginkgo spec that failed without a failing record (an interrupt, a
+// timeout, an assertion outside the checks) turns its passes into
+// failures with Ginkgo's message (conformance.FailUnexplained).
+func (r *recordBook) collect(rep Report, engineName string) []*conformance.SpecRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*conformance.SpecRecord
+	for _, sr := range rep.SpecReports {
+		var recs []*conformance.SpecRecord
+		for _, er := range r.bySpec[sr.FullText()] {
+			if er.engine == engineName {
+				recs = append(recs, er.rec)
+			}
+		}
+		if sr.State.Is(types.SpecStateFailureStates) {
+			conformance.FailUnexplained(recs, sr.FailureMessage())
+		}
+		out = append(out, recs...)
+	}
+	return out
+}
+
+// writeResults writes results-admission.json and
+// results-background-scan.json: every spec of the specification, those
+// make e2e did not run unsupported with the reason, never left out.
+func (s *suite) writeResults(rep Report) {
 	dir := os.Getenv("ARTIFACTS")
-	if dir == "" || env == nil {
+	if dir == "" || s.env == nil {
 		return
 	}
 	for _, x := range []struct {
 		name string
 		caps engine.Capabilities
-	}{{admission.NameAdmission, env.caps}, {admission.NameBackgroundScan, env.backgroundCaps}} {
-		collected, err := ginkgorecords.Collect(r, x.name)
-		Expect(err).NotTo(HaveOccurred())
+	}{{admission.NameAdmission, s.env.caps}, {admission.NameBackgroundScan, s.env.backgroundCaps}} {
+		collected := s.records.collect(rep, x.name)
 		if len(collected) == 0 {
 			continue // a label filter left this engine out
 		}
@@ -71,19 +99,17 @@ var _ = ReportAfterSuite("results files", func(r Report) {
 		for _, rec := range collected {
 			recs[rec.Name] = rec
 		}
-		// Every spec of the specification: one make e2e does not run is
-		// reported as unsupported, with the reason, never left out.
 		var all []*conformance.SpecRecord
-		for _, s := range scenario.Specs(allScenarioFiles) {
-			if rec, ok := recs[s.Name]; ok {
+		for _, sp := range scenario.Specs(s.files) {
+			if rec, ok := recs[sp.Name]; ok {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name, s.File.Name, s.Binding.Name)}))
+			all = append(all, conformance.Record(sp, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name, sp.File.Name, sp.Binding.Name)}))
 		}
-		rf := conformance.NewResultsFile(x.name, x.caps, conformance.Options{RequireCatchError: requireCatchError()}, all)
+		rf := conformance.NewResultsFile(x.name, x.caps, s.opts, all)
 		path, err := conformance.WriteResults(dir, rf)
 		Expect(err).NotTo(HaveOccurred())
 		fmt.Fprintf(GinkgoWriter, "results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
 	}
-})
+}

@@ -102,9 +102,40 @@ func notRun(name, file, binding string) string {
 	return fmt.Sprintf("not run by make e2e (%s): %s", name, why)
 }
 
-func scenarioEntries(process admission.Process) []TableEntry {
+// tables are the two Ginkgo tables of scenario specs, one per process.
+var tables = []struct {
+	process         admission.Process
+	describe, table string
+	labels          Labels
+}{
+	{admission.ProcessAdmission, "Scenarios at admission", "answers and reports as the scenario says", Label("area:scenarios")},
+	{admission.ProcessBackgroundScan, "Scenarios in a background scan", "reports the scenario's rule results and messages", Label("area:scenarios", "area:background")},
+}
+
+// specText is the full text Ginkgo gives the spec of f under b in the
+// table of process.
+func specText(process admission.Process, f *scenario.File, b *scenario.Binding) string {
+	for _, t := range tables {
+		if t.process == process {
+			return t.describe + " " + t.table + " " + f.Name + "/" + b.Name
+		}
+	}
+	panic("e2e: no table for process " + string(process))
+}
+
+// declareScenarios declares one Ginkgo spec per file, binding and process
+// (admission, background scan); each checks every spec of its evaluation.
+func (s *suite) declareScenarios() {
+	for _, t := range tables {
+		Describe(t.describe, t.labels, func() {
+			DescribeTable(t.table, s.runScenario, s.entries(t.process))
+		})
+	}
+}
+
+func (s *suite) entries(process admission.Process) []TableEntry {
 	var entries []TableEntry
-	for _, f := range allScenarioFiles {
+	for _, f := range s.files {
 		if process == admission.ProcessAdmission && !atAdmission(f) {
 			continue
 		}
@@ -121,119 +152,155 @@ func scenarioEntries(process admission.Process) []TableEntry {
 			for _, l := range f.Languages() {
 				labels = append(labels, "lang:"+string(l))
 			}
-			decorations := []any{Label(labels...), SpecTimeout(4 * time.Minute)}
-			if len(f.ServedHosts()) > 0 {
-				decorations = append(decorations, Serial) // a host has one registry at a time
-			}
-			entries = append(entries, Entry(f.Name+"/"+b.Name, append(decorations, f, b, process)...))
+			// A spec waits for its evaluation, which may wait its turn
+			// behind E2E_CONCURRENCY others; the evaluation itself is
+			// bounded by the file's deadline.
+			entries = append(entries, Entry(f.Name+"/"+b.Name, Label(labels...), SpecTimeout(30*time.Minute), f, b, process))
 		}
 	}
 	return entries
 }
 
-var _ = Describe("Scenarios at admission", Label("area:scenarios"), func() {
-	DescribeTable("answers and reports as the scenario says", runScenario, scenarioEntries(admission.ProcessAdmission))
-})
+// plan is how one file under one binding runs in one process.
+type plan struct {
+	job   conformance.Job
+	specs []*scenario.Spec
+	caps  engine.Capabilities
+	// skip is why nothing is evaluated ("" when the job runs).
+	skip string
+	// unsupported is why the path cannot run a spec ("" when it can);
+	// fatal: REQUIRE_CATCHERROR=1 makes it a failure.
+	unsupported func(*scenario.Spec) (why string, fatal bool)
+}
 
-var _ = Describe("Scenarios in a background scan", Label("area:scenarios", "area:background"), func() {
-	DescribeTable("reports the scenario's rule results and messages", runScenario, scenarioEntries(admission.ProcessBackgroundScan))
-})
-
-// runScenario evaluates one file under one binding with the admission
-// engine of the process and checks every spec with conformance.Check; each
-// spec's record goes to the results file of the engine.
-func runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process admission.Process) {
-	eng, caps := env.auditCopies, env.caps
+// plan decides the engine, the specs awaited and whether the job runs at
+// all, the same way for the prefetch and for the spec.
+func (s *suite) plan(f *scenario.File, b *scenario.Binding, process admission.Process) plan {
+	eng, caps := s.env.auditCopies, s.env.caps
 	switch {
 	case process == admission.ProcessBackgroundScan:
-		eng, caps = env.background, env.backgroundCaps
+		eng, caps = s.env.background, s.env.backgroundCaps
 	case f.ChecksAdmission():
-		eng = env.asWritten
+		eng = s.env.asWritten
 	}
-	specs := specsOf(f, b)
-	opts := conformance.Options{RequireCatchError: requireCatchError()}
-	// unsupported is why the path cannot run spec s ("" when it can).
-	unsupported := func(s *scenario.Spec) (string, bool) {
+	p := plan{specs: specsOf(f, b), caps: caps}
+	p.unsupported = func(sp *scenario.Spec) (string, bool) {
 		if process == admission.ProcessBackgroundScan {
-			if why := backgroundGap(s); why != "" {
+			if why := backgroundGap(sp); why != "" {
 				return "not in a background scan: " + why, false
 			}
 		}
-		return conformance.Unsupported(s, caps, eng.Name(), opts)
+		return conformance.Unsupported(sp, caps, eng.Name(), s.opts)
 	}
 	runnable := []*scenario.Spec{}
-	for _, s := range specs {
-		if why, fatal := unsupported(s); why == "" || fatal {
-			runnable = append(runnable, s)
+	for _, sp := range p.specs {
+		if why, fatal := p.unsupported(sp); why == "" || fatal {
+			runnable = append(runnable, sp)
 		}
 	}
-	if len(runnable) == 0 {
-		why, _ := unsupported(specs[0])
-		for _, s := range specs {
-			r, _ := unsupported(s)
-			addRecord(eng.Name(), conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: r}))
-		}
-		Skip("unsupported: " + why)
+	switch {
+	case len(runnable) == 0:
+		why, _ := p.unsupported(p.specs[0])
+		p.skip = "unsupported: " + why
+	case len(f.ServedHosts()) > 0 && s.hosts == nil:
+		p.skip = f.Path + ": serves public host names, which needs the registry proxy the local provider gives its controllers"
 	}
-	if len(f.ServedHosts()) > 0 && publicHosts == nil {
-		why := f.Path + ": serves public host names, which needs the registry proxy the local provider gives its controllers (first Ginkgo process)"
-		for _, s := range specs {
-			addRecord(eng.Name(), conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
-		}
-		Skip(why)
-	}
-	ev := conformance.EvaluateWith(ctx, eng, f, b, conformance.Setup{
+	p.job = conformance.Job{Engine: eng, File: f, Binding: b, Setup: conformance.Setup{
 		RegistryOptions: func(m scenario.RegistryModel) []fakeregistry.Option {
-			opts := env.registryOptions()
+			opts := s.env.registryOptions()
 			if len(m.Config.Hosts) > 0 {
-				opts = append(opts, fakeregistry.WithCA(publicHosts.ca))
+				opts = append(opts, fakeregistry.WithCA(s.hosts.ca))
 			}
 			return opts
 		},
-		Proxy: controllerProxy(),
+		Proxy: s.controllerProxy(),
 		// The PolicyReport entries of specs the path cannot show never
 		// come; waiting for them would cost the report timeout.
 		Awaited: runnable,
-	})
+	}}
+	return p
+}
+
+// prefetch starts the evaluations of the Ginkgo specs that will run, at
+// most E2E_CONCURRENCY at a time.
+func (s *suite) prefetch() {
+	// Admission and background-scan jobs alternate (they load different
+	// controllers), and the slow ones are spread among the quick ones.
+	var jobs []conformance.Job
+	for _, f := range s.files {
+		for bi := range f.Bindings {
+			b := &f.Bindings[bi]
+			for _, t := range tables {
+				if !s.willRun[specText(t.process, f, b)] {
+					continue
+				}
+				if p := s.plan(f, b, t.process); p.skip == "" {
+					jobs = append(jobs, p.job)
+				}
+			}
+		}
+	}
+	jobs = conformance.SlowSpread(jobs)
+	AddReportEntry("evaluations", fmt.Sprintf("%d started, %d at a time", len(jobs), s.concurrency))
+	s.evals.Prefetch(jobs, s.concurrency)
+}
+
+// runScenario waits for the evaluation of one file under one binding in
+// one process and checks every spec with conformance.Check; each spec's
+// record goes to the results file of the engine.
+func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process admission.Process) {
+	p := s.plan(f, b, process)
+	name := p.job.Engine.Name()
+	if p.skip != "" {
+		for _, sp := range p.specs {
+			why, _ := p.unsupported(sp)
+			if why == "" {
+				why = p.skip
+			}
+			s.records.add(name, conformance.Record(sp, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
+		}
+		Skip(p.skip)
+	}
+	ev, err := s.evals.Get(ctx, p.job)
+	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("evaluation", fmt.Sprintf("%s in %s: %d results, %d answers", ev.Key, ev.Duration.Round(time.Millisecond), len(ev.Results), len(ev.Admissions)))
 	var failures []string
 	unsupportedSpecs := 0
-	for _, s := range specs {
-		out := conformance.Check(s, ev, caps, eng.Name(), opts)
+	for _, sp := range p.specs {
+		out := conformance.Check(sp, ev, p.caps, name, s.opts)
 		// A path's known gap is unsupported; REQUIRE_CATCHERROR's fatal
 		// reasons stay the failures Check made them.
-		if why, fatal := unsupported(s); why != "" && !fatal && out.Outcome != engine.OutcomeUnsupported {
+		if why, fatal := p.unsupported(sp); why != "" && !fatal && out.Outcome != engine.OutcomeUnsupported {
 			out = conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 		}
-		addRecord(eng.Name(), conformance.Record(s, ev, out))
+		s.records.add(name, conformance.Record(sp, ev, out))
 		switch out.Outcome {
 		case engine.OutcomeFail:
-			failures = append(failures, fmt.Sprintf("%s: %s (%s)", s.Name, out.Reason, s.Where()))
+			failures = append(failures, fmt.Sprintf("%s: %s (%s)", sp.Name, out.Reason, sp.Where()))
 		case engine.OutcomeUnsupported:
 			unsupportedSpecs++
 		}
 	}
 	Expect(failures).To(BeEmpty())
-	if unsupportedSpecs == len(specs) && errors.Is(ev.Err, engine.ErrUnsupportedInput) {
+	if unsupportedSpecs == len(p.specs) && errors.Is(ev.Err, engine.ErrUnsupportedInput) {
 		Skip("unsupported: " + ev.Err.Error())
 	}
 }
 
-// controllerProxy is the registry proxy the controllers use: the suite's
-// (first process, local provider), or one that names its URL and cannot
-// route (the other processes: specs with host names are Serial and run
-// on the first).
-func controllerProxy() conformance.SharedProxy {
-	if publicHosts != nil {
-		return publicHosts.proxy
+// controllerProxy is the registry proxy the controllers use (local
+// provider), or one that names no URL and cannot route (kind, existing:
+// Kyverno runs in the cluster, where no proxy is given to it).
+func (s *suite) controllerProxy() conformance.SharedProxy {
+	if s.hosts != nil {
+		return s.hosts.proxy
 	}
-	return urlOnlyProxy(state.ProxyURL)
+	return noProxy{}
 }
 
-type urlOnlyProxy string
+type noProxy struct{}
 
-func (p urlOnlyProxy) URL() string { return string(p) }
+func (noProxy) URL() string { return "" }
 
-func (p urlOnlyProxy) Route(host, _ string) (func(), error) {
-	return nil, fmt.Errorf("route %s: the controllers' registry proxy is run by the first Ginkgo process only (PROVIDER=local)", host)
+func (noProxy) Route(host, _ string) (func(), error) {
+	return nil, fmt.Errorf("route %s: the controllers run in the cluster, where no registry proxy is given to them (PROVIDER=local gives one)", host)
 }

@@ -15,11 +15,13 @@
 
 E2E_ENGINE   ?= docker
 PROVIDER     ?= $(shell $(E2E_ENGINE) info >/dev/null 2>&1 && echo kind || echo local)
-E2E_PROCS    ?= 8
+# Evaluations at once in the suite's one process (they mostly wait for
+# webhooks and PolicyReports).
+E2E_CONCURRENCY ?= 8
 E2E_WEBHOOK_TIMEOUT ?= 5
-E2E_GINKGO_FLAGS ?= --procs=$(E2E_PROCS) --randomize-all --keep-going --poll-progress-after=120s --timeout=50m
+E2E_GINKGO_FLAGS ?= --randomize-all --keep-going --poll-progress-after=120s --timeout=50m
 
-export E2E_WEBHOOK_TIMEOUT
+export E2E_WEBHOOK_TIMEOUT E2E_CONCURRENCY
 
 .PHONY: e2e e2e-build e2e-plan
 e2e-plan: ## Say what make e2e would build for PROVIDER (nothing is built)

@@ -30,7 +30,7 @@ func (e *existing) Start(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("existing provider: KUBECONFIG %s: %w", path, err)
 	}
-	// Flatten so that parallel processes get one self-contained file.
+	// Flatten into one self-contained file (certificates inline).
 	kc, err := clientcmd.LoadFromFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("existing provider: KUBECONFIG %s: %w", path, err)

@@ -377,3 +377,23 @@ func TestWriteRunSummary(t *testing.T) {
 		t.Errorf("matrix file: %v\n%s", err, matrix)
 	}
 }
+
+// A failed spec whose records explain the failure keeps their outcomes;
+// one whose records all passed (a timeout, an interrupt) turns its passes
+// into failures with the framework's message.
+func TestFailUnexplained(t *testing.T) {
+	rec := func(name string, o engine.Outcome) *SpecRecord { return &SpecRecord{Name: name, Outcome: o} }
+	explained := []*SpecRecord{rec("a", engine.OutcomePass), rec("b", engine.OutcomeFail)}
+	FailUnexplained(explained, "b failed")
+	if explained[0].Outcome != engine.OutcomePass || explained[1].Outcome != engine.OutcomeFail {
+		t.Errorf("explained: %s, %s; want pass, fail", explained[0].Outcome, explained[1].Outcome)
+	}
+	unexplained := []*SpecRecord{rec("c", engine.OutcomePass), rec("d", engine.OutcomeUnsupported)}
+	FailUnexplained(unexplained, "timed out")
+	if c := unexplained[0]; c.Outcome != engine.OutcomeFail || c.Reason != "timed out" {
+		t.Errorf("c: %s %q, want fail with the framework's message", c.Outcome, c.Reason)
+	}
+	if d := unexplained[1]; d.Outcome != engine.OutcomeUnsupported {
+		t.Errorf("d: %s, want unsupported kept", d.Outcome)
+	}
+}

@@ -273,14 +273,35 @@ func credential(c scenario.Credential, vars scenario.Vars, addr string) engine.C
 	return engine.Credential{Registry: reg, Username: c.Username, Password: c.Password}
 }
 
-// Evaluations memoizes evaluations by key within a process: specs of one
-// evaluation share it, and Prefetch starts many at once so slow ones
-// (retries, deadlines) overlap.
+// Job is one evaluation to run: a file under a binding, evaluated by an
+// engine with its registries set up as Setup says.
+type Job struct {
+	Engine  engine.Engine
+	File    *scenario.File
+	Binding *scenario.Binding
+	Setup   Setup
+}
+
+// Key names the job's evaluation: the engine's name, then the file under
+// the binding (scenario.EvalKey). Two jobs with one key share one
+// evaluation.
+func (j Job) Key() string { return j.Engine.Name() + " " + scenario.EvalKey(j.File, j.Binding) }
+
+// exclusive reports whether the job must run alone: its registries serve
+// host names on a proxy the engine shares with every evaluation, which
+// routes a host to one registry at a time (and would hand any other
+// evaluation's image of that host to this one's registry).
+func (j Job) exclusive() bool { return j.Setup.Proxy != nil && len(j.File.ServedHosts()) > 0 }
+
+// Evaluations memoizes evaluations by Job.Key within a process: specs of
+// one evaluation share it, and Prefetch starts many at once so slow ones
+// (retries, deadlines, PolicyReports) overlap.
 type Evaluations struct {
-	eng   engine.Engine
-	setup Setup
 	mu    sync.Mutex
 	calls map[string]*call
+	// shared is held for reading by every running evaluation and for
+	// writing by an exclusive one.
+	shared sync.RWMutex
 }
 
 type call struct {
@@ -289,10 +310,9 @@ type call struct {
 	ev   *Evaluation
 }
 
-// NewEvaluations memoizes evaluations for eng, each reaching its
-// registries as setup says.
-func NewEvaluations(eng engine.Engine, setup Setup) *Evaluations {
-	return &Evaluations{eng: eng, setup: setup, calls: map[string]*call{}}
+// NewEvaluations returns an empty memo.
+func NewEvaluations() *Evaluations {
+	return &Evaluations{calls: map[string]*call{}}
 }
 
 func (e *Evaluations) call(key string) *call {
@@ -306,40 +326,98 @@ func (e *Evaluations) call(key string) *call {
 	return c
 }
 
-// start runs the evaluation once; later callers get the same result.
-func (e *Evaluations) start(f *scenario.File, b *scenario.Binding) *call {
-	c := e.call(scenario.EvalKey(f, b))
+// start runs the job once; later callers get the same result.
+func (e *Evaluations) start(j Job) *call {
+	c := e.call(j.Key())
 	c.once.Do(func() {
 		go func() {
 			defer close(c.done)
+			if j.exclusive() {
+				e.shared.Lock()
+				defer e.shared.Unlock()
+			} else {
+				e.shared.RLock()
+				defer e.shared.RUnlock()
+			}
 			// The evaluation's own deadline bounds it; it is not tied to
 			// one spec's context because other specs share it.
-			c.ev = EvaluateWith(context.Background(), e.eng, f, b, e.setup)
+			c.ev = EvaluateWith(context.Background(), j.Engine, j.File, j.Binding, j.Setup)
 		}()
 	})
 	return c
 }
 
-// Prefetch starts the evaluations in the background, at most limit at a
-// time (0: no limit), the ones that wait longest (largest deadline share:
-// retries, stalls) first, so their waiting overlaps the quick ones.
-func (e *Evaluations) Prefetch(pairs []Pair, limit int) {
-	pairs = slices.Clone(pairs)
-	slices.SortStableFunc(pairs, func(a, b Pair) int { return cmp.Compare(waitRank(b.File), waitRank(a.File)) })
-	if limit <= 0 {
-		for _, p := range pairs {
-			e.start(p.File, p.Binding)
+// Prefetch starts the jobs in the background in the order given, at most
+// limit at a time (0: no limit). Exclusive jobs (host names on a shared
+// proxy) go first, one after the other: an exclusive job started among
+// others would first wait for every running one to end, with nothing new
+// starting meanwhile.
+func (e *Evaluations) Prefetch(jobs []Job, limit int) {
+	var exclusive, shared []Job
+	for _, j := range jobs {
+		if j.exclusive() {
+			exclusive = append(exclusive, j)
+		} else {
+			shared = append(shared, j)
 		}
-		return
+	}
+	jobs = append(exclusive, shared...)
+	if limit <= 0 {
+		limit = len(jobs) + 1
 	}
 	sem := make(chan struct{}, limit)
 	go func() {
-		for _, p := range pairs {
+		for _, j := range jobs {
 			sem <- struct{}{}
-			c := e.start(p.File, p.Binding)
+			c := e.start(j)
+			if j.exclusive() {
+				<-c.done
+			}
 			go func() { <-c.done; <-sem }()
 		}
 	}()
+}
+
+// SlowFirst orders jobs by how long they are expected to wait on the
+// registry, longest first (retried faults, then stalls, then certificate
+// generation), so that their waiting overlaps the quick ones': the order
+// for engines whose waiting costs nothing but a goroutine (in process,
+// the CLI).
+func SlowFirst(jobs []Job) []Job {
+	jobs = slices.Clone(jobs)
+	slices.SortStableFunc(jobs, func(a, b Job) int { return cmp.Compare(waitRank(b.File), waitRank(a.File)) })
+	return jobs
+}
+
+// SlowSpread orders jobs so that those expected to wait on the registry
+// are spread evenly among the quick ones, keeping the order given within
+// each: the order for engines whose waiting occupies a shared server
+// (Kyverno's controllers retrying for every webhook call at once would
+// delay every other evaluation's PolicyReports).
+func SlowSpread(jobs []Job) []Job {
+	var slow, quick []Job
+	for _, j := range jobs {
+		if waitRank(j.File) >= 2 {
+			slow = append(slow, j)
+		} else {
+			quick = append(quick, j)
+		}
+	}
+	out := make([]Job, 0, len(jobs))
+	for i, q := 0, 0; i < len(slow); i++ {
+		// Slow job i goes after its share of the quick ones.
+		next := (i + 1) * len(quick) / (len(slow) + 1)
+		out = append(out, quick[q:next]...)
+		q = next
+		out = append(out, slow[i])
+		if i == len(slow)-1 {
+			out = append(out, quick[q:]...)
+		}
+	}
+	if len(slow) == 0 {
+		out = append(out, quick...)
+	}
+	return out
 }
 
 // waitRank orders evaluations by how long they are expected to wait on the
@@ -360,33 +438,24 @@ func waitRank(f *scenario.File) int {
 		}
 	}
 	for _, ft := range faults {
-		if ft == nil {
-			continue
-		}
-		if ft.Status >= 429 {
+		if ft.Retried() {
 			rank = max(rank, 3)
 		}
-		if ft.Delay > 0 {
+		if ft != nil && ft.Delay > 0 {
 			rank = max(rank, 2)
 		}
 	}
 	return rank
 }
 
-// Pair is one evaluation to run.
-type Pair struct {
-	File    *scenario.File
-	Binding *scenario.Binding
-}
-
-// Get returns the evaluation, running it if nobody has, waiting at most
-// until ctx ends.
-func (e *Evaluations) Get(ctx context.Context, f *scenario.File, b *scenario.Binding) (*Evaluation, error) {
-	c := e.start(f, b)
+// Get returns the job's evaluation, running it if nobody has, waiting at
+// most until ctx ends.
+func (e *Evaluations) Get(ctx context.Context, j Job) (*Evaluation, error) {
+	c := e.start(j)
 	select {
 	case <-c.done:
 		return c.ev, nil
 	case <-ctx.Done():
-		return nil, errors.Join(fmt.Errorf("waiting for evaluation %s", scenario.EvalKey(f, b)), ctx.Err())
+		return nil, errors.Join(fmt.Errorf("waiting for evaluation %s", j.Key()), ctx.Err())
 	}
 }

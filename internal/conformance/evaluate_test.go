@@ -86,12 +86,13 @@ func TestEvaluateCostsTheDeadline(t *testing.T) {
 	}
 
 	// Memoized: a second Get returns the same evaluation without running it.
-	evs := NewEvaluations(inprocess.New(), Setup{})
-	a, err := evs.Get(context.Background(), f, &f.Bindings[0])
+	evs := NewEvaluations()
+	job := Job{Engine: inprocess.New(), File: f, Binding: &f.Bindings[0]}
+	a, err := evs.Get(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := evs.Get(context.Background(), f, &f.Bindings[0])
+	b, err := evs.Get(context.Background(), job)
 	if err != nil || a != b {
 		t.Errorf("second Get ran again or failed: %v", err)
 	}
@@ -164,5 +165,37 @@ func TestEvaluateGivesTheGuardProxy(t *testing.T) {
 	ev = Evaluate(context.Background(), proxyOf, f, &f.Bindings[0])
 	if ev.Err != nil || ev.Results[0].Message == guard.URL() || !strings.HasPrefix(ev.Results[0].Message, "http://127.0.0.1:") {
 		t.Errorf("without a guard: proxy %q (%v), want one of the evaluation's own", ev.Results[0].Message, ev.Err)
+	}
+}
+
+// SlowFirst puts the jobs that wait on the registry first; SlowSpread
+// spreads them evenly among the quick ones, each group in its order.
+func TestJobOrders(t *testing.T) {
+	quick := func(name string) Job {
+		return Job{Engine: echoEngine{}, File: &scenario.File{Name: name}, Binding: &scenario.Binding{Name: "b"}}
+	}
+	slow := func(name string) Job {
+		f, err := scenario.Parse(name+".yaml", name, []byte(slowFile)) // a 30 s stall
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Job{Engine: echoEngine{}, File: f, Binding: &f.Bindings[0]}
+	}
+	names := func(jobs []Job) string {
+		var out []string
+		for _, j := range jobs {
+			out = append(out, j.File.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	jobs := []Job{quick("q1"), quick("q2"), quick("q3"), quick("q4"), slow("s1"), slow("s2")}
+	if got, want := names(SlowFirst(jobs)), "s1 s2 q1 q2 q3 q4"; got != want {
+		t.Errorf("SlowFirst: %s, want %s", got, want)
+	}
+	if got, want := names(SlowSpread(jobs)), "q1 s1 q2 s2 q3 q4"; got != want {
+		t.Errorf("SlowSpread: %s, want %s", got, want)
+	}
+	if got, want := names(SlowSpread(jobs[:3])), "q1 q2 q3"; got != want {
+		t.Errorf("SlowSpread without slow jobs: %s, want %s", got, want)
 	}
 }

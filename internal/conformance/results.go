@@ -285,3 +285,22 @@ func ParseResults(name string, data []byte) (*ResultsFile, error) {
 	}
 	return &rf, nil
 }
+
+// FailUnexplained turns the passes among recs into failures with message
+// when none of them is a failure: recs are the records one test-framework
+// spec checked, and that spec failed for a reason no record gives (an
+// interrupt, a timeout, an assertion outside the checks), so no record of
+// it may read as a pass. A failing record already explains the failure;
+// then every record keeps its outcome.
+func FailUnexplained(recs []*SpecRecord, message string) {
+	for _, rec := range recs {
+		if rec.Outcome == engine.OutcomeFail {
+			return
+		}
+	}
+	for _, rec := range recs {
+		if rec.Outcome == engine.OutcomePass {
+			rec.Outcome, rec.Reason = engine.OutcomeFail, message
+		}
+	}
+}

@@ -148,7 +148,7 @@ func TestConformance(t *testing.T) {
 	for _, v := range []string{"NO_PROXY", "no_proxy", "https_proxy", "http_proxy"} {
 		t.Setenv(v, "")
 	}
-	r := &run{eng: eng, caps: caps, set: set, evals: conformance.NewEvaluations(eng, conformance.Setup{Guard: guard}), records: map[string]*conformance.SpecRecord{}}
+	r := &run{eng: eng, caps: caps, set: set, evals: conformance.NewEvaluations(), setup: conformance.Setup{Guard: guard}, records: map[string]*conformance.SpecRecord{}}
 	specs := scenario.Specs(files)
 	r.declare(specs)
 	// Ginkgo's own filters (labels, focus, skip) say which specs will run;
@@ -169,6 +169,7 @@ type run struct {
 	caps  engine.Capabilities
 	set   settings
 	evals *conformance.Evaluations
+	setup conformance.Setup
 	// unsupported is each spec's unsupported decision, made once.
 	unsupported map[*scenario.Spec]unsupported
 	mu          sync.Mutex
@@ -190,15 +191,20 @@ func (r *run) prefetch(specs []*scenario.Spec, preview Report) {
 		}
 	}
 	seen := map[string]bool{}
-	var pairs []conformance.Pair
+	var jobs []conformance.Job
 	for _, s := range specs {
 		if u := r.unsupported[s]; (u.why != "" && !u.fatal) || !willRun[s.Name] || seen[s.EvalKey()] {
 			continue
 		}
 		seen[s.EvalKey()] = true
-		pairs = append(pairs, conformance.Pair{File: s.File, Binding: s.Binding})
+		jobs = append(jobs, r.job(s))
 	}
-	r.evals.Prefetch(pairs, r.set.evalLimit)
+	r.evals.Prefetch(conformance.SlowFirst(jobs), r.set.evalLimit)
+}
+
+// job is the evaluation spec s is checked against.
+func (r *run) job(s *scenario.Spec) conformance.Job {
+	return conformance.Job{Engine: r.eng, File: s.File, Binding: s.Binding, Setup: r.setup}
 }
 
 func (r *run) record(rec *conformance.SpecRecord) {
@@ -222,7 +228,7 @@ func (r *run) declare(specs []*scenario.Spec) {
 			r.record(conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: u.why}))
 			Skip("unsupported: " + u.why)
 		}
-		ev, err := r.evals.Get(ctx, s.File, s.Binding)
+		ev, err := r.evals.Get(ctx, r.job(s))
 		Expect(err).NotTo(HaveOccurred())
 		out := conformance.Check(s, ev, r.caps, r.eng.Name(), r.set.opts)
 		rec := conformance.Record(s, ev, out)
