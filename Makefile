@@ -101,19 +101,19 @@ conformance: suite-bin ## The whole scenario suite on ENGINE (default inprocess:
 
 .PHONY: matrix
 matrix: ## Print the conformance matrix from $(ARTIFACTS)/results-*.json (also written to conformance-matrix.md)
-	@$(GO) run ./internal/cmd/conformance-report matrix $(ARTIFACTS)
+	@$(GO) run ./internal/cmd/imagectx matrix $(ARTIFACTS)
 
 .PHONY: migration
 migration: ## The migration report, ClusterPolicy beside its CEL translation per registry fault, from $(ARTIFACTS)/results-$(ENGINE).json (make conformance writes both)
 	@test -f $(ARTIFACTS)/results-$(ENGINE).json || $(MAKE) --no-print-directory conformance
-	$(GO) run ./internal/cmd/conformance-report migration -results $(ARTIFACTS)/results-$(ENGINE).json -o $(ARTIFACTS)/migration.md scenarios $(subst :, ,$(SCENARIOS))
+	$(GO) run ./internal/cmd/imagectx migration -results $(ARTIFACTS)/results-$(ENGINE).json -o $(ARTIFACTS)/migration.md scenarios $(subst :, ,$(SCENARIOS))
 
 .PHONY: catalogue
 catalogue: ## Regenerate docs/error-strings.md from the scenarios
-	$(GO) run ./internal/cmd/conformance-report catalogue -o docs/error-strings.md scenarios
+	$(GO) run ./internal/cmd/imagectx catalogue -o docs/error-strings.md scenarios
 
 .PHONY: check-catalogue
 check-catalogue: ## Fail when docs/error-strings.md is stale
-	$(GO) run ./internal/cmd/conformance-report catalogue -check -o docs/error-strings.md scenarios
+	$(GO) run ./internal/cmd/imagectx catalogue -check -o docs/error-strings.md scenarios
 
 -include mk/*.mk

@@ -109,6 +109,17 @@ func (t tally) String() string {
 	return s
 }
 
+// Failures is the number of failing specs over the sites that ran.
+func (v Verdict) Failures() int {
+	n := 0
+	for _, s := range v.Sites {
+		if s.Results != nil {
+			n += s.Results.Summary.Fail
+		}
+	}
+	return n
+}
+
 // WriteVerdict writes the verdict report (Markdown).
 func WriteVerdict(w io.Writer, v Verdict) error {
 	var b strings.Builder
@@ -127,7 +138,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	}
 	p("- Counts are pass / fail / unsupported. A spec is unsupported when the site cannot run it (a capability it lacks, with the reason in the results file); `REQUIRE_CATCHERROR=1` makes a missing catchError a failure.\n\n")
 
-	totalFail := 0
+	totalFail := v.Failures()
 	p("## Sites\n\n| site | engine | specs | pass | fail | unsupported |\n|---|---|---:|---:|---:|---:|\n")
 	for _, s := range v.Sites {
 		if s.Results == nil {
@@ -135,7 +146,6 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 			continue
 		}
 		r := s.Results
-		totalFail += r.Summary.Fail
 		p("| %s | %s %s | %d | %d | %d | %d |\n", s.Name, r.Engine, cell(r.Version), len(r.Specs), r.Summary.Pass, r.Summary.Fail, r.Summary.Unsupported)
 	}
 	p("\n")

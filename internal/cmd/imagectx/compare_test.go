@@ -70,7 +70,7 @@ func TestCompare(t *testing.T) {
 	if strings.Contains(text, "both/catch-on") {
 		t.Errorf("a case unsupported in both runs is reported:\n%s", text)
 	}
-	err := run([]string{"compare", "-a", a, "-b", b, "-o", filepath.Join(t.TempDir(), "c.md"), "-fail-on-change"}, &bytes.Buffer{})
+	err := run([]string{"compare", "-o", filepath.Join(t.TempDir(), "c.md"), "-fail-on-change", a, b}, &bytes.Buffer{})
 	if !errors.Is(err, errChanged) {
 		t.Errorf("-fail-on-change: %v, want errChanged", err)
 	}
@@ -87,18 +87,25 @@ func TestCompareErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := writeResults(t, "empty", engine.Capabilities{}, nil)
+	notExec := filepath.Join(dir, "kubectl-kyverno")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"-a", bad}, "compare: both -a and -b are required"},
-		{[]string{"-a", bad, "-b", bad}, bad + ": not a results file"},
-		{[]string{"-a", filepath.Join(dir, "nope.json"), "-b", bad}, "read results of A"},
-		{[]string{"-a", empty, "-b", empty}, "no specs in the results"},
-		{[]string{"-a", otherFormat, "-b", bad}, otherFormat + `: format "imagectx.conformance.results/v0", want "imagectx.conformance.results/v1"`},
-		{[]string{"-a", empty, "-b", empty, "extra"}, "compare: unexpected arguments [extra"},
+		{[]string{bad}, "compare: want two sides, A and B (an engine name, a kubectl-kyverno path or a results-<engine>.json), got 1"},
+		{[]string{bad, bad}, bad + ": not a results file"},
+		{[]string{filepath.Join(dir, "nope.json"), bad}, "compare: side a: results file: stat " + filepath.Join(dir, "nope.json")},
+		{[]string{empty, empty}, "no specs in the results"},
+		{[]string{otherFormat, bad}, otherFormat + `: format "imagectx.conformance.results/v0", want "imagectx.conformance.results/v1"`},
+		{[]string{empty, empty, "extra"}, "compare: want two sides, A and B (an engine name, a kubectl-kyverno path or a results-<engine>.json), got 3"},
+		{[]string{"", empty}, "compare: side a is empty"},
+		{[]string{empty, notExec}, "compare: side b: " + notExec + " is not an executable kubectl-kyverno binary"},
+		{[]string{empty, filepath.Join(dir, "bin", "kubectl-kyverno")}, "compare: side b: stat " + filepath.Join(dir, "bin", "kubectl-kyverno")},
 	} {
-		err := run(append([]string{"compare"}, append(tt.args, "-o", filepath.Join(dir, "out.md"))...), &bytes.Buffer{})
+		err := run(append([]string{"compare", "-o", filepath.Join(dir, "out.md")}, tt.args...), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("compare %v = %v, want %q", tt.args, err, tt.want)
 		}
@@ -110,7 +117,7 @@ func TestCompareErrors(t *testing.T) {
 func compareReport(t *testing.T, a, b string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "compare.md")
-	if err := run([]string{"compare", "-a", a, "-a-name", "reference", "-b", b, "-b-name", "kyverno", "-o", out}, &bytes.Buffer{}); err != nil {
+	if err := run([]string{"compare", "-a-name", "reference", "-b-name", "kyverno", "-o", out, a, b}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(out)
@@ -118,4 +125,28 @@ func compareReport(t *testing.T, a, b string) string {
 		t.Fatal(err)
 	}
 	return string(md)
+}
+
+// A side is a results file, a kubectl-kyverno binary, one of make e2e's
+// engines, or another engine name (the suite checks it).
+func TestParseSide(t *testing.T) {
+	dir := t.TempDir()
+	cli := filepath.Join(dir, "kubectl-kyverno")
+	if err := os.WriteFile(cli, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	results := writeResults(t, "inprocess", engine.Capabilities{}, nil)
+	for spec, want := range map[string]sideKind{
+		results:           sideResults,
+		cli:               sideCLI,
+		"admission":       sideCluster,
+		"background-scan": sideCluster,
+		"inprocess":       sideEngine,
+		"kyverno":         sideEngine,
+	} {
+		sd, err := parseSide("a", spec)
+		if err != nil || sd.kind != want {
+			t.Errorf("parseSide(%q) = %v, %v; want kind %v", spec, sd.kind, err, want)
+		}
+	}
 }
