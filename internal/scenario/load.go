@@ -224,16 +224,48 @@ type fileCheck struct {
 	bindingNames map[string]bool
 }
 
+// checkStep is one part of a file's validation and the steps whose
+// findings it reads.
+type checkStep struct {
+	name  string
+	needs []string
+	run   func() error
+}
+
 // check validates the file, in the order the format reads: header,
-// variables, documents, bindings, inputs, registry, results.
+// variables, documents, bindings, inputs, registry, results. A file with
+// several mistakes gets all of them in one error (errors.Join, in file
+// order): every step runs whose inputs passed; a step whose input failed
+// is left out, so one mistake is not reported again as its consequences.
+// A wrong header (apiVersion, kind) ends the check: the file is not read
+// as a scenario.
 func (f *File) check(d *decoder, root *yaml.Node) error {
 	c := &fileCheck{f: f, d: d, root: root}
-	for _, step := range []func() error{c.header, c.vars, c.documents, c.bindings, c.configMaps, c.apiCallResponses, c.namespaces, c.registry, c.results} {
-		if err := step(); err != nil {
-			return err
+	if err := c.header(); err != nil {
+		return err
+	}
+	failed := map[string]bool{}
+	var errs []error
+	for _, st := range []checkStep{
+		{"vars", nil, c.vars},
+		{"documents", []string{"vars"}, c.documents},
+		{"bindings", []string{"documents"}, c.bindings},
+		{"configMaps", []string{"vars"}, c.configMaps},
+		{"apiCallResponses", []string{"vars"}, c.apiCallResponses},
+		{"namespaces", nil, c.namespaces},
+		{"registry", nil, c.registry},
+		{"results", []string{"documents", "bindings"}, c.results},
+	} {
+		if slices.ContainsFunc(st.needs, func(n string) bool { return failed[n] }) {
+			failed[st.name] = true
+			continue
+		}
+		if err := st.run(); err != nil {
+			failed[st.name] = true
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // varsIn refuses a ${NAME} under n that is not a known variable.
@@ -585,10 +617,15 @@ func (c *fileCheck) results() error {
 		return c.d.Errorf(c.root, "results", "want at least one expected result")
 	}
 	specNames := map[string][]int{}
+	var errs []error
 	for i := range c.f.Results {
+		// Rows are independent: each one's mistakes are reported.
 		if err := c.row(i, specNames); err != nil {
-			return err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 	return c.panics()
 }

@@ -333,3 +333,37 @@ func TestExactMismatchPointsAtTheDifference(t *testing.T) {
 		t.Errorf("desc = %s", desc)
 	}
 }
+
+// A file with several mistakes gets all of them in one error, in file
+// order; a step that reads a failed one's findings is left out rather
+// than reporting the same mistake again.
+func TestParseReportsEveryMistake(t *testing.T) {
+	src := strings.NewReplacer(
+		"image: \"${IMAGE}\"", "image: \"${IMAGES}\"",
+		"  deadline: 2s\n", "  deadline: 2s\n  credentials: [{password: x}]\n",
+	).Replace(valid)
+	_, err := Parse("t.yaml", "t", []byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"t.yaml:29:26: resources[0]: unknown variable ${IMAGES}",
+		"registry.credentials[0].username: want a username",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "results[0]") {
+		t.Errorf("the rows are checked although the documents they name failed:\n%s", msg)
+	}
+
+	// Two rows with mistakes: both reported.
+	rows := strings.Replace(valid, "results:\n- policy: p\n", "results:\n- policy: q\n  rule: r\n  resources: [default/app]\n  result: error\n- policy: z\n", 1)
+	_, err = Parse("t.yaml", "t", []byte(rows))
+	if err == nil || !strings.Contains(err.Error(), `results[0].policy: want one of the file's policies (p), got "q"`) ||
+		!strings.Contains(err.Error(), `results[1].policy: want one of the file's policies (p), got "z"`) {
+		t.Errorf("two bad rows: %v", err)
+	}
+}
