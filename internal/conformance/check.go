@@ -24,6 +24,10 @@ type Outcome struct {
 	// Reason explains a fail or unsupported outcome; for a failure it reads
 	// like kyverno test: "want skip, got error: <message>".
 	Reason string `json:"reason,omitempty"`
+	// Refused, on a failure, is why the engine cannot run the case at all
+	// (the capability it lacks): REQUIRE_CATCHERROR=1 makes that a
+	// failure, and reports group such failures by this reason.
+	Refused string `json:"refused,omitempty"`
 	// Unchecked lists expectations the engine cannot show, with why.
 	Unchecked []string `json:"unchecked,omitempty"`
 	// Got is the engine's result for the spec's rule and resource, nil when
@@ -72,7 +76,7 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, opts Options) Outcome {
 	if why, fatal := Unsupported(s, caps, engineName, opts); why != "" {
 		if fatal {
-			return Outcome{Outcome: engine.OutcomeFail, Reason: requireCatchErrorPrefix + why}
+			return Outcome{Outcome: engine.OutcomeFail, Reason: requireCatchErrorPrefix + why, Refused: why}
 		}
 		return Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 	}

@@ -55,9 +55,12 @@ type SpecRecord struct {
 	Labels   []string            `json:"labels"`
 	Requires []engine.Capability `json:"requires,omitempty"`
 
-	Outcome   engine.Outcome `json:"outcome"`
-	Reason    string         `json:"reason,omitempty"`
-	Unchecked []string       `json:"unchecked,omitempty"`
+	Outcome engine.Outcome `json:"outcome"`
+	Reason  string         `json:"reason,omitempty"`
+	// Refused is Outcome.Refused: a failure because the engine cannot
+	// run the case at all (REQUIRE_CATCHERROR=1), and why.
+	Refused   string   `json:"refused,omitempty"`
+	Unchecked []string `json:"unchecked,omitempty"`
 
 	Want Want `json:"want"`
 	Got  *Got `json:"got"`
@@ -112,7 +115,7 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 		Want: Want{Result: s.Row.Result, Message: s.Row.Message, Admission: s.Row.Admission},
 	}
 	mask := SecretMasker(s.File)
-	rec.Reason = mask(out.Reason)
+	rec.Reason, rec.Refused = mask(out.Reason), mask(out.Refused)
 	if a := out.Admission; a != nil {
 		rec.Admission = &AdmissionGot{Allowed: a.Allowed, Message: mask(a.Message), Annotations: a.Annotations, DurationMS: a.Duration.Milliseconds()}
 		for _, w := range a.Warnings {

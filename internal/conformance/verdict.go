@@ -178,7 +178,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 					got += ": " + shorten(rec.Reason, 160)
 				}
 				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, rec.Want.Result, got}
-				if why, ok := strings.CutPrefix(rec.Reason, requireCatchErrorPrefix); ok {
+				if why := rec.Refused; why != "" {
 					// One row for every case the site refuses to run.
 					k.file, k.rule, k.want, k.got = "(every file)", "(every catchError case)", "(as each row says)", "not run: "+shorten(why, 240)
 				}
@@ -271,8 +271,8 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 			var reasons []string
 			var checked []*SpecRecord
 			for _, rec := range fails {
-				why, ok := strings.CutPrefix(rec.Reason, requireCatchErrorPrefix)
-				if !ok {
+				why := rec.Refused
+				if why == "" {
 					checked = append(checked, rec)
 					continue
 				}
@@ -347,7 +347,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 
 // requireCatchErrorPrefix starts the reason of a spec that fails only
 // because REQUIRE_CATCHERROR=1 and the site cannot run catchError cases
-// (Check's wording).
+// (Check's wording; Outcome.Refused holds the rest).
 const requireCatchErrorPrefix = "REQUIRE_CATCHERROR=1 and the engine cannot run this case: "
 
 // runOf is a results file as one side of a comparison.

@@ -21,7 +21,7 @@ func TestWriteVerdict(t *testing.T) {
 			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
 				Got: &Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
 			{Name: "faults/present/catch-true/deny/check/app", Labels: []string{"catch:on", "fault:none", "site:deny"}, Outcome: outcome,
-				Reason: requireCatchErrorPrefix + "catchError: the CLI drops such a policy"},
+				Reason: requireCatchErrorPrefix + "catchError: the CLI drops such a policy", Refused: "catchError: the CLI drops such a policy"},
 		}
 	}
 	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs(engine.OutcomePass))
