@@ -97,12 +97,6 @@ const (
 type Capabilities struct {
 	// Version of the engine or Kyverno build, e.g. "v1.19.1".
 	Version string
-	// CatchError is true when the engine knows imageRegistry.catchError.
-	CatchError bool
-	// Context is true when Result.Context is filled (white-box engines).
-	Context bool
-	// Admission is true when results come from a real admission request.
-	Admission bool
 	// OneResultPerRule is true when results are PolicyReport entries: one
 	// per policy, rule and resource. Where Kyverno's engine reports a rule
 	// twice (a verifyImages rule: its verification, then its image
@@ -112,9 +106,15 @@ type Capabilities struct {
 	// API server calls (admission engines only; 0 otherwise).
 	WebhookTimeout time.Duration
 	// Unsupported explains, per capability, why the engine lacks it; shown
-	// in reports. The three above are the bool fields; the others are
-	// supported unless they have a reason here.
+	// in reports. Every capability without a reason here is supported.
 	Unsupported map[Capability]string
+}
+
+// Has reports whether the engine has capability c: it gives no reason it
+// lacks it.
+func (c Capabilities) Has(capability Capability) bool {
+	_, lacks := c.Unsupported[capability]
+	return !lacks
 }
 
 // Document is one YAML file given to an engine; File names it in errors.

@@ -153,8 +153,6 @@ func (e *Engine) Capabilities(ctx context.Context) (engine.Capabilities, error) 
 	}
 	caps := engine.Capabilities{
 		Version:          e.opts.Version,
-		CatchError:       catch,
-		Admission:        e.opts.Process == ProcessAdmission,
 		OneResultPerRule: true,
 		WebhookTimeout:   e.opts.WebhookTimeout,
 		Unsupported: map[engine.Capability]string{

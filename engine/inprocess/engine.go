@@ -129,9 +129,7 @@ func (e *Engine) Capabilities(context.Context) (engine.Capabilities, error) {
 		loader = "catchError by Kyverno's own loader"
 	}
 	return engine.Capabilities{
-		Version:    fmt.Sprintf("Kyverno %s in process (%s)", KyvernoVersion(), loader),
-		CatchError: true,
-		Context:    true,
+		Version: fmt.Sprintf("Kyverno %s in process (%s)", KyvernoVersion(), loader),
 		Unsupported: map[engine.Capability]string{
 			engine.CapAdmission: "the in-process engine calls Kyverno's engine directly; there is no API server or webhook",
 		},

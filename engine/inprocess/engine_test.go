@@ -153,7 +153,7 @@ func TestCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !caps.CatchError || !caps.Context || caps.Admission {
+	if !caps.Has(engine.CapCatchError) || !caps.Has(engine.CapContext) || caps.Has(engine.CapAdmission) {
 		t.Errorf("capabilities = %+v", caps)
 	}
 	if !strings.Contains(caps.Version, "Kyverno v") || !strings.Contains(caps.Version, "in process") {

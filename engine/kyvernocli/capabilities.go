@@ -265,8 +265,7 @@ func (e *Engine) probe(ctx context.Context) (engine.Capabilities, error) {
 	catchErr, reason := judgeCatchError(version, summary, run.Stdout, dropReason)
 
 	caps := engine.Capabilities{
-		Version:    version,
-		CatchError: catchErr,
+		Version: version,
 		Unsupported: map[engine.Capability]string{
 			engine.CapContext:   "kubectl-kyverno apply reports rule status and message, not the loaded context",
 			engine.CapAdmission: "kubectl-kyverno apply evaluates in process; no API server admission request",

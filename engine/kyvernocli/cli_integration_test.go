@@ -200,7 +200,7 @@ func TestCLIBatchAgainstFakeRegistry(t *testing.T) {
 			t.Errorf("%s:\n got  %s: %s\n want %s: %s", c.pod, got.Status, got.Message, c.want.status, c.want.message)
 		}
 	}
-	if !caps.CatchError {
+	if !caps.Has(engine.CapCatchError) {
 		got, ok := resultFor(results, "check-image-catch", "check-image", engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "a-present"})
 		if !ok {
 			t.Fatalf("the catchError policy left no policy-level result on %s (%s): %v", caps.Version, caps.Unsupported[engine.CapCatchError], results)
@@ -274,18 +274,18 @@ func TestCLICapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("version %s, catchError %v (%s); probe %s, cached %s", caps.Version, caps.CatchError, caps.Unsupported[engine.CapCatchError], first, time.Since(start))
-	if again.Version != caps.Version || again.CatchError != caps.CatchError {
+	t.Logf("version %s, catchError %v (%s); probe %s, cached %s", caps.Version, caps.Has(engine.CapCatchError), caps.Unsupported[engine.CapCatchError], first, time.Since(start))
+	if again.Version != caps.Version || again.Has(engine.CapCatchError) != caps.Has(engine.CapCatchError) {
 		t.Errorf("cached answer differs: %+v vs %+v", again, caps)
 	}
-	if caps.Version == "" || caps.Context || caps.Admission {
+	if caps.Version == "" || caps.Has(engine.CapContext) || caps.Has(engine.CapAdmission) {
 		t.Errorf("caps = %+v", caps)
 	}
 	if why, ok := caps.Unsupported[engine.CapConfigMaps]; ok {
 		t.Errorf("configMaps unsupported (%s); they go in through the values file", why)
 	}
 	if caps.Version == "v1.19.1" {
-		if caps.CatchError {
+		if caps.Has(engine.CapCatchError) {
 			t.Fatal("v1.19.1 reported as knowing catchError")
 		}
 		want := "kubectl-kyverno v1.19.1 does not know imageRegistry.catchError: it silently drops a policy that sets it " +

@@ -46,20 +46,7 @@ type Outcome struct {
 // Unsupported says why the engine cannot run the spec ("" when it can).
 func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, opts Options) (reason string, fatal bool) {
 	for _, c := range s.Requires {
-		has := false
-		switch c {
-		case engine.CapCatchError:
-			has = caps.CatchError
-		case engine.CapContext:
-			has = caps.Context
-		case engine.CapAdmission:
-			has = caps.Admission
-		default:
-			// Capabilities without a flag in engine.Capabilities are
-			// present unless the engine gives a reason they are not.
-			has = caps.Unsupported[c] == ""
-		}
-		if has {
+		if caps.Has(c) {
 			continue
 		}
 		why := caps.Unsupported[c]
@@ -92,7 +79,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 	}
 	row := s.Row
 	if row.Admission != nil {
-		if !caps.Admission {
+		if !caps.Has(engine.CapAdmission) {
 			out := Outcome{Unchecked: []string{fmt.Sprintf("admission: engine %s does not send resources through an admission request", engineName)}}
 			if row.Result != "" {
 				return checkResult(s, ev, caps, engineName, out)
@@ -119,7 +106,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 		}
 		return checkResult(s, ev, caps, engineName, out)
 	}
-	if caps.Admission && row.Result != "none" {
+	if caps.Has(engine.CapAdmission) && row.Result != "none" {
 		if a := answerFor(s, ev); a != nil && !a.Allowed {
 			// Another row checks the denial; this one's result is not in
 			// any PolicyReport either.
@@ -242,7 +229,7 @@ func checkResult(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, eng
 			}
 		}
 		if len(row.Context) > 0 {
-			if !caps.Context {
+			if !caps.Has(engine.CapContext) {
 				why := caps.Unsupported[engine.CapContext]
 				if why == "" {
 					why = "the engine cannot show the rule context"

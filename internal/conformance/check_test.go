@@ -71,7 +71,8 @@ func specs(t *testing.T) (off, on *scenario.Spec) {
 func TestCheck(t *testing.T) {
 	off, on := specs(t)
 	vars := scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}
-	full := engine.Capabilities{CatchError: true, Context: true}
+	noAdmission := map[engine.Capability]string{engine.CapAdmission: "no API server"}
+	full := engine.Capabilities{Unsupported: noAdmission}
 	pod := engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}
 	res := func(st engine.Status, msg string, ctx map[string]any) []engine.Result {
 		return []engine.Result{{Policy: "p", Rule: "r", Resource: pod, Status: st, Message: msg, Context: ctx}}
@@ -112,11 +113,11 @@ func TestCheck(t *testing.T) {
 			map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "MANIFEST_UNKNOWN", "resolvedImage": ""}})}, full, Options{}, engine.OutcomeFail,
 			`imageData.resolvedImage: want absent, got ""; imageData: want keys [errorMessage failed], got keys [errorMessage failed resolvedImage]`},
 		{"context not checked without the capability", on, &Evaluation{Vars: vars, Results: res(engine.StatusSkip, "preconditions not met", nil)},
-			engine.Capabilities{CatchError: true}, Options{}, engine.OutcomePass, ""},
+			engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapContext: "no context", engine.CapAdmission: "no API server"}}, Options{}, engine.OutcomePass, ""},
 		{"unsupported catchError", on, &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapCatchError: "v1.19.1 drops the policy"}}, Options{},
 			engine.OutcomeUnsupported, "catchError: v1.19.1 drops the policy"},
-		{"REQUIRE_CATCHERROR makes it fail", on, &Evaluation{Vars: vars}, engine.Capabilities{}, Options{RequireCatchError: true},
-			engine.OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: engine e does not support catchError"},
+		{"REQUIRE_CATCHERROR makes it fail", on, &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapCatchError: "v1.19.1 drops the policy"}}, Options{RequireCatchError: true},
+			engine.OutcomeFail, "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: v1.19.1 drops the policy"},
 		{"capability without a flag, engine gives a reason", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars}, engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapClientDeadline: "no timeout"}}, Options{},
 			engine.OutcomeUnsupported, "clientDeadline: no timeout"},
 		{"capability without a flag, no reason: supported", withRequires(off, "clientDeadline"), &Evaluation{Vars: vars, Requested: seen,
@@ -230,7 +231,7 @@ results:
 		return engine.Result{Policy: "p", Rule: "r", Resource: engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}, Status: st, Message: msg}
 	}
 	both := &Evaluation{Results: []engine.Result{res(engine.StatusFail, "missing digest"), res(engine.StatusPass, "verified")}}
-	caps := engine.Capabilities{Context: true}
+	caps := engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapAdmission: "no API server"}}
 	for _, s := range ss {
 		if o := Check(s, both, caps, "e", Options{}); o.Outcome != engine.OutcomePass {
 			t.Errorf("%s: %s: %s", s.Name, o.Outcome, o.Reason)
@@ -256,7 +257,7 @@ results:
 	}
 	// A PolicyReport keeps one of the two: its row passes, the other row
 	// is unsupported (naming the row the entry is), anything else fails.
-	report := engine.Capabilities{OneResultPerRule: true}
+	report := engine.Capabilities{OneResultPerRule: true, Unsupported: map[engine.Capability]string{engine.CapAdmission: "no API server"}}
 	if o := Check(ss[0], one, report, "admission", Options{}); o.Outcome != engine.OutcomePass {
 		t.Errorf("report, its row: %s: %s", o.Outcome, o.Reason)
 	}
@@ -304,8 +305,8 @@ func TestCheckAdmission(t *testing.T) {
 	}
 	vars := scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}
 	pod := engine.ResourceID{Kind: "Pod", Namespace: "default", Name: "app"}
-	adm := engine.Capabilities{CatchError: true, Admission: true, WebhookTimeout: 5e9}
-	other := engine.Capabilities{CatchError: true}
+	adm := engine.Capabilities{WebhookTimeout: 5e9, Unsupported: map[engine.Capability]string{engine.CapContext: "PolicyReports"}}
+	other := engine.Capabilities{Unsupported: map[engine.Capability]string{engine.CapContext: "none", engine.CapAdmission: "no API server"}}
 	failed := []engine.Result{{Policy: "p", Rule: "r", Resource: pod, Status: engine.StatusError, Message: "failed: GET http://127.0.0.1:5000/v2/team/app/manifests/gone: MANIFEST_UNKNOWN"}}
 	answer := func(allowed bool, msg string, warnings ...string) []engine.AdmissionResponse {
 		return []engine.AdmissionResponse{{Resource: pod, Allowed: allowed, Message: msg, Warnings: warnings, Duration: 1e9}}
@@ -326,7 +327,7 @@ func TestCheckAdmission(t *testing.T) {
 		{"answer only, warning matches", answerOnly, adm, &Evaluation{Admissions: answer(true, "", "be careful"), Vars: vars}, engine.OutcomePass, ""},
 		{"answer only, warning missing", answerOnly, adm, &Evaluation{Admissions: answer(true, ""), Vars: vars}, engine.OutcomeFail, "want 1 admission warning(s), got 0"},
 		{"answer only, took the webhook timeout", answerOnly, adm, &Evaluation{Admissions: []engine.AdmissionResponse{{Resource: pod, Allowed: true, Warnings: []string{"careful"}, Duration: 6e9}}, Vars: vars}, engine.OutcomeFail, "want the answer to take less than the webhook timeout (5s), it took 6s"},
-		{"answer only, no admission engine", answerOnly, other, &Evaluation{Vars: vars}, engine.OutcomeUnsupported, "admission: engine x does not support admission"},
+		{"answer only, no admission engine", answerOnly, other, &Evaluation{Vars: vars}, engine.OutcomeUnsupported, "admission: no API server"},
 		{"input the engine cannot take", denied, adm, &Evaluation{Err: fmt.Errorf("admission: a Secret: %w", engine.ErrUnsupportedInput)}, engine.OutcomeUnsupported, "admission: a Secret: unsupported input"},
 	}
 	for _, tc := range cases {

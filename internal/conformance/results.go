@@ -234,7 +234,7 @@ func NewResultsFile(engineName string, caps engine.Capabilities, opts Options, r
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
 	rf := &ResultsFile{
 		Format: ResultsFormat, Engine: engineName, Version: caps.Version,
-		Capabilities:      CapsRecord{CatchError: caps.CatchError, Context: caps.Context, Admission: caps.Admission, Unsupported: caps.Unsupported},
+		Capabilities:      CapsRecord{CatchError: caps.Has(engine.CapCatchError), Context: caps.Has(engine.CapContext), Admission: caps.Has(engine.CapAdmission), Unsupported: caps.Unsupported},
 		RequireCatchError: opts.RequireCatchError,
 		Specs:             recs,
 	}

@@ -27,7 +27,7 @@ func got(status, msg string) *conformance.Got {
 }
 
 func TestCompare(t *testing.T) {
-	a := writeResults(t, "reference", engine.Capabilities{Version: "reference", CatchError: true}, []*conformance.SpecRecord{
+	a := writeResults(t, "reference", engine.Capabilities{Version: "reference"}, []*conformance.SpecRecord{
 		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:41000/v2/x: MANIFEST_UNKNOWN")},
 		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomePass, Got: got("skip", "preconditions not met")},
 		{Name: "auth/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "UNAUTHORIZED")},
