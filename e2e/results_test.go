@@ -105,7 +105,7 @@ func (s *suite) writeResults(rep Report) {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, conformance.Record(sp, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name, sp.File.Name, sp.Binding.Name)}))
+			all = append(all, conformance.Record(sp, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name)}))
 		}
 		rf := conformance.NewResultsFile(x.name, x.caps, s.opts, all)
 		path, err := conformance.WriteResults(dir, rf)

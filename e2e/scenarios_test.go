@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,27 +24,10 @@ import (
 // files that do run as written. A background scan creates the resources
 // first, then the policies as Audit copies scanning in the background. A
 // spec whose inputs the path cannot take (Secrets, logins, ConfigMaps,
-// patched resources...) is unsupported with that capability's reason;
-// the files and bindings below are left out, each with the reason its
-// specs report.
-
-// notAtAdmission are files make e2e does not run at admission, with the
-// reason their specs are reported unsupported.
-var notAtAdmission = map[string]string{
-	"cel/faults/server-error": "the CEL image-data loader retries 500 for about 5 s per lookup and the webhook evaluates the file's " +
-		"policies one after the other, so the API server's 10 s webhook timeout ends the review first: no PolicyReport entry " +
-		"under failurePolicy Ignore, a timeout denial under Fail (docs/kyverno-facts.md section 8)",
-	"cel/faults/rate-limited": "the CEL image-data loader retries 429 for about 5 s per lookup and the webhook evaluates the file's " +
-		"policies one after the other, so the API server's 10 s webhook timeout ends the review first: no PolicyReport entry " +
-		"under failurePolicy Ignore, a timeout denial under Fail (docs/kyverno-facts.md section 8)",
-}
-
-// notInBackground are files (and bindings; "" is every binding) make e2e
-// does not run as a background scan, with the reason.
-var notInBackground = map[string]map[string]string{
-	"rules/mutate-then-validate": {"": "a background scan creates the resources before the policies, so no mutate rule patches " +
-		"the resource its validate rule reads (at admission it does)"},
-}
+// patched resources...) is unsupported with that capability's reason; a
+// file an engine does not run at all says so (notRunBy), and the specs a
+// background scan cannot show are below, each with the reason its specs
+// report.
 
 // backgroundGaps are specs a background scan cannot show, whatever their
 // file (checked in order; the first that matches gives the reason).
@@ -75,31 +57,11 @@ func backgroundGap(s *scenario.Spec) string {
 	return ""
 }
 
-func atAdmission(f *scenario.File) bool {
-	_, excluded := notAtAdmission[f.Name]
-	return !excluded
-}
-
-func inBackground(f *scenario.File, b *scenario.Binding) bool {
-	return notInBackgroundReason(f.Name, b.Name) == ""
-}
-
-func notInBackgroundReason(file, binding string) string {
-	bs := notInBackground[file]
-	return cmp.Or(bs[binding], bs[""])
-}
-
-// notRun is why make e2e did not run a spec of file under binding in the
-// named engine.
-func notRun(name, file, binding string) string {
-	why := notAtAdmission[file]
-	if name == admission.NameBackgroundScan {
-		why = cmp.Or(notInBackgroundReason(file, binding), why)
-	}
-	if why == "" {
-		why = "this run's LABEL_FILTER left it out"
-	}
-	return fmt.Sprintf("not run by make e2e (%s): %s", name, why)
+// notRun is why make e2e did not run a spec in the named engine: this
+// run's LABEL_FILTER left it out (the files an engine does not run at all
+// say so with notRunBy, and their specs are declared and unsupported).
+func notRun(name string) string {
+	return fmt.Sprintf("not run by make e2e (%s): this run's LABEL_FILTER left it out", name)
 }
 
 // tables are the two Ginkgo tables of scenario specs, one per process.
@@ -136,14 +98,8 @@ func (s *suite) declareScenarios() {
 func (s *suite) entries(process admission.Process) []TableEntry {
 	var entries []TableEntry
 	for _, f := range s.files {
-		if process == admission.ProcessAdmission && !atAdmission(f) {
-			continue
-		}
 		for bi := range f.Bindings {
 			b := &f.Bindings[bi]
-			if process == admission.ProcessBackgroundScan && !inBackground(f, b) {
-				continue
-			}
 			labels := []string{}
 			for k, v := range f.Metadata.Labels {
 				labels = append(labels, k+":"+v)

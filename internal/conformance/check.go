@@ -45,6 +45,9 @@ type Outcome struct {
 
 // Unsupported says why the engine cannot run the spec ("" when it can).
 func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, opts Options) (reason string, fatal bool) {
+	if why := s.File.NotRunBy[engineName]; why != "" {
+		return fmt.Sprintf("not run by %s: %s", engineName, why), false
+	}
 	for _, c := range s.Requires {
 		if caps.Has(c) {
 			continue

@@ -254,6 +254,7 @@ func (f *File) check(d *decoder, root *yaml.Node) error {
 		{"apiCallResponses", []string{"vars"}, c.apiCallResponses},
 		{"namespaces", nil, c.namespaces},
 		{"registry", nil, c.registry},
+		{"notRunBy", nil, c.notRunBy},
 		{"results", []string{"documents", "bindings"}, c.results},
 	} {
 		if slices.ContainsFunc(st.needs, func(n string) bool { return failed[n] }) {
@@ -628,6 +629,20 @@ func (c *fileCheck) results() error {
 		return errors.Join(errs...)
 	}
 	return c.panics()
+}
+
+// notRunBy checks that every engine it names is known and has a reason.
+func (c *fileCheck) notRunBy() error {
+	n := at(c.root, "notRunBy")
+	for _, name := range sortedKeys(c.f.NotRunBy) {
+		switch {
+		case !slices.Contains(KnownEngines(), name):
+			return c.d.Errorf(orNode(keyNode(n, name), n), "notRunBy."+name, "unknown engine %q; want one of %s", name, strings.Join(KnownEngines(), ", "))
+		case strings.TrimSpace(c.f.NotRunBy[name]) == "":
+			return c.d.Errorf(orNode(at(n, name), n), "notRunBy."+name, "want the reason the engine does not run the file")
+		}
+	}
+	return nil
 }
 
 // panics checks that a binding with a row expecting a panic has no row

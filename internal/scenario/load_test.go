@@ -367,3 +367,20 @@ func TestParseReportsEveryMistake(t *testing.T) {
 		t.Errorf("two bad rows: %v", err)
 	}
 }
+
+// notRunBy names known engines, each with a reason.
+func TestParseNotRunBy(t *testing.T) {
+	for _, tc := range []struct{ block, want string }{
+		{"notRunBy:\n  admision: slow\n", `t.yaml:4:3: notRunBy.admision: unknown engine "admision"; want one of inprocess, kyverno, admission, background-scan`},
+		{"notRunBy:\n  admission: \"\"\n", "t.yaml:4:14: notRunBy.admission: want the reason the engine does not run the file"},
+	} {
+		_, err := Parse("t.yaml", "t", []byte(strings.Replace(valid, "kind: Test\n", "kind: Test\n"+tc.block, 1)))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.block, err, tc.want)
+		}
+	}
+	f, err := Parse("t.yaml", "t", []byte(strings.Replace(valid, "kind: Test\n", "kind: Test\nnotRunBy: {background-scan: the Pods exist first}\n", 1)))
+	if err != nil || f.NotRunBy["background-scan"] != "the Pods exist first" {
+		t.Errorf("valid notRunBy: %v, %v", err, f.NotRunBy)
+	}
+}

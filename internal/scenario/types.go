@@ -60,6 +60,10 @@ type File struct {
 	// Hub). The engine's logins, secrets and deadline stay in Registry.
 	Registries []NamedRegistry `json:"registries"`
 	Results    []Row           `json:"results"`
+	// NotRunBy names engines (KnownEngines) that do not run the file at
+	// all, each with the reason its specs report as unsupported: what an
+	// engine cannot show by construction, not a capability it lacks.
+	NotRunBy map[string]string `json:"notRunBy"`
 
 	// rules are each policy's rule names as Kyverno reports them, in the
 	// order written; ruleTypes maps policy name and rule name to the
@@ -273,4 +277,12 @@ type APICallResponse struct {
 type APICallAnswer struct {
 	StatusCode int             `json:"statusCode"`
 	Body       json.RawMessage `json:"body"`
+}
+
+// KnownEngines are the engine names a file's notRunBy may use: the
+// engines the suites open by name (engine/engines) and make e2e's two
+// (engine/admission). Tests in those packages check that their names are
+// here.
+func KnownEngines() []string {
+	return []string{"inprocess", "kyverno", "admission", "background-scan"}
 }

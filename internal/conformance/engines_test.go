@@ -1,0 +1,38 @@
+package conformance
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/imagectx/conformance/engine/admission"
+	"github.com/imagectx/conformance/engine/engines"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// A scenario file's notRunBy may name every engine there is, and only
+// those: the suites' engines and make e2e's two.
+func TestKnownEngines(t *testing.T) {
+	want := append(engines.Names(), admission.NameAdmission, admission.NameBackgroundScan)
+	got := scenario.KnownEngines()
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("scenario.KnownEngines() = %v, want the engines there are: %v", got, want)
+	}
+}
+
+// A file an engine does not run at all reports every spec unsupported for
+// that engine, with the file's reason, and runs elsewhere.
+func TestNotRunBy(t *testing.T) {
+	off, _ := specs(t)
+	f := *off.File
+	f.NotRunBy = map[string]string{"admission": "the webhook times out first"}
+	s := *off
+	s.File = &f
+	if why, fatal := Unsupported(&s, mustCaps(t), "admission", Options{RequireCatchError: true}); why != "not run by admission: the webhook times out first" || fatal {
+		t.Errorf("admission: %q, fatal %t", why, fatal)
+	}
+	if why, _ := Unsupported(&s, mustCaps(t), "inprocess", Options{}); why != "" {
+		t.Errorf("inprocess: %q, want it run", why)
+	}
+}
