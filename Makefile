@@ -112,6 +112,10 @@ migration: ## The migration report, ClusterPolicy beside its CEL translation per
 catalogue: ## Regenerate docs/error-strings.md from the scenarios
 	$(GO) run ./internal/cmd/imagectx catalogue -o docs/error-strings.md scenarios
 
+.PHONY: schema
+schema: ## Regenerate docs/scenario.schema.json (the scenario format's JSON Schema) from the Go types; go test ./internal/scenario/schema fails when it is stale
+	$(GO) run ./internal/cmd/imagectx schema -o docs/scenario.schema.json
+
 .PHONY: check-catalogue
 check-catalogue: ## Fail when docs/error-strings.md is stale
 	$(GO) run ./internal/cmd/imagectx catalogue -check -o docs/error-strings.md scenarios

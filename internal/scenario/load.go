@@ -196,10 +196,10 @@ func checkLabels(d *decoder, n *yaml.Node, field string, labels map[string]strin
 	return nil
 }
 
-func checkRequires(d *decoder, n *yaml.Node, field string, req []string) error {
+func checkRequires(d *decoder, n *yaml.Node, field string, req []engine.Capability) error {
 	known := engine.KnownCapabilities()
 	for i, r := range req {
-		if !slices.Contains(known, engine.Capability(r)) {
+		if !slices.Contains(known, r) {
 			names := make([]string, len(known))
 			for j, c := range known {
 				names[j] = string(c)

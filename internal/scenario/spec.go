@@ -90,10 +90,8 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 		}
 	}
 	var req []engine.Capability
-	for _, rs := range [][]string{f.Requires, b.Requires, r.Requires} {
-		for _, c := range rs {
-			req = append(req, engine.Capability(c))
-		}
+	for _, rs := range [][]engine.Capability{f.Requires, b.Requires, r.Requires} {
+		req = append(req, rs...)
 	}
 	if catch != CatchAbsent {
 		req = append(req, engine.CapCatchError)

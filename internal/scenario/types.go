@@ -28,21 +28,21 @@ type File struct {
 	Path string `json:"-"`
 	Name string `json:"-"`
 
-	APIVersion  string   `json:"apiVersion"`
-	Kind        string   `json:"kind"`
+	APIVersion  string   `json:"apiVersion" jsonschema:"required,enum=conformance.imagectx.io/v1alpha1"`
+	Kind        string   `json:"kind" jsonschema:"required,enum=Test"`
 	Metadata    Metadata `json:"metadata"`
 	Description string   `json:"description"`
 	// Translates names the scenario file this one translates to another
 	// policy language (a CEL file's legacy ClusterPolicy original), as a
 	// path relative to this file; the migration report sets the two side
 	// by side. TranslatesName is its name (as File.Name).
-	Translates     string            `json:"translates"`
-	TranslatesName string            `json:"-"`
-	Requires       []string          `json:"requires"`
-	Vars           map[string]string `json:"vars"`
-	Bindings       []Binding         `json:"bindings"`
-	Policies       []Documents       `json:"policies"`
-	Resources      []Documents       `json:"resources"`
+	Translates     string              `json:"translates"`
+	TranslatesName string              `json:"-"`
+	Requires       []engine.Capability `json:"requires"`
+	Vars           map[string]string   `json:"vars"`
+	Bindings       []Binding           `json:"bindings"`
+	Policies       []Documents         `json:"policies"`
+	Resources      []Documents         `json:"resources"`
 	// Namespaces are the Namespaces the resources live in, with labels,
 	// for rules matching with a namespaceSelector.
 	Namespaces []Namespace `json:"namespaces"`
@@ -118,9 +118,9 @@ type Binding struct {
 	CatchError *bool `json:"catchError"`
 	// Operation is the admission operation the batch is evaluated for
 	// (CREATE, UPDATE, DELETE; request.operation); empty means CREATE.
-	Operation string            `json:"operation"`
-	Labels    map[string]string `json:"labels"`
-	Requires  []string          `json:"requires"`
+	Operation string              `json:"operation" jsonschema:"enum=CREATE,enum=UPDATE,enum=DELETE"`
+	Labels    map[string]string   `json:"labels"`
+	Requires  []engine.Capability `json:"requires"`
 
 	line int
 }
@@ -212,7 +212,7 @@ type Row struct {
 	Kind      string        `json:"kind"`
 	Resources []string      `json:"resources"`
 	Bindings  []string      `json:"bindings"`
-	Result    string        `json:"result"`
+	Result    string        `json:"result" jsonschema:"enum=pass,enum=fail,enum=warn,enum=skip,enum=error,enum=none,enum=panic"`
 	Message   *Matcher      `json:"message"`
 	Context   ContextChecks `json:"context"`
 	// PatchedResource is the resource the rule's policy must leave
@@ -221,9 +221,9 @@ type Row struct {
 	Requests        *RequestChecks   `json:"requests"`
 	// Admission is the API server's answer to creating the resource, for
 	// engines that send it through a real admission request.
-	Admission *AdmissionCheck   `json:"admission"`
-	Requires  []string          `json:"requires"`
-	Labels    map[string]string `json:"labels"`
+	Admission *AdmissionCheck     `json:"admission"`
+	Requires  []engine.Capability `json:"requires"`
+	Labels    map[string]string   `json:"labels"`
 
 	line int
 }

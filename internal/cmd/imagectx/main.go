@@ -8,6 +8,7 @@
 //	imagectx migration -results results-inprocess.json [-o migration.md] scenarios [dir...]
 //	imagectx compare [-artifacts DIR] [-o compare.md] [-fail-on-change] A B
 //	imagectx verdict -kyverno-src DIR [-artifacts DIR] [-o verdict.md]
+//	imagectx schema [-o docs/scenario.schema.json] [-check]
 //
 // A compare side is an engine name (inprocess, kyverno; admission and
 // background-scan run make e2e), the path of a kubectl-kyverno binary, or
@@ -45,6 +46,7 @@ var commands = []struct {
 	{"migration", migration},
 	{"compare", compare},
 	{"verdict", verdict},
+	{"schema", schemaCmd},
 }
 
 func commandNames() string {

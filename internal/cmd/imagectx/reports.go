@@ -9,6 +9,7 @@ import (
 
 	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/scenario"
+	"github.com/imagectx/conformance/internal/scenario/schema"
 )
 
 func matrix(args []string, stdout io.Writer) error {
@@ -73,24 +74,52 @@ func catalogue(args []string, stdout io.Writer) error {
 	if err := conformance.WriteCatalogue(&buf, files); err != nil {
 		return err
 	}
+	return writeOrCheck(stdout, *out, *check, buf.Bytes(), "make catalogue")
+}
+
+// writeOrCheck writes data to out (stdout when out is ""), or with check
+// fails when out differs from it, naming the command that regenerates it.
+func writeOrCheck(stdout io.Writer, out string, check bool, data []byte, regenerate string) error {
 	switch {
-	case *check:
-		if *out == "" {
-			return fmt.Errorf("catalogue -check needs -o <file>")
+	case check:
+		if out == "" {
+			return fmt.Errorf("-check needs -o <file>: %w", errUsage)
 		}
-		have, err := os.ReadFile(*out)
+		have, err := os.ReadFile(out)
 		if err != nil {
-			return fmt.Errorf("%s: %w (run make catalogue)", *out, err)
+			return fmt.Errorf("%s: %w (run %s)", out, err, regenerate)
 		}
-		if !bytes.Equal(have, buf.Bytes()) {
-			return fmt.Errorf("%s is stale: the scenarios changed; run make catalogue and commit it", *out)
+		if !bytes.Equal(have, data) {
+			return fmt.Errorf("%s is stale: run %s and commit it", out, regenerate)
 		}
-		fmt.Fprintf(stdout, "%s is current\n", *out)
+		fmt.Fprintf(stdout, "%s is current\n", out)
 		return nil
-	case *out != "":
-		return os.WriteFile(*out, buf.Bytes(), 0o644)
+	case out != "":
+		return os.WriteFile(out, data, 0o644)
 	}
-	_, err = stdout.Write(buf.Bytes())
+	_, err := stdout.Write(data)
 	return err
 }
 
+// schemaCmd writes the scenario format's JSON Schema, generated from its
+// Go types (internal/scenario/schema); -check fails when the file differs.
+func schemaCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
+	out := fs.String("o", "", "write the schema to this file (default stdout)")
+	check := fs.Bool("check", false, "fail when the file given with -o differs from what the types produce")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("schema: %w: %w", err, errUsage)
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	b, err := schema.Generate(".")
+	if err != nil {
+		return err
+	}
+	return writeOrCheck(stdout, *out, *check, b, "make schema")
+}

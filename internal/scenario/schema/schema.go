@@ -1,0 +1,149 @@
+// Package schema generates the JSON Schema of the scenario format
+// (internal/scenario's File and the fake registry's model it embeds) from
+// the Go types the loader decodes into, with their doc comments as
+// descriptions. It is published as docs/scenario.schema.json for editors
+// (yaml-language-server) and checked against every scenario file by its
+// tests. The loader stays the authority: it also checks what a schema
+// cannot say (that a row names one of the file's policies, that a
+// variable is defined, that a registry model is consistent).
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/fakeregistry"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// module is this repository's module path: doc comments are looked up by
+// import path.
+const module = "github.com/imagectx/conformance"
+
+// ID is the schema's $id: its place in the repository.
+const ID = "https://github.com/imagectx/conformance/docs/scenario.schema.json"
+
+// Generate returns the schema, indented JSON ending in a newline. root is
+// the repository root, relative to the working directory ("." from
+// there): the doc comments are read from the source of internal/scenario
+// and fakeregistry under it. Errors: the source cannot be parsed, or the
+// schema cannot be encoded.
+func Generate(root string) ([]byte, error) {
+	r := &jsonschema.Reflector{
+		// The loader decides what is required (a row needs a policy, a
+		// binding does not need values); the schema only says what is
+		// known, as the loader refuses unknown fields.
+		RequiredFromJSONSchemaTags: true,
+		Mapper:                     mapType,
+	}
+	for _, pkg := range []string{"internal/scenario", "fakeregistry"} {
+		if err := r.AddGoComments(module, pkg); err != nil {
+			return nil, fmt.Errorf("schema: read the doc comments of %s (run from the repository root %s): %w", pkg, root, err)
+		}
+	}
+	s := r.Reflect(&scenario.File{})
+	s.ID = ID
+	s.Title = "imagectx conformance scenario (" + scenario.APIVersion + ", kind " + scenario.Kind + ")"
+	s.Description = "One scenario file: policies, resources, the fake registry's state and the expected results. Generated from internal/scenario's Go types by `make schema`; scenarios/README.md explains each field."
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// mapType gives the schema of the types the loader decodes by hand (their
+// DecodeNode methods say what they take) and the enums of the typed
+// vocabulary; nil: reflect the type.
+func mapType(t reflect.Type) *jsonschema.Schema {
+	str := func(desc string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: desc} }
+	enum := func(desc string, values ...any) *jsonschema.Schema {
+		return &jsonschema.Schema{Type: "string", Enum: values, Description: desc}
+	}
+	object := func(desc string) *jsonschema.Schema {
+		return &jsonschema.Schema{Type: "object", Description: desc}
+	}
+	switch t {
+	case reflect.TypeFor[scenario.Documents](), reflect.TypeFor[scenario.PatchedResource]():
+		return &jsonschema.Schema{
+			Description: "A YAML file (path relative to the scenario file; it may hold several --- documents) or an inline Kubernetes object.",
+			OneOf:       []*jsonschema.Schema{str("path of a YAML file, relative to the scenario file"), object("an inline Kubernetes object")},
+		}
+	case reflect.TypeFor[scenario.Matcher]():
+		return matcher()
+	case reflect.TypeFor[scenario.ContextChecks]():
+		return &jsonschema.Schema{
+			Type:                 "object",
+			Description:          "Expected rule context: dotted keys (imageData.failed) and their checks, in order.",
+			AdditionalProperties: valueCheck(),
+		}
+	case reflect.TypeFor[scenario.Value]():
+		return &jsonschema.Schema{Description: "Any YAML value the binding substitutes for the placeholder."}
+	case reflect.TypeFor[fakeregistry.Duration]():
+		return &jsonschema.Schema{Type: "string", Pattern: `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, Description: `A Go duration, e.g. "2s" or "500ms".`}
+	case reflect.TypeFor[json.RawMessage]():
+		return object("a JSON object")
+	case reflect.TypeFor[engine.Capability]():
+		return &jsonschema.Schema{Type: "string", Enum: capabilities(), Description: "a capability the engine must have (engine.KnownCapabilities)"}
+	case reflect.TypeFor[fakeregistry.AuthType]():
+		return enum("authentication scheme", string(fakeregistry.AuthBasic), string(fakeregistry.AuthBearer))
+	case reflect.TypeFor[fakeregistry.FaultTarget]():
+		return enum("which requests the fault applies to (default manifests)", string(fakeregistry.OnManifests), string(fakeregistry.OnBlobs), string(fakeregistry.OnAll), string(fakeregistry.OnPing))
+	case reflect.TypeFor[fakeregistry.Corruption]():
+		return enum("how the response is broken", string(fakeregistry.CorruptTruncate), string(fakeregistry.CorruptReset), string(fakeregistry.CorruptDigest))
+	case reflect.TypeFor[fakeregistry.ManifestFormat]():
+		return enum("manifest format (default oci)", string(fakeregistry.FormatOCI), string(fakeregistry.FormatDocker), string(fakeregistry.FormatSchema1))
+	case reflect.TypeFor[fakeregistry.Malformation]():
+		return enum("how the manifest is broken", string(fakeregistry.MalformedJSON), string(fakeregistry.MalformedMediaType))
+	}
+	return nil
+}
+
+// matcher is a string (exact) or a mapping with exactly one of exact,
+// contains (a string or a list), regex.
+func matcher() *jsonschema.Schema {
+	props := jsonschema.NewProperties()
+	props.Set("exact", &jsonschema.Schema{Type: "string"})
+	props.Set("contains", &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "string"}, {Type: "array", Items: &jsonschema.Schema{Type: "string"}}}})
+	props.Set("regex", &jsonschema.Schema{Type: "string", Description: "a Go regular expression"})
+	return &jsonschema.Schema{
+		Description: "A string check: a plain string is exact; else exactly one of exact, contains (every string must occur), regex.",
+		OneOf: []*jsonschema.Schema{
+			{Type: "string"},
+			{Type: "object", Properties: props, AdditionalProperties: jsonschema.FalseSchema, MinProperties: ptr(1), MaxProperties: ptr(1)},
+		},
+	}
+}
+
+// valueCheck is a scalar (equals) or a mapping with exactly one check.
+func valueCheck() *jsonschema.Schema {
+	props := jsonschema.NewProperties()
+	props.Set("equals", &jsonschema.Schema{Description: "deep JSON equality"})
+	props.Set("exact", &jsonschema.Schema{Type: "string"})
+	props.Set("contains", &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "string"}, {Type: "array", Items: &jsonschema.Schema{Type: "string"}}}})
+	props.Set("regex", &jsonschema.Schema{Type: "string"})
+	props.Set("absent", &jsonschema.Schema{Const: true, Description: "the key must not exist"})
+	props.Set("present", &jsonschema.Schema{Const: true, Description: "the key must exist"})
+	props.Set("keys", &jsonschema.Schema{Type: "array", Items: &jsonschema.Schema{Type: "string"}, Description: "the value is a mapping with exactly these keys"})
+	return &jsonschema.Schema{
+		OneOf: []*jsonschema.Schema{
+			{Type: "string"}, {Type: "number"}, {Type: "boolean"}, {Type: "null"},
+			{Type: "object", Properties: props, AdditionalProperties: jsonschema.FalseSchema, MinProperties: ptr(1), MaxProperties: ptr(1)},
+		},
+	}
+}
+
+func ptr(n uint64) *uint64 { return &n }
+
+// The capabilities a requires list may name (engine.KnownCapabilities).
+func capabilities() []any {
+	var out []any
+	for _, c := range engine.KnownCapabilities() {
+		out = append(out, string(c))
+	}
+	return out
+}
