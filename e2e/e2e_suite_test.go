@@ -86,12 +86,8 @@ func newSuite() (*suite, error) {
 	if s.files, err = scenario.LoadDirs(dirs...); err != nil {
 		return nil, fmt.Errorf("load scenarios: %w", err)
 	}
-	switch v := os.Getenv("REQUIRE_CATCHERROR"); v {
-	case "", "0", "false":
-	case "1", "true":
-		s.opts.RequireCatchError = true
-	default:
-		return nil, fmt.Errorf("REQUIRE_CATCHERROR=%q: want 1 or 0", v)
+	if s.opts, err = conformance.OptionsFromEnv(os.Getenv); err != nil {
+		return nil, err
 	}
 	if v := os.Getenv("E2E_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)

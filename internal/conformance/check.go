@@ -18,6 +18,20 @@ type Options struct {
 	RequireCatchError bool
 }
 
+// OptionsFromEnv reads the options the suites take from the environment
+// (getenv, os.Getenv in the suites): REQUIRE_CATCHERROR, 1 or true to
+// require catchError, 0, false or unset not to. Errors: any other value.
+func OptionsFromEnv(getenv func(string) string) (Options, error) {
+	switch v := getenv("REQUIRE_CATCHERROR"); v {
+	case "", "0", "false":
+		return Options{}, nil
+	case "1", "true":
+		return Options{RequireCatchError: true}, nil
+	default:
+		return Options{}, fmt.Errorf("REQUIRE_CATCHERROR=%q: want 1 or 0", v)
+	}
+}
+
 // Outcome is the verdict for one spec.
 type Outcome struct {
 	Outcome engine.Outcome `json:"outcome"`

@@ -398,3 +398,15 @@ func TestFailUnexplained(t *testing.T) {
 		t.Errorf("d: %s, want unsupported kept", d.Outcome)
 	}
 }
+
+func TestOptionsFromEnv(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true} {
+		opts, err := OptionsFromEnv(func(string) string { return v })
+		if err != nil || opts.RequireCatchError != want {
+			t.Errorf("REQUIRE_CATCHERROR=%q: %+v, %v", v, opts, err)
+		}
+	}
+	if _, err := OptionsFromEnv(func(string) string { return "yes" }); err == nil || err.Error() != `REQUIRE_CATCHERROR="yes": want 1 or 0` {
+		t.Errorf("REQUIRE_CATCHERROR=yes: %v", err)
+	}
+}

@@ -57,12 +57,8 @@ func readSettings() (settings, error) {
 	if s.artifacts, err = filepath.Abs(s.artifacts); err != nil {
 		return s, err
 	}
-	switch v := os.Getenv("REQUIRE_CATCHERROR"); v {
-	case "", "0", "false":
-	case "1", "true":
-		s.opts.RequireCatchError = true
-	default:
-		return s, fmt.Errorf("REQUIRE_CATCHERROR=%q: want 1 or 0", v)
+	if s.opts, err = conformance.OptionsFromEnv(os.Getenv); err != nil {
+		return s, err
 	}
 	if v := os.Getenv("EVAL_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
