@@ -42,16 +42,5 @@ e2e-build: e2e-plan ## Build (or find cached) etcd, kube-apiserver and the Kyver
 	if [ "$(PROVIDER)" != existing ]; then e2e/hack/build-kyverno.sh manifest >/dev/null; fi
 
 e2e: e2e-build ## Admission and report specs against a real API server and Kyverno (PROVIDER=local|kind|existing, LABEL_FILTER, ARTIFACTS)
-	@mkdir -p "$(ARTIFACTS)"; pidfile="$(ARTIFACTS)/e2e-pids"; rm -f "$$pidfile"; \
-	if [ "$(PROVIDER)" = local ]; then \
-		export ETCD=$$(tools/etcd/build.sh 2>/dev/null) KUBE_APISERVER=$$(tools/kube-apiserver/build.sh 2>/dev/null) \
-			KYVERNO=$$(e2e/hack/build-kyverno.sh kyverno 2>/dev/null) KYVERNO_REPORTS=$$(e2e/hack/build-kyverno.sh reports-controller 2>/dev/null); fi; \
-	if [ "$(PROVIDER)" != existing ]; then export KYVERNO_MANIFEST=$$(e2e/hack/build-kyverno.sh manifest); fi; \
-	trap 'e2e/hack/check-pids.sh "'"$$pidfile"'" || status=1; exit $${status:-0}' EXIT; \
-	start=$$(date +%s); status=0; \
-	PROVIDER=$(PROVIDER) E2E_PIDFILE="$$pidfile" $(GINKGO) $(E2E_GINKGO_FLAGS) \
-		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') \
-		--junit-report="$(ARTIFACTS)/e2e-junit.xml" ./e2e 2>&1 | tee "$(ARTIFACTS)/e2e.log" || status=$$?; \
-	echo "e2e: PROVIDER=$(PROVIDER) finished in $$(( $$(date +%s) - start ))s (exit $$status); JUnit in $(ARTIFACTS)/e2e-junit.xml"; \
-	sed 's/\x1b\[[0-9;]*m//g' "$(ARTIFACTS)/e2e.log" | \
-		sed -n 's/.*-- \([0-9]*\) Passed | \([0-9]*\) Failed | [0-9]* Pending | \([0-9]*\) Skipped.*/e2e: \1 passed, \2 failed, \3 skipped/p' | tail -1
+	$(GO) run ./internal/cmd/imagectx e2e -provider '$(PROVIDER)' -artifacts '$(ARTIFACTS)' -ginkgo '$(GINKGO)' \
+		$(if $(LABEL_FILTER),-label-filter '$(LABEL_FILTER)') -- $(E2E_GINKGO_FLAGS)

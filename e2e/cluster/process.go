@@ -8,11 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/imagectx/conformance/e2e/pids"
 )
 
 // Processes starts host processes in their own process groups and stops them
@@ -77,7 +77,7 @@ func (p *Processes) Start(name, bin string, args, env []string) (*Process, error
 	p.procs = append(p.procs, proc)
 	p.mu.Unlock()
 	if p.pidFile != "" {
-		if err := appendLine(p.pidFile, fmt.Sprintf("%d %s", proc.PID, name)); err != nil {
+		if err := pids.Record(p.pidFile, pids.Entry{PID: proc.PID, Name: name}); err != nil {
 			return proc, fmt.Errorf("start %s: record pid: %w", name, err)
 		}
 	}
@@ -132,7 +132,7 @@ func stop(ctx context.Context, proc *Process, grace time.Duration) error {
 	}
 	// Anything the leader left in its group; wait until it is gone.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		members := groupMembers(proc.PID)
+		members := pids.GroupMembers(proc.PID)
 		if len(members) == 0 {
 			return nil
 		}
@@ -173,93 +173,13 @@ func killGroup(proc *Process, sig syscall.Signal) error {
 	return err
 }
 
-// Alive lists the recorded PIDs in pidFile that still run, as "pid name".
-// A PID is alive when it or a member of its process group runs; zombies
-// (exited, not yet reaped) do not count.
+// Alive lists the recorded processes in pidFile that still run, as
+// "pid name" (pids.Alive).
 func Alive(pidFile string) ([]string, error) {
-	b, err := os.ReadFile(pidFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var alive []string
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if line == "" {
-			continue
-		}
-		f := strings.Fields(line)
-		pid, err := strconv.Atoi(f[0])
-		if err != nil {
-			return alive, fmt.Errorf("%s:%d: want \"<pid> <name>\", got %q", pidFile, i+1, line)
-		}
-		if running(pid) || len(groupMembers(pid)) > 0 {
-			alive = append(alive, line)
-		}
-	}
-	return alive, nil
-}
-
-// groupMembers lists the running (non-zombie) processes of process group
-// pgid, from /proc.
-func groupMembers(pgid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
+	entries, err := pids.Alive(pidFile)
+	out := make([]string, 0, len(entries))
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if state, pgrp, ok := procStat(pid); ok && state != 'Z' && pgrp == pgid {
-			pids = append(pids, pid)
-		}
+		out = append(out, e.String())
 	}
-	return pids
-}
-
-func running(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	state, _, ok := procStat(pid)
-	return !ok || state != 'Z'
-}
-
-// procStat reads a process's state letter and process group from
-// /proc/<pid>/stat; ok is false when the file cannot be read or parsed.
-func procStat(pid int) (state byte, pgrp int, ok bool) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, false
-	}
-	// After the parenthesised command name (which may hold spaces and
-	// parentheses): state ppid pgrp ...
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 3 || len(f[0]) != 1 {
-		return 0, 0, false
-	}
-	g, err := strconv.Atoi(f[2])
-	if err != nil {
-		return 0, 0, false
-	}
-	return f[0][0], g, true
-}
-
-func appendLine(path, line string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = fmt.Fprintln(f, line)
-	return err
+	return out, err
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	pidfile "github.com/imagectx/conformance/e2e/pids"
 )
 
 // A process that ignores SIGTERM and leaves a child in its group: StopAll
@@ -38,7 +40,7 @@ func TestStopAllKillsGroupAndStubbornProcesses(t *testing.T) {
 		if done, _ := proc.Exited(); !done {
 			t.Errorf("%s (pid %d) still running", proc.Name, proc.PID)
 		}
-		if m := groupMembers(proc.PID); len(m) > 0 {
+		if m := pidfile.GroupMembers(proc.PID); len(m) > 0 {
 			t.Errorf("process group %d of %s still has members %v", proc.PID, proc.Name, m)
 		}
 	}

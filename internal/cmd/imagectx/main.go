@@ -9,6 +9,7 @@
 //	imagectx compare [-artifacts DIR] [-o compare.md] [-fail-on-change] A B
 //	imagectx verdict -kyverno-src DIR [-artifacts DIR] [-o verdict.md]
 //	imagectx schema [-o docs/scenario.schema.json] [-check]
+//	imagectx e2e [-provider local] [-artifacts DIR] [-label-filter F] [GINKGO-FLAGS...]
 //
 // A compare side is an engine name (inprocess, kyverno; admission and
 // background-scan run make e2e), the path of a kubectl-kyverno binary, or
@@ -47,6 +48,7 @@ var commands = []struct {
 	{"compare", compare},
 	{"verdict", verdict},
 	{"schema", schemaCmd},
+	{"e2e", e2eCmd},
 }
 
 func commandNames() string {

@@ -71,3 +71,27 @@ func TestCatalogueCheck(t *testing.T) {
 		}
 	}
 }
+
+// The counts of a Ginkgo JUnit report: specs by status, setup nodes apart.
+func TestJUnitCounts(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "junit.xml")
+	report := `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites><testsuite name="e2e">
+<testcase name="[BeforeSuite]" status="passed"></testcase>
+<testcase name="[It] a" status="passed"></testcase>
+<testcase name="[It] b" status="failed"></testcase>
+<testcase name="[It] c" status="timedout"></testcase>
+<testcase name="[It] d" status="skipped"></testcase>
+<testcase name="[AfterSuite]" status="failed"></testcase>
+</testsuite></testsuites>`
+	if err := os.WriteFile(p, []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := junitCounts(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.String(), "1 passed, 2 failed, 1 skipped; 1 suite setup or teardown node(s) failed"; got != want {
+		t.Errorf("counts %q, want %q", got, want)
+	}
+}
