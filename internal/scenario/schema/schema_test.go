@@ -102,10 +102,10 @@ func TestScenarioFilesValidate(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, src := range map[string]string{
-		"unknown-field.yaml": "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nresults: []\nfoo: 1\n",
-		"bad-auth.yaml":      "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nregistry: {repositories: [{name: a, auth: {type: digest}}]}\n",
+		"unknown-field.yaml":  "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nresults: []\nfoo: 1\n",
+		"bad-auth.yaml":       "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nregistry: {repositories: [{name: a, auth: {type: digest}}]}\n",
 		"bad-capability.yaml": "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nrequires: [telepathy]\n",
-		"two-matchers.yaml":  "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nresults: [{policy: p, message: {exact: a, regex: b}}]\n",
+		"two-matchers.yaml":   "apiVersion: conformance.imagectx.io/v1alpha1\nkind: Test\nmetadata: {name: x}\nresults: [{policy: p, message: {exact: a, regex: b}}]\n",
 	} {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
