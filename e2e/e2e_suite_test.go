@@ -18,7 +18,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/imagectx/conformance/e2e/cluster"
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -55,7 +56,7 @@ func TestE2E(t *testing.T) {
 type suite struct {
 	files       []*scenario.File
 	concurrency int
-	opts        conformance.Options
+	opts        judge.Options
 	workDir     string
 	provider    cluster.Provider
 	// hosts serves public registry host names to the controllers (local
@@ -64,7 +65,7 @@ type suite struct {
 	// unavailable is why the provider cannot run here ("" when it can).
 	unavailable string
 	env         *testEnv
-	evals       *conformance.Evaluations
+	evals       *run.Evaluations
 	// willRun are the Ginkgo specs the run's filters keep (full text).
 	willRun map[string]bool
 	records recordBook
@@ -77,7 +78,7 @@ type suite struct {
 }
 
 func newSuite() (*suite, error) {
-	s := &suite{evals: conformance.NewEvaluations(), concurrency: 8}
+	s := &suite{evals: run.NewEvaluations(), concurrency: 8}
 	// The suite runs in e2e/; make passes SCENARIOS relative to the root.
 	dirs, err := scenario.Dirs("..", os.Getenv("SCENARIOS"))
 	if err != nil {
@@ -86,7 +87,7 @@ func newSuite() (*suite, error) {
 	if s.files, err = scenario.LoadDirs(dirs...); err != nil {
 		return nil, fmt.Errorf("load scenarios: %w", err)
 	}
-	if s.opts, err = conformance.OptionsFromEnv(os.Getenv); err != nil {
+	if s.opts, err = judge.OptionsFromEnv(os.Getenv); err != nil {
 		return nil, err
 	}
 	if v := os.Getenv("E2E_CONCURRENCY"); v != "" {

@@ -11,7 +11,8 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/report"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -41,12 +42,12 @@ type recordBook struct {
 
 type engineRecord struct {
 	engine string
-	rec    *conformance.SpecRecord
+	rec    *report.SpecRecord
 }
 
 // add files rec, for the results file of engineName, under the current
 // Ginkgo spec.
-func (r *recordBook) add(engineName string, rec *conformance.SpecRecord) {
+func (r *recordBook) add(engineName string, rec *report.SpecRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.bySpec == nil {
@@ -59,20 +60,20 @@ func (r *recordBook) add(engineName string, rec *conformance.SpecRecord) {
 // collect returns the records of engineName in the report's spec order.
 // A Ginkgo spec that failed without a failing record (an interrupt, a
 // timeout, an assertion outside the checks) turns its passes into
-// failures with Ginkgo's message (conformance.FailUnexplained).
-func (r *recordBook) collect(rep Report, engineName string) []*conformance.SpecRecord {
+// failures with Ginkgo's message (report.FailUnexplained).
+func (r *recordBook) collect(rep Report, engineName string) []*report.SpecRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*conformance.SpecRecord
+	var out []*report.SpecRecord
 	for _, sr := range rep.SpecReports {
-		var recs []*conformance.SpecRecord
+		var recs []*report.SpecRecord
 		for _, er := range r.bySpec[sr.FullText()] {
 			if er.engine == engineName {
 				recs = append(recs, er.rec)
 			}
 		}
 		if sr.State.Is(types.SpecStateFailureStates) {
-			conformance.FailUnexplained(recs, sr.FailureMessage())
+			report.FailUnexplained(recs, sr.FailureMessage())
 		}
 		out = append(out, recs...)
 	}
@@ -95,20 +96,20 @@ func (s *suite) writeResults(rep Report) {
 		if len(collected) == 0 {
 			continue // a label filter left this engine out
 		}
-		recs := map[string]*conformance.SpecRecord{}
+		recs := map[string]*report.SpecRecord{}
 		for _, rec := range collected {
 			recs[rec.Name] = rec
 		}
-		var all []*conformance.SpecRecord
+		var all []*report.SpecRecord
 		for _, sp := range scenario.Specs(s.files) {
 			if rec, ok := recs[sp.Name]; ok {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, conformance.Record(sp, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name)}))
+			all = append(all, report.Record(sp, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name)}))
 		}
-		rf := conformance.NewResultsFile(x.name, x.caps, s.opts, all)
-		path, err := conformance.WriteResults(dir, rf)
+		rf := report.NewResultsFile(x.name, x.caps, s.opts, all)
+		path, err := report.WriteResults(dir, rf)
 		Expect(err).NotTo(HaveOccurred())
 		fmt.Fprintf(GinkgoWriter, "results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
 	}

@@ -12,13 +12,15 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/fakeregistry"
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
 // Every scenario file (scenarios/ and the folders given with SCENARIOS=)
 // runs at admission through the admission engine (engine/admission) and
-// as a background scan, and is checked by conformance.Check, as the engine
+// as a background scan, and is checked by judge.Check, as the engine
 // suites check theirs. Files that check no admission answer run as Audit
 // copies (every rule result reaches the PolicyReport, nothing is blocked);
 // files that do run as written. A background scan creates the resources
@@ -119,7 +121,7 @@ func (s *suite) entries(process admission.Process) []TableEntry {
 
 // plan is how one file under one binding runs in one process.
 type plan struct {
-	job   conformance.Job
+	job   run.Job
 	specs []*scenario.Spec
 	caps  engine.Capabilities
 	// skip is why nothing is evaluated ("" when the job runs).
@@ -142,13 +144,13 @@ func (s *suite) plan(f *scenario.File, b *scenario.Binding, process admission.Pr
 	p := plan{specs: specsOf(f, b), caps: caps}
 	p.unsupported = func(sp *scenario.Spec) (string, bool) {
 		// A file the engine does not run at all says so first
-		// (conformance.Unsupported reads notRunBy).
+		// (judge.Unsupported reads notRunBy).
 		if _, notRun := sp.File.NotRunBy[eng.Name()]; !notRun && process == admission.ProcessBackgroundScan {
 			if why := backgroundGap(sp); why != "" {
 				return "not in a background scan: " + why, false
 			}
 		}
-		return conformance.Unsupported(sp, caps, eng.Name(), s.opts)
+		return judge.Unsupported(sp, caps, eng.Name(), s.opts)
 	}
 	runnable := []*scenario.Spec{}
 	for _, sp := range p.specs {
@@ -163,7 +165,7 @@ func (s *suite) plan(f *scenario.File, b *scenario.Binding, process admission.Pr
 	case len(f.ServedHosts()) > 0 && s.hosts == nil:
 		p.skip = f.Path + ": serves public host names, which needs the registry proxy the local provider gives its controllers"
 	}
-	p.job = conformance.Job{Engine: eng, File: f, Binding: b, Setup: conformance.Setup{
+	p.job = run.Job{Engine: eng, File: f, Binding: b, Setup: run.Setup{
 		RegistryOptions: func(m scenario.RegistryModel) []fakeregistry.Option {
 			opts := s.env.registryOptions()
 			if len(m.Config.Hosts) > 0 {
@@ -184,7 +186,7 @@ func (s *suite) plan(f *scenario.File, b *scenario.Binding, process admission.Pr
 func (s *suite) prefetch() {
 	// Admission and background-scan jobs alternate (they load different
 	// controllers), and the slow ones are spread among the quick ones.
-	var jobs []conformance.Job
+	var jobs []run.Job
 	for _, f := range s.files {
 		for bi := range f.Bindings {
 			b := &f.Bindings[bi]
@@ -198,13 +200,13 @@ func (s *suite) prefetch() {
 			}
 		}
 	}
-	jobs = conformance.SlowSpread(jobs)
+	jobs = run.SlowSpread(jobs)
 	AddReportEntry("evaluations", fmt.Sprintf("%d started, %d at a time", len(jobs), s.concurrency))
 	s.evals.Prefetch(jobs, s.concurrency)
 }
 
 // runScenario waits for the evaluation of one file under one binding in
-// one process and checks every spec with conformance.Check; each spec's
+// one process and checks every spec with judge.Check; each spec's
 // record goes to the results file of the engine.
 func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Binding, process admission.Process) {
 	p := s.plan(f, b, process)
@@ -215,7 +217,7 @@ func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Bindi
 			if why == "" {
 				why = p.skip
 			}
-			s.records.add(name, conformance.Record(sp, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
+			s.records.add(name, report.Record(sp, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
 		}
 		Skip(p.skip)
 	}
@@ -225,13 +227,13 @@ func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Bindi
 	var failures []string
 	unsupportedSpecs := 0
 	for _, sp := range p.specs {
-		out := conformance.Check(sp, ev, p.caps, name, s.opts)
+		out := judge.Check(sp, ev, p.caps, name, s.opts)
 		// A path's known gap is unsupported; REQUIRE_CATCHERROR's fatal
 		// reasons stay the failures Check made them.
 		if why, fatal := p.unsupported(sp); why != "" && !fatal && out.Outcome != engine.OutcomeUnsupported {
-			out = conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
+			out = judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 		}
-		s.records.add(name, conformance.Record(sp, ev, out))
+		s.records.add(name, report.Record(sp, ev, out))
 		switch out.Outcome {
 		case engine.OutcomeFail:
 			failures = append(failures, fmt.Sprintf("%s: %s (%s)", sp.Name, out.Reason, sp.Where()))
@@ -248,7 +250,7 @@ func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Bindi
 // controllerProxy is the registry proxy the controllers use (local
 // provider), or one that names no URL and cannot route (kind, existing:
 // Kyverno runs in the cluster, where no proxy is given to it).
-func (s *suite) controllerProxy() conformance.SharedProxy {
+func (s *suite) controllerProxy() run.SharedProxy {
 	if s.hosts != nil {
 		return s.hosts.proxy
 	}

@@ -25,7 +25,9 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/fakeregistry/proxy"
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -34,7 +36,7 @@ type settings struct {
 	engine    string
 	dirs      []string
 	artifacts string
-	opts      conformance.Options
+	opts      judge.Options
 	evalLimit int
 }
 
@@ -57,7 +59,7 @@ func readSettings() (settings, error) {
 	if s.artifacts, err = filepath.Abs(s.artifacts); err != nil {
 		return s, err
 	}
-	if s.opts, err = conformance.OptionsFromEnv(os.Getenv); err != nil {
+	if s.opts, err = judge.OptionsFromEnv(os.Getenv); err != nil {
 		return s, err
 	}
 	if v := os.Getenv("EVAL_CONCURRENCY"); v != "" {
@@ -144,7 +146,7 @@ func TestConformance(t *testing.T) {
 	for _, v := range []string{"NO_PROXY", "no_proxy", "https_proxy", "http_proxy"} {
 		t.Setenv(v, "")
 	}
-	r := &run{eng: eng, caps: caps, set: set, evals: conformance.NewEvaluations(), setup: conformance.Setup{Guard: guard}, records: map[string]*conformance.SpecRecord{}}
+	r := &suiteRun{eng: eng, caps: caps, set: set, evals: run.NewEvaluations(), setup: run.Setup{Guard: guard}, records: map[string]*report.SpecRecord{}}
 	specs := scenario.Specs(files)
 	r.declare(specs)
 	// Ginkgo's own filters (labels, focus, skip) say which specs will run;
@@ -158,18 +160,18 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// run is one suite run: the engine, its evaluations and the records of
+// suiteRun is one suite run: the engine, its evaluations and the records of
 // the specs checked, kept in memory until the reports are written.
-type run struct {
+type suiteRun struct {
 	eng   engine.Engine
 	caps  engine.Capabilities
 	set   settings
-	evals *conformance.Evaluations
-	setup conformance.Setup
+	evals *run.Evaluations
+	setup run.Setup
 	// unsupported is each spec's unsupported decision, made once.
 	unsupported map[*scenario.Spec]unsupported
 	mu          sync.Mutex
-	records     map[string]*conformance.SpecRecord
+	records     map[string]*report.SpecRecord
 }
 
 type unsupported struct {
@@ -179,7 +181,7 @@ type unsupported struct {
 
 // prefetch starts the evaluations of the specs the preview says will run
 // and the engine can run.
-func (r *run) prefetch(specs []*scenario.Spec, preview Report) {
+func (r *suiteRun) prefetch(specs []*scenario.Spec, preview Report) {
 	willRun := map[string]bool{}
 	for _, sr := range preview.SpecReports {
 		if sr.LeafNodeType == types.NodeTypeIt && sr.State != types.SpecStateSkipped && sr.State != types.SpecStatePending {
@@ -187,7 +189,7 @@ func (r *run) prefetch(specs []*scenario.Spec, preview Report) {
 		}
 	}
 	seen := map[string]bool{}
-	var jobs []conformance.Job
+	var jobs []run.Job
 	for _, s := range specs {
 		if u := r.unsupported[s]; (u.why != "" && !u.fatal) || !willRun[s.Name] || seen[s.EvalKey()] {
 			continue
@@ -195,25 +197,25 @@ func (r *run) prefetch(specs []*scenario.Spec, preview Report) {
 		seen[s.EvalKey()] = true
 		jobs = append(jobs, r.job(s))
 	}
-	r.evals.Prefetch(conformance.SlowFirst(jobs), r.set.evalLimit)
+	r.evals.Prefetch(run.SlowFirst(jobs), r.set.evalLimit)
 }
 
 // job is the evaluation spec s is checked against.
-func (r *run) job(s *scenario.Spec) conformance.Job {
-	return conformance.Job{Engine: r.eng, File: s.File, Binding: s.Binding, Setup: r.setup}
+func (r *suiteRun) job(s *scenario.Spec) run.Job {
+	return run.Job{Engine: r.eng, File: s.File, Binding: s.Binding, Setup: r.setup}
 }
 
-func (r *run) record(rec *conformance.SpecRecord) {
+func (r *suiteRun) record(rec *report.SpecRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.records[rec.Name] = rec
 }
 
-func (r *run) declare(specs []*scenario.Spec) {
+func (r *suiteRun) declare(specs []*scenario.Spec) {
 	r.unsupported = map[*scenario.Spec]unsupported{}
 	var entries []TableEntry
 	for _, s := range specs {
-		why, fatal := conformance.Unsupported(s, r.caps, r.eng.Name(), r.set.opts)
+		why, fatal := judge.Unsupported(s, r.caps, r.eng.Name(), r.set.opts)
 		r.unsupported[s] = unsupported{why, fatal}
 		timeout := 2*s.File.Deadline() + 2*time.Minute
 		entries = append(entries, Entry(s.Name, Label(s.Labels...), SpecTimeout(timeout), s))
@@ -221,16 +223,16 @@ func (r *run) declare(specs []*scenario.Spec) {
 
 	DescribeTable("scenario", func(ctx SpecContext, s *scenario.Spec) {
 		if u := r.unsupported[s]; u.why != "" && !u.fatal {
-			r.record(conformance.Record(s, nil, conformance.Outcome{Outcome: engine.OutcomeUnsupported, Reason: u.why}))
+			r.record(report.Record(s, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: u.why}))
 			Skip("unsupported: " + u.why)
 		}
 		ev, err := r.evals.Get(ctx, r.job(s))
 		Expect(err).NotTo(HaveOccurred())
-		out := conformance.Check(s, ev, r.caps, r.eng.Name(), r.set.opts)
-		rec := conformance.Record(s, ev, out)
+		out := judge.Check(s, ev, r.caps, r.eng.Name(), r.set.opts)
+		rec := report.Record(s, ev, out)
 		r.record(rec)
 		if out.Outcome == engine.OutcomeFail {
-			AddReportEntry("actual", actual(rec, out, conformance.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
+			AddReportEntry("actual", actual(rec, out, report.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
 			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
 		}
 	}, entries)
@@ -240,15 +242,15 @@ func (r *run) declare(specs []*scenario.Spec) {
 // conformance matrix of every engine's results in ARTIFACTS (this run's
 // from memory), and prints a summary (engines, failing specs, where the
 // matrix is).
-func (r *run) writeReports(files []*scenario.File) error {
+func (r *suiteRun) writeReports(files []*scenario.File) error {
 	r.mu.Lock()
-	recs := make([]*conformance.SpecRecord, 0, len(r.records))
+	recs := make([]*report.SpecRecord, 0, len(r.records))
 	for _, rec := range r.records {
 		recs = append(recs, rec)
 	}
 	r.mu.Unlock()
-	rf := conformance.NewResultsFile(r.eng.Name(), r.caps, r.set.opts, recs)
-	path, err := conformance.WriteResults(r.set.artifacts, rf)
+	rf := report.NewResultsFile(r.eng.Name(), r.caps, r.set.opts, recs)
+	path, err := report.WriteResults(r.set.artifacts, rf)
 	if err != nil {
 		return err
 	}
@@ -256,17 +258,17 @@ func (r *run) writeReports(files []*scenario.File) error {
 	if err := writeMigration(filepath.Join(r.set.artifacts, "migration.md"), files, rf); err != nil {
 		return err
 	}
-	return conformance.WriteRunSummary(os.Stdout, r.set.artifacts, rf)
+	return report.WriteRunSummary(os.Stdout, r.set.artifacts, rf)
 }
 
 // writeMigration writes the migration report of this run (the legacy
 // scenario families beside their CEL translations).
-func writeMigration(path string, files []*scenario.File, rf *conformance.ResultsFile) error {
+func writeMigration(path string, files []*scenario.File, rf *report.ResultsFile) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := conformance.WriteMigration(f, files, rf); err != nil {
+	if err := report.WriteMigration(f, files, rf); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -279,7 +281,7 @@ func writeMigration(path string, files []*scenario.File, rf *conformance.Results
 
 // actual renders what the engine returned, for the failure report, with
 // the scenario's passwords masked as in the record.
-func actual(rec *conformance.SpecRecord, out conformance.Outcome, mask func(string) string) string {
+func actual(rec *report.SpecRecord, out judge.Outcome, mask func(string) string) string {
 	var b strings.Builder
 	if rec.Got == nil {
 		b.WriteString("no result for this rule and resource\n")

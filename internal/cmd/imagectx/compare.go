@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine/admission"
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/report"
 )
 
 // errChanged is compare's error under -fail-on-change when a case differs.
@@ -154,7 +154,7 @@ func compare(args []string, stdout io.Writer) error {
 	}
 	ctx := context.Background()
 	var st *steps
-	var runs [2]conformance.CompareRun
+	var runs [2]report.CompareRun
 	for i, sd := range sides {
 		path := sd.spec
 		if sd.kind != sideResults {
@@ -173,14 +173,14 @@ func compare(args []string, stdout io.Writer) error {
 			*name = sd.name(ctx)
 		}
 		var err error
-		if runs[i], err = conformance.LoadCompareRun(*name, path); err != nil {
+		if runs[i], err = report.LoadCompareRun(*name, path); err != nil {
 			return err
 		}
 	}
 	a, b := runs[0], runs[1]
-	changes := conformance.Diff(a, b)
+	changes := report.Diff(a, b)
 	var buf bytes.Buffer
-	if err := conformance.WriteCompare(&buf, a, b, changes); err != nil {
+	if err := report.WriteCompare(&buf, a, b, changes); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {

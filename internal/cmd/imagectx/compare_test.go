@@ -9,33 +9,34 @@ import (
 	"testing"
 
 	"github.com/imagectx/conformance/engine"
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/report"
 )
 
 // writeResults writes a results file of engineName with the records.
-func writeResults(t *testing.T, engineName string, caps engine.Capabilities, recs []*conformance.SpecRecord) string {
+func writeResults(t *testing.T, engineName string, caps engine.Capabilities, recs []*report.SpecRecord) string {
 	t.Helper()
-	p, err := conformance.WriteResults(t.TempDir(), conformance.NewResultsFile(engineName, caps, conformance.Options{}, recs))
+	p, err := report.WriteResults(t.TempDir(), report.NewResultsFile(engineName, caps, judge.Options{}, recs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func got(status, msg string) *conformance.Got {
-	return &conformance.Got{Status: status, Message: msg, MessageTemplate: msg}
+func got(status, msg string) *report.Got {
+	return &report.Got{Status: status, Message: msg, MessageTemplate: msg}
 }
 
 func TestCompare(t *testing.T) {
-	a := writeResults(t, "reference", engine.Capabilities{Version: "reference"}, []*conformance.SpecRecord{
+	a := writeResults(t, "reference", engine.Capabilities{Version: "reference"}, []*report.SpecRecord{
 		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:41000/v2/x: MANIFEST_UNKNOWN")},
 		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomePass, Got: got("skip", "preconditions not met")},
 		{Name: "auth/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "UNAUTHORIZED")},
 		{Name: "only-a/x/r/r/p", Outcome: engine.OutcomePass},
 		{Name: "both/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "build A lacks catchError"},
-		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &conformance.AdmissionGot{Allowed: false, Message: "denied"}},
+		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &report.AdmissionGot{Allowed: false, Message: "denied"}},
 	})
-	b := writeResults(t, "kyverno", engine.Capabilities{Version: "v1.19.1"}, []*conformance.SpecRecord{
+	b := writeResults(t, "kyverno", engine.Capabilities{Version: "v1.19.1"}, []*report.SpecRecord{
 		// Same behaviour, another port: not a change.
 		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:52000/v2/x: MANIFEST_UNKNOWN")},
 		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError"},
@@ -43,7 +44,7 @@ func TestCompare(t *testing.T) {
 		{Name: "only-b/x/r/r/p", Outcome: engine.OutcomePass},
 		// Unsupported in both, for reasons naming different builds: not a change.
 		{Name: "both/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "build B lacks catchError"},
-		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &conformance.AdmissionGot{Allowed: true, Warnings: []string{"careful"}}},
+		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &report.AdmissionGot{Allowed: true, Warnings: []string{"careful"}}},
 	})
 	text := compareReport(t, a, b)
 	for _, want := range []string{

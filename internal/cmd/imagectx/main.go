@@ -1,6 +1,6 @@
 // Command imagectx is the harness's one command: it runs the comparisons
 // and verdicts that take several suite runs, and writes the reports that
-// read results files or scenarios (internal/conformance writes them all).
+// read results files or scenarios (internal/report writes them all).
 // The make targets are aliases for it.
 //
 //	imagectx matrix ARTIFACTS-DIR

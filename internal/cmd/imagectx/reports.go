@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/imagectx/conformance/internal/conformance"
+	"github.com/imagectx/conformance/internal/report"
 	"github.com/imagectx/conformance/internal/scenario"
 	"github.com/imagectx/conformance/internal/scenario/schema"
 )
@@ -20,7 +20,7 @@ func matrix(args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 {
 		return fmt.Errorf("matrix: want the folder of the results files (results-<engine>.json)")
 	}
-	return conformance.WriteMatrixFiles(stdout, fs.Arg(0), nil)
+	return report.WriteMatrixFiles(stdout, fs.Arg(0), nil)
 }
 
 func migration(args []string, stdout io.Writer) error {
@@ -33,7 +33,7 @@ func migration(args []string, stdout io.Writer) error {
 	if *results == "" || fs.NArg() == 0 {
 		return fmt.Errorf("migration: want -results results-<engine>.json and the scenario folders")
 	}
-	rf, err := conformance.ReadResults(*results)
+	rf, err := report.ReadResults(*results)
 	if err != nil {
 		return fmt.Errorf("migration: %w (make conformance writes it)", err)
 	}
@@ -42,7 +42,7 @@ func migration(args []string, stdout io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := conformance.WriteMigration(&buf, files, rf); err != nil {
+	if err := report.WriteMigration(&buf, files, rf); err != nil {
 		return err
 	}
 	if *out != "" {
@@ -71,7 +71,7 @@ func catalogue(args []string, stdout io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := conformance.WriteCatalogue(&buf, files); err != nil {
+	if err := report.WriteCatalogue(&buf, files); err != nil {
 		return err
 	}
 	return writeOrCheck(stdout, *out, *check, buf.Bytes(), "make catalogue")

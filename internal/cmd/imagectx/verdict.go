@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imagectx/conformance/internal/conformance"
 	"github.com/imagectx/conformance/internal/mutants"
+	"github.com/imagectx/conformance/internal/report"
 )
 
 // errSpecsFail is verdict's error when a spec fails at a site that ran
@@ -95,7 +95,7 @@ func verdict(args []string, stdout io.Writer) error {
 		return fmt.Errorf("verdict: the pinned suite does not build: %w", err)
 	}
 
-	v := conformance.Verdict{Checkout: checkout, Commit: commit, Subject: subject, Harness: harness,
+	v := report.Verdict{Checkout: checkout, Commit: commit, Subject: subject, Harness: harness,
 		Command: "make verdict KYVERNO_SRC=" + checkout}
 	// runs are the suite runs, in report order; a run whose specs fail
 	// still writes its results file, which is what the verdict reads.
@@ -112,7 +112,7 @@ func verdict(args []string, stdout io.Writer) error {
 		runs = append(runs, siteRun{"in process", "the checkout in process", "conformance",
 			[]string{"ENGINE=inprocess", srcVar, "REQUIRE_CATCHERROR=1", "ARTIFACTS=" + filepath.Join(dir, "inprocess")}, filepath.Join(dir, "inprocess", "results-inprocess.json")})
 	} else {
-		v.Sites = append(v.Sites, conformance.VerdictSite{Name: "in process", NotRun: lastLines(readFile(suiteLog), 6)})
+		v.Sites = append(v.Sites, report.VerdictSite{Name: "in process", NotRun: lastLines(readFile(suiteLog), 6)})
 	}
 	runs = append(runs,
 		siteRun{"CLI", "the checkout's CLI (" + cli + ")", "conformance",
@@ -129,7 +129,7 @@ func verdict(args []string, stdout io.Writer) error {
 				st.say("    %v", err)
 			}
 		}
-		rf, err := conformance.ReadResults(r.results)
+		rf, err := report.ReadResults(r.results)
 		if err != nil {
 			return fmt.Errorf("verdict: no results of %s: %w (see the suite.log next to it)", cmp.Or(r.name, "the pinned release"), err)
 		}
@@ -137,7 +137,7 @@ func verdict(args []string, stdout io.Writer) error {
 			v.Pinned = rf
 			continue
 		}
-		v.Sites = append(v.Sites, conformance.VerdictSite{Name: r.name, Results: rf})
+		v.Sites = append(v.Sites, report.VerdictSite{Name: r.name, Results: rf})
 		if r.name == "in process" {
 			v.Branch = rf
 		}
@@ -152,7 +152,7 @@ func verdict(args []string, stdout io.Writer) error {
 
 	st.say("write the verdict")
 	var buf bytes.Buffer
-	if err := conformance.WriteVerdict(&buf, v); err != nil {
+	if err := report.WriteVerdict(&buf, v); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {

@@ -454,7 +454,7 @@ func coverage(ctx context.Context, root string, s *source, timeout time.Duration
 // specPaths are what decides a judgement: the scenarios, the engines and
 // the suite that runs them, the fake registry, the module's dependencies.
 // Documentation, the equivalents list and this tool are not.
-var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/conformance", "internal/scenario", "yamlkit", "go.mod", "go.sum", "Makefile"}
+var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/run", "internal/judge", "internal/report", "internal/scenario", "yamlkit", "go.mod", "go.sum", "Makefile"}
 
 // specification names the specification at commit: a digest of the git
 // objects of specPaths (so a commit that changes only documentation keeps

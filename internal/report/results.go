@@ -1,4 +1,9 @@
-package conformance
+// Package report writes what a run produced: the results file of an
+// engine (results-<engine>.json, one record per spec), the conformance
+// matrix, the error-string catalogue, the migration report, the
+// behaviour-change report between two results files and a Kyverno
+// checkout's verdict, each with one writer.
+package report
 
 import (
 	"encoding/json"
@@ -10,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -106,7 +113,7 @@ type Got struct {
 
 // Record builds the results-file record for a checked spec. Secrets from
 // the scenario (registry passwords) are masked in every string.
-func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
+func Record(s *scenario.Spec, ev *run.Evaluation, out judge.Outcome) *SpecRecord {
 	rec := &SpecRecord{
 		Name: s.Name, File: s.File.Name, Path: s.File.Path, Line: s.Row.Line(),
 		Binding: s.Binding.Name, Policy: s.Row.Policy, Rule: s.Row.Rule, Resource: s.Resource,
@@ -141,7 +148,7 @@ func Record(s *scenario.Spec, ev *Evaluation, out Outcome) *SpecRecord {
 }
 
 // Template puts ${REGISTRY} and ${REFUSED} back into a message.
-func Template(msg string, ev *Evaluation) string {
+func Template(msg string, ev *run.Evaluation) string {
 	if ev == nil {
 		return msg
 	}
@@ -230,7 +237,7 @@ func maskValue(v any, mask func(string) string) any {
 }
 
 // NewResultsFile assembles the file from records (sorted by name).
-func NewResultsFile(engineName string, caps engine.Capabilities, opts Options, recs []*SpecRecord) *ResultsFile {
+func NewResultsFile(engineName string, caps engine.Capabilities, opts judge.Options, recs []*SpecRecord) *ResultsFile {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
 	rf := &ResultsFile{
 		Format: ResultsFormat, Engine: engineName, Version: caps.Version,

@@ -1,10 +1,11 @@
-package conformance
+package report
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/mutants"
 	"github.com/imagectx/conformance/internal/scenario"
 )
@@ -21,11 +22,11 @@ func TestWriteVerdict(t *testing.T) {
 			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
 				Got: &Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
 			{Name: "faults/present/catch-true/deny/check/app", Labels: []string{"catch:on", "fault:none", "site:deny"}, Outcome: outcome,
-				Reason: requireCatchErrorPrefix + "catchError: the CLI drops such a policy", Refused: "catchError: the CLI drops such a policy"},
+				Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: the CLI drops such a policy", Refused: "catchError: the CLI drops such a policy"},
 		}
 	}
-	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs(engine.OutcomePass))
-	branch := NewResultsFile("inprocess", engine.Capabilities{Version: "branch"}, Options{}, recs(engine.OutcomeFail))
+	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs(engine.OutcomePass))
+	branch := NewResultsFile("inprocess", engine.Capabilities{Version: "branch"}, judge.Options{}, recs(engine.OutcomeFail))
 	var b strings.Builder
 	err := WriteVerdict(&b, Verdict{Checkout: "/home/me/src/kyverno-pr", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict KYVERNO_SRC=/home/me/src/kyverno-pr",
 		Sites:  []VerdictSite{{Name: "in process", Results: branch}, {Name: "CLI", NotRun: "does not build"}},

@@ -1,4 +1,4 @@
-package conformance
+package report
 
 import (
 	"fmt"
@@ -344,11 +344,6 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	_, err := io.WriteString(w, out)
 	return err
 }
-
-// requireCatchErrorPrefix starts the reason of a spec that fails only
-// because REQUIRE_CATCHERROR=1 and the site cannot run catchError cases
-// (Check's wording; Outcome.Refused holds the rest).
-const requireCatchErrorPrefix = "REQUIRE_CATCHERROR=1 and the engine cannot run this case: "
 
 // runOf is a results file as one side of a comparison.
 func runOf(name string, rf *ResultsFile) CompareRun {

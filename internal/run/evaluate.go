@@ -1,8 +1,10 @@
-// Package conformance runs scenario evaluations against an engine, checks
-// specs against their results, and writes the machine-readable results, the
-// conformance matrix and the error-string catalogue. The Ginkgo suites are
-// a thin layer over it.
-package conformance
+// Package run evaluates scenario files against an engine: it starts each
+// file's fake registries and registry proxy, turns the file under a binding
+// into an engine.Request, runs it under the file's deadline and records the
+// results, the API server's answers and the registries' request logs
+// (Evaluation). Evaluations memoizes them and runs many at once. Judging
+// the results is internal/judge's job, writing them internal/report's.
+package run
 
 import (
 	"cmp"

@@ -1,4 +1,9 @@
-package conformance
+// Package judge decides one spec's outcome against its evaluation (pass,
+// fail with the difference, or unsupported with the capability the engine
+// lacks): the status, the message matchers, the rule context, the patched
+// resource, the API server's answer and the registry's request log, as the
+// scenario's row expects them.
+package judge
 
 import (
 	"errors"
@@ -8,8 +13,14 @@ import (
 	"time"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
 )
+
+// requireCatchErrorPrefix starts the reason of a spec that fails only
+// because REQUIRE_CATCHERROR=1 and the engine cannot run catchError cases
+// (Outcome.Refused holds the rest).
+const requireCatchErrorPrefix = "REQUIRE_CATCHERROR=1 and the engine cannot run this case: "
 
 // Options change how specs are judged.
 type Options struct {
@@ -77,7 +88,7 @@ func Unsupported(s *scenario.Spec, caps engine.Capabilities, engineName string, 
 }
 
 // Check judges one spec against its evaluation.
-func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, opts Options) Outcome {
+func Check(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities, engineName string, opts Options) Outcome {
 	if why, fatal := Unsupported(s, caps, engineName, opts); why != "" {
 		if fatal {
 			return Outcome{Outcome: engine.OutcomeFail, Reason: requireCatchErrorPrefix + why, Refused: why}
@@ -137,7 +148,7 @@ func Check(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineNam
 // result every spec of the evaluation sees (status panic, the panic value
 // as its message), so a row expecting the panic passes and any other fails
 // with it.
-func checkPanic(s *scenario.Spec, ev *Evaluation, crash *engine.PanicError) Outcome {
+func checkPanic(s *scenario.Spec, ev *run.Evaluation, crash *engine.PanicError) Outcome {
 	got := engine.Result{Policy: s.Row.Policy, Rule: s.Row.Rule, Resource: engine.ResourceID{Kind: s.Row.Kind, Name: s.Resource},
 		Status: engine.StatusPanic, Message: crash.Value}
 	out := Outcome{Outcome: engine.OutcomeFail, Got: &got, Panic: crash}
@@ -161,7 +172,7 @@ func checkPanic(s *scenario.Spec, ev *Evaluation, crash *engine.PanicError) Outc
 }
 
 // answerFor is the API server's answer for the spec's resource, or nil.
-func answerFor(s *scenario.Spec, ev *Evaluation) *engine.AdmissionResponse {
+func answerFor(s *scenario.Spec, ev *run.Evaluation) *engine.AdmissionResponse {
 	for i, a := range ev.Admissions {
 		if a.Resource.Name == s.Resource && (s.Row.Kind == "" || a.Resource.Kind == s.Row.Kind) {
 			return &ev.Admissions[i]
@@ -172,7 +183,7 @@ func answerFor(s *scenario.Spec, ev *Evaluation) *engine.AdmissionResponse {
 
 // checkResult judges the row's rule result; out carries what the
 // admission check found.
-func checkResult(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities, engineName string, out Outcome) Outcome {
+func checkResult(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities, engineName string, out Outcome) Outcome {
 	row := s.Row
 	var matches []engine.Result
 	for _, r := range ev.Results {
@@ -342,7 +353,7 @@ func describeResults(rs []engine.Result) string {
 	return strings.Join(parts, " ")
 }
 
-func requestsFor(ev *Evaluation, ref string) string {
+func requestsFor(ev *run.Evaluation, ref string) string {
 	repo, _, _ := strings.Cut(ref, ":")
 	var parts []string
 	for _, r := range ev.Requests {
@@ -367,7 +378,7 @@ func rowMatches(row *scenario.Row, r engine.Result, vars scenario.Vars) (bool, e
 
 // checkAdmission compares the API server's answer for the spec's resource
 // with the row's admission check; reason is "" when it matches.
-func checkAdmission(s *scenario.Spec, ev *Evaluation, caps engine.Capabilities) (*engine.AdmissionResponse, string, error) {
+func checkAdmission(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities) (*engine.AdmissionResponse, string, error) {
 	want := s.Row.Admission
 	got := answerFor(s, ev)
 	if got == nil {

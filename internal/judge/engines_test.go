@@ -1,11 +1,14 @@
-package conformance
+package judge
 
 import (
+	"context"
 	"slices"
 	"testing"
 
+	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/engine/engines"
+	"github.com/imagectx/conformance/engine/inprocess"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -35,4 +38,12 @@ func TestNotRunBy(t *testing.T) {
 	if why, _ := Unsupported(&s, mustCaps(t), "inprocess", Options{}); why != "" {
 		t.Errorf("inprocess: %q, want it run", why)
 	}
+}
+func mustCaps(t *testing.T) engine.Capabilities {
+	t.Helper()
+	caps, err := inprocess.New().Capabilities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caps
 }

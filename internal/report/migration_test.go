@@ -1,10 +1,11 @@
-package conformance
+package report
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
@@ -18,7 +19,7 @@ func TestWriteMigration(t *testing.T) {
 		{Name: "cel/faults/missing-tag/ignore/m//app", File: "cel/faults/missing-tag", Binding: "ignore", Policy: "m", Rule: "", Resource: "app",
 			Outcome: engine.OutcomeUnsupported, Want: Want{Result: "skip", Message: &scenario.Matcher{Exact: &skip}}},
 	}
-	rf := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, Options{}, recs)
+	rf := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs)
 	files := []*scenario.File{
 		{Name: "faults/missing-tag"},
 		{Name: "cel/faults/missing-tag", TranslatesName: "faults/missing-tag"},

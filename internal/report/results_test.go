@@ -1,0 +1,127 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/run"
+	"github.com/imagectx/conformance/internal/scenario"
+)
+
+// specs are the two specs of the shared fixture (catchError absent, true).
+func specs(t *testing.T) (off, on *scenario.Spec) {
+	t.Helper()
+	f, err := scenario.LoadFile("../scenario/testdata/two-bindings.yaml", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := scenario.Specs([]*scenario.File{f})
+	return ss[0], ss[1]
+}
+
+func TestRecordMasksSecretsAndTemplates(t *testing.T) {
+	off, _ := specs(t)
+	off.File.Registry.Credentials = []scenario.Credential{{Username: "u", Password: "hunter22"}}
+	ev := &run.Evaluation{Vars: scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}}
+	got := engine.Result{Status: engine.StatusError, Message: "GET http://127.0.0.1:5000/v2/: bad password hunter22"}
+	got.Context = map[string]any{"imageData": map[string]any{"failed": true, "errorMessage": "auth hunter22", "list": []any{"hunter22"}}}
+	rec := Record(off, ev, judge.Outcome{Outcome: engine.OutcomeFail, Reason: "hunter22 leaked", Got: &got})
+	if strings.Contains(rec.Reason+rec.Got.Message, "hunter22") {
+		t.Errorf("secret in record: %+v", rec)
+	}
+	if b, _ := json.Marshal(rec.Got.Context); strings.Contains(string(b), "hunter22") || !strings.Contains(string(b), `"errorMessage":"auth ***"`) {
+		t.Errorf("context not masked: %s", b)
+	}
+	if got.Context["imageData"].(map[string]any)["errorMessage"] != "auth hunter22" {
+		t.Errorf("Record changed the engine's context: %v", got.Context)
+	}
+	if rec.Got.MessageTemplate != "GET http://${REGISTRY}/v2/: bad password ***" {
+		t.Errorf("template %q", rec.Got.MessageTemplate)
+	}
+}
+
+func TestMatrixAndCatalogue(t *testing.T) {
+	off, on := specs(t)
+	recs := []*SpecRecord{
+		Record(off, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomePass}),
+		Record(on, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: "catchError: not in v1.19.1"}),
+	}
+	rf := NewResultsFile("kyverno", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs)
+	if rf.Summary != (Summary{Pass: 1, Unsupported: 1}) {
+		t.Errorf("summary %+v", rf.Summary)
+	}
+	var b bytes.Buffer
+	if err := WriteMatrix(&b, []*ResultsFile{rf}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| kyverno | v1.19.1 | 2 | 1 | 0 | 1 |", "| t / off | pass (1) |", "| t / on | unsupported: catchError: not in v1.19.1 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("matrix lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := WriteCatalogue(&b, []*scenario.File{off.File}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## fault: missing", "| t | deny | p/r | app | off | error | regex | `^failed: GET http://${REGISTRY}/v2/team/app/manifests/gone: MANIFEST_UNKNOWN` |",
+		"| t | deny | p/r | app | on | skip | exact | `preconditions not met` |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("catalogue lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestWriteRunSummary: the run prints the engines table, its failing specs
+// and where the matrix is, and writes the whole matrix to the file.
+func TestWriteRunSummary(t *testing.T) {
+	off, on := specs(t)
+	recs := []*SpecRecord{
+		Record(off, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomePass}),
+		Record(on, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomeFail, Reason: "want skip, got error\nsecond line"}),
+	}
+	rf := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs)
+	dir := t.TempDir()
+	var b bytes.Buffer
+	if err := WriteRunSummary(&b, dir, rf); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"| inprocess | v1.19.1 | 2 | 1 | 1 | 0 |", "failing specs on inprocess (1):", ": want skip, got error ...", "conformance-matrix.md (make matrix prints it)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| t / off |") {
+		t.Errorf("summary prints the per-case rows:\n%s", out)
+	}
+	matrix, err := os.ReadFile(filepath.Join(dir, "conformance-matrix.md"))
+	if err != nil || !strings.Contains(string(matrix), "| t / off | pass (1) |") {
+		t.Errorf("matrix file: %v\n%s", err, matrix)
+	}
+}
+
+// A failed spec whose records explain the failure keeps their outcomes;
+// one whose records all passed (a timeout, an interrupt) turns its passes
+// into failures with the framework's message.
+func TestFailUnexplained(t *testing.T) {
+	rec := func(name string, o engine.Outcome) *SpecRecord { return &SpecRecord{Name: name, Outcome: o} }
+	explained := []*SpecRecord{rec("a", engine.OutcomePass), rec("b", engine.OutcomeFail)}
+	FailUnexplained(explained, "b failed")
+	if explained[0].Outcome != engine.OutcomePass || explained[1].Outcome != engine.OutcomeFail {
+		t.Errorf("explained: %s, %s; want pass, fail", explained[0].Outcome, explained[1].Outcome)
+	}
+	unexplained := []*SpecRecord{rec("c", engine.OutcomePass), rec("d", engine.OutcomeUnsupported)}
+	FailUnexplained(unexplained, "timed out")
+	if c := unexplained[0]; c.Outcome != engine.OutcomeFail || c.Reason != "timed out" {
+		t.Errorf("c: %s %q, want fail with the framework's message", c.Outcome, c.Reason)
+	}
+	if d := unexplained[1]; d.Outcome != engine.OutcomeUnsupported {
+		t.Errorf("d: %s, want unsupported kept", d.Outcome)
+	}
+}
