@@ -359,6 +359,19 @@ func TestParseReportsEveryMistake(t *testing.T) {
 		t.Errorf("the rows are checked although the documents they name failed:\n%s", msg)
 	}
 
+	// Decoding: two unknown fields and a wrong type, all reported.
+	decode := strings.NewReplacer(
+		"kind: Test\n", "kind: Test\nfoo: 1\n",
+		"  catchError: true\n", "  catchError: yes-please\n",
+		"  result: error\n", "  result: error\n  reslt: pass\n",
+	).Replace(valid)
+	_, err = Parse("t.yaml", "t", []byte(decode))
+	for _, want := range []string{`t.yaml:3:1: foo: unknown field "foo"`, `bindings[1].catchError: want true or false, got "yes-please"`, `results[0].reslt: unknown field "reslt"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("decoding: error lacks %q:\n%v", want, err)
+		}
+	}
+
 	// Two rows with mistakes: both reported.
 	rows := strings.Replace(valid, "results:\n- policy: p\n", "results:\n- policy: q\n  rule: r\n  resources: [default/app]\n  result: error\n- policy: z\n", 1)
 	_, err = Parse("t.yaml", "t", []byte(rows))

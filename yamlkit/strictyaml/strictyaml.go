@@ -8,6 +8,7 @@ package strictyaml
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -181,13 +182,14 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
 			return d.Errorf(n, field, "want a list, got %s", Describe(n))
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		var errs []error
 		for i, item := range n.Content {
 			if err := d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", field, i)); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 		v.Set(s)
-		return nil
+		return joined(errs)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return d.Errorf(n, field, "want a mapping, got %s", Describe(n))
@@ -196,22 +198,26 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, field string) error {
 			return d.Errorf(n, field, "internal: map key must be a string")
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		var errs []error
 		for i := 0; i < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
-				return d.Errorf(k, field, "want a string key, got %s", Describe(k))
+				errs = append(errs, d.Errorf(k, field, "want a string key, got %s", Describe(k)))
+				continue
 			}
 			if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
-				return d.Errorf(k, Join(field, k.Value), "duplicate key %q", k.Value)
+				errs = append(errs, d.Errorf(k, Join(field, k.Value), "duplicate key %q", k.Value))
+				continue
 			}
 			elem := reflect.New(v.Type().Elem()).Elem()
 			if err := d.decode(val, elem, Join(field, k.Value)); err != nil {
-				return err
+				errs = append(errs, err)
+				continue
 			}
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
 		}
 		v.Set(m)
-		return nil
+		return joined(errs)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 			got := Describe(n)
@@ -297,23 +303,38 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) erro
 		names = append(names, f.name)
 	}
 	sort.Strings(names)
+	// Every field is decoded, so a mapping with several mistakes gets all
+	// of them (errors.Join, in the order written).
 	seen := map[string]bool{}
+	var errs []error
 	for i := 0; i < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return d.Errorf(k, field, "want a field name, got %s", Describe(k))
+			errs = append(errs, d.Errorf(k, field, "want a field name, got %s", Describe(k)))
+			continue
 		}
 		f, ok := byName[k.Value]
 		if !ok {
-			return d.Errorf(k, Join(field, k.Value), "unknown field %q; want one of: %s", k.Value, strings.Join(names, ", "))
+			errs = append(errs, d.Errorf(k, Join(field, k.Value), "unknown field %q; want one of: %s", k.Value, strings.Join(names, ", ")))
+			continue
 		}
 		if seen[k.Value] {
-			return d.Errorf(k, Join(field, k.Value), "duplicate key %q", k.Value)
+			errs = append(errs, d.Errorf(k, Join(field, k.Value), "duplicate key %q", k.Value))
+			continue
 		}
 		seen[k.Value] = true
 		if err := d.decode(val, v.FieldByIndex(f.index), Join(field, k.Value)); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return joined(errs)
+}
+
+// joined is the one error of errs as it is (a *FieldError), or all of them
+// joined (errors.Join, one per line), or nil.
+func joined(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }
