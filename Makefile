@@ -113,8 +113,8 @@ catalogue: ## Regenerate docs/error-strings.md from the scenarios
 	$(GO) run ./internal/cmd/imagectx catalogue -o docs/error-strings.md scenarios
 
 .PHONY: schema
-schema: ## Regenerate docs/scenario.schema.json (the scenario format's JSON Schema) from the Go types; go test ./internal/scenario/schema fails when it is stale
-	$(GO) run ./internal/cmd/imagectx schema -o docs/scenario.schema.json
+schema: ## Regenerate docs/scenario.schema.json and docs/scenario-fields.md (the scenario format's JSON Schema and field-by-field docs) from the Go types; go test ./internal/scenario/schema fails when they are stale
+	$(GO) run ./internal/cmd/imagectx schema -o docs/scenario.schema.json -fields docs/scenario-fields.md
 
 .PHONY: check-catalogue
 check-catalogue: ## Fail when docs/error-strings.md is stale

@@ -28,21 +28,37 @@ type File struct {
 	Path string `json:"-"`
 	Name string `json:"-"`
 
-	APIVersion  string   `json:"apiVersion" jsonschema:"required,enum=conformance.imagectx.io/v1alpha1"`
-	Kind        string   `json:"kind" jsonschema:"required,enum=Test"`
-	Metadata    Metadata `json:"metadata"`
-	Description string   `json:"description"`
+	// APIVersion is the format's version, conformance.imagectx.io/v1alpha1.
+	APIVersion string `json:"apiVersion" jsonschema:"required,enum=conformance.imagectx.io/v1alpha1"`
+	// Kind is Test.
+	Kind string `json:"kind" jsonschema:"required,enum=Test"`
+	// Metadata names the file and labels every spec it produces.
+	Metadata Metadata `json:"metadata"`
+	// Description is free text: why the case matters.
+	Description string `json:"description"`
 	// Translates names the scenario file this one translates to another
 	// policy language (a CEL file's legacy ClusterPolicy original), as a
 	// path relative to this file; the migration report sets the two side
-	// by side. TranslatesName is its name (as File.Name).
-	Translates     string              `json:"translates"`
-	TranslatesName string              `json:"-"`
-	Requires       []engine.Capability `json:"requires"`
-	Vars           map[string]string   `json:"vars"`
-	Bindings       []Binding           `json:"bindings"`
-	Policies       []Documents         `json:"policies"`
-	Resources      []Documents         `json:"resources"`
+	// by side.
+	Translates string `json:"translates"`
+	// TranslatesName is Translates' file name (as File.Name).
+	TranslatesName string `json:"-"`
+	// Requires are capabilities every spec of the file needs; an engine
+	// without one reports the spec unsupported with its reason.
+	Requires []engine.Capability `json:"requires"`
+	// Vars are ${NAME} substitutions, expanded in policies, resources and
+	// expectations; they may use other vars and the built-in ${REGISTRY}.
+	Vars map[string]string `json:"vars"`
+	// Bindings are the matrix's columns: each evaluates the whole file once
+	// with its placeholder values and catchError setting; none means one
+	// binding named "default".
+	Bindings []Binding `json:"bindings"`
+	// Policies are Kyverno policies: file paths (relative to this file) or
+	// inline documents.
+	Policies []Documents `json:"policies"`
+	// Resources are the resources the policies are applied to, in order:
+	// file paths or inline documents.
+	Resources []Documents `json:"resources"`
 	// Namespaces are the Namespaces the resources live in, with labels,
 	// for rules matching with a namespaceSelector.
 	Namespaces []Namespace `json:"namespaces"`
@@ -54,12 +70,16 @@ type File struct {
 	// what kubectl-kyverno apply's client gives: a GET of one of the
 	// resources, or the fake client's error.
 	APICallResponses []APICallResponse `json:"apiCallResponses"`
-	Registry         Registry          `json:"registry"`
+	// Registry is the fake registry's state (images, auth, faults) plus
+	// what the engine presents to it (logins, secrets, deadline).
+	Registry Registry `json:"registry"`
 	// Registries are more fake registries, each with its own images, auth
 	// and faults (a trusted and an untrusted one; ghcr.io beside Docker
 	// Hub). The engine's logins, secrets and deadline stay in Registry.
 	Registries []NamedRegistry `json:"registries"`
-	Results    []Row           `json:"results"`
+	// Results are the expected results, one row per policy, rule and
+	// resources (each row and binding makes one spec per resource).
+	Results []Row `json:"results"`
 	// NotRunBy names engines (KnownEngines) that do not run the file at
 	// all, each with the reason its specs report as unsupported: what an
 	// engine cannot show by construction, not a capability it lacks.
@@ -101,12 +121,16 @@ func (f *File) PolicyKind(policy string) (k policykind.Kind, ok bool) {
 
 // Metadata names the file and labels every spec it produces.
 type Metadata struct {
-	Name   string            `json:"name"`
+	// Name is informational; specs are named by the file's path.
+	Name string `json:"name"`
+	// Labels become Ginkgo labels "key:value" on every spec (fault,
+	// area, auth, ...).
 	Labels map[string]string `json:"labels"`
 }
 
 // Binding is one column of the file's matrix (chainsaw's scenarios/bindings).
 type Binding struct {
+	// Name is the binding's part of every spec name.
 	Name string `json:"name"`
 	// Values replace placeholders "($name)" in policies and resources; a
 	// placeholder whose name this binding does not set is removed together
@@ -118,9 +142,11 @@ type Binding struct {
 	CatchError *bool `json:"catchError"`
 	// Operation is the admission operation the batch is evaluated for
 	// (CREATE, UPDATE, DELETE; request.operation); empty means CREATE.
-	Operation string              `json:"operation" jsonschema:"enum=CREATE,enum=UPDATE,enum=DELETE"`
-	Labels    map[string]string   `json:"labels"`
-	Requires  []engine.Capability `json:"requires"`
+	Operation string `json:"operation" jsonschema:"enum=CREATE,enum=UPDATE,enum=DELETE"`
+	// Labels are added to the binding's specs.
+	Labels map[string]string `json:"labels"`
+	// Requires are capabilities the binding's specs need.
+	Requires []engine.Capability `json:"requires"`
 
 	line int
 }
@@ -207,23 +233,41 @@ type Credential struct {
 // Row is one expected result (kyverno-test.yaml's results entry, plus the
 // message, context and request expectations it cannot express).
 type Row struct {
-	Policy    string        `json:"policy"`
-	Rule      string        `json:"rule"`
-	Kind      string        `json:"kind"`
-	Resources []string      `json:"resources"`
-	Bindings  []string      `json:"bindings"`
-	Result    string        `json:"result" jsonschema:"enum=pass,enum=fail,enum=warn,enum=skip,enum=error,enum=none,enum=panic"`
-	Message   *Matcher      `json:"message"`
-	Context   ContextChecks `json:"context"`
+	// Policy is the policy's name as the file writes it.
+	Policy string `json:"policy"`
+	// Rule is the rule's name as Kyverno reports it (autogen-<rule> for
+	// a Pod controller; "" for a ValidatingPolicy's result).
+	Rule string `json:"rule"`
+	// Kind is the resources' kind (default Pod).
+	Kind string `json:"kind"`
+	// Resources are resource names ("name" or "namespace/name").
+	Resources []string `json:"resources"`
+	// Bindings limits the row to these bindings (default: every one).
+	Bindings []string `json:"bindings"`
+	// Result is the rule's status (kyverno test's result); none: no
+	// result at all; panic: the evaluation crashes; absent: the row checks
+	// only its admission answer.
+	Result string `json:"result" jsonschema:"enum=pass,enum=fail,enum=warn,enum=skip,enum=error,enum=none,enum=panic"`
+	// Message checks the result's message.
+	Message *Matcher `json:"message"`
+	// Context checks the rule's loaded context by dotted key
+	// (imageData.failed: true); engines that cannot show it leave it
+	// unchecked.
+	Context ContextChecks `json:"context"`
 	// PatchedResource is the resource the rule's policy must leave
 	// (mutate and verifyImages policies).
 	PatchedResource *PatchedResource `json:"patchedResource"`
-	Requests        *RequestChecks   `json:"requests"`
+	// Requests checks the fake registry's request log (paths seen, never).
+	Requests *RequestChecks `json:"requests"`
 	// Admission is the API server's answer to creating the resource, for
 	// engines that send it through a real admission request.
-	Admission *AdmissionCheck     `json:"admission"`
-	Requires  []engine.Capability `json:"requires"`
-	Labels    map[string]string   `json:"labels"`
+	Admission *AdmissionCheck `json:"admission"`
+	// Requires are capabilities the row's specs need besides the file's
+	// and the binding's.
+	Requires []engine.Capability `json:"requires"`
+	// Labels are added to the row's specs (site: where imageData is first
+	// used, for the matrix and the verdict).
+	Labels map[string]string `json:"labels"`
 
 	line int
 }

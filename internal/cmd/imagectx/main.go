@@ -8,7 +8,7 @@
 //	imagectx migration -results results-inprocess.json [-o migration.md] scenarios [dir...]
 //	imagectx compare [-artifacts DIR] [-o compare.md] [-fail-on-change] A B
 //	imagectx verdict -kyverno-src DIR [-artifacts DIR] [-o verdict.md]
-//	imagectx schema [-o docs/scenario.schema.json] [-check]
+//	imagectx schema [-o docs/scenario.schema.json] [-fields docs/scenario-fields.md] [-check]
 //	imagectx e2e [-provider local] [-artifacts DIR] [-label-filter F] [GINKGO-FLAGS...]
 //
 // A compare side is an engine name (inprocess, kyverno; admission and

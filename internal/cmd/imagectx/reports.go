@@ -101,12 +101,14 @@ func writeOrCheck(stdout io.Writer, out string, check bool, data []byte, regener
 	return err
 }
 
-// schemaCmd writes the scenario format's JSON Schema, generated from its
-// Go types (internal/scenario/schema); -check fails when the file differs.
+// schemaCmd writes the scenario format's JSON Schema and, with -fields,
+// its field-by-field Markdown, both generated from its Go types
+// (internal/scenario/schema); -check fails when a file differs.
 func schemaCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
 	out := fs.String("o", "", "write the schema to this file (default stdout)")
-	check := fs.Bool("check", false, "fail when the file given with -o differs from what the types produce")
+	fields := fs.String("fields", "", "also write the field-by-field Markdown to this file")
+	check := fs.Bool("check", false, "fail when a file given with -o or -fields differs from what the types produce")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("schema: %w: %w", err, errUsage)
 	}
@@ -121,5 +123,12 @@ func schemaCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeOrCheck(stdout, *out, *check, b, "make schema")
+	if err := writeOrCheck(stdout, *out, *check, b, "make schema"); err != nil || *fields == "" {
+		return err
+	}
+	md, err := schema.Markdown(".")
+	if err != nil {
+		return err
+	}
+	return writeOrCheck(stdout, *fields, *check, md, "make schema")
 }

@@ -11,6 +11,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"reflect"
 
 	"github.com/invopop/jsonschema"
@@ -33,6 +34,19 @@ const ID = "https://github.com/imagectx/conformance/docs/scenario.schema.json"
 // and fakeregistry under it. Errors: the source cannot be parsed, or the
 // schema cannot be encoded.
 func Generate(root string) ([]byte, error) {
+	s, err := reflectSchema(root)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// reflectSchema reflects scenario.File with the doc comments under root.
+func reflectSchema(root string) (*jsonschema.Schema, error) {
 	r := &jsonschema.Reflector{
 		// The loader decides what is required (a row needs a policy, a
 		// binding does not need values); the schema only says what is
@@ -41,7 +55,7 @@ func Generate(root string) ([]byte, error) {
 		Mapper:                     mapType,
 	}
 	for _, pkg := range []string{"internal/scenario", "fakeregistry"} {
-		if err := r.AddGoComments(module, pkg); err != nil {
+		if err := r.AddGoComments(module, filepath.Join(root, pkg)); err != nil {
 			return nil, fmt.Errorf("schema: read the doc comments of %s (run from the repository root %s): %w", pkg, root, err)
 		}
 	}
@@ -49,11 +63,7 @@ func Generate(root string) ([]byte, error) {
 	s.ID = ID
 	s.Title = "imagectx conformance scenario (" + scenario.APIVersion + ", kind " + scenario.Kind + ")"
 	s.Description = "One scenario file: policies, resources, the fake registry's state and the expected results. Generated from internal/scenario's Go types by `make schema`; scenarios/README.md explains each field."
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	return append(b, '\n'), nil
+	return s, nil
 }
 
 // mapType gives the schema of the types the loader decodes by hand (their

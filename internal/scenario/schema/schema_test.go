@@ -39,6 +39,27 @@ func TestPublishedSchemaIsCurrent(t *testing.T) {
 	}
 }
 
+// The published field-by-field docs are what the types give.
+func TestPublishedFieldsAreCurrent(t *testing.T) {
+	t.Chdir(root)
+	want, err := Markdown(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := os.ReadFile("docs/scenario-fields.md")
+	if err != nil {
+		t.Fatalf("%v (run make schema)", err)
+	}
+	if !bytes.Equal(have, want) {
+		t.Errorf("docs/scenario-fields.md is stale: the scenario types changed; run make schema and commit it")
+	}
+	for _, section := range []string{"## File\n", "## Row\n", "## Fault\n", "| `result` | one of `pass`,"} {
+		if !bytes.Contains(want, []byte(section)) {
+			t.Errorf("the field docs lack %q", section)
+		}
+	}
+}
+
 // compile compiles the generated schema.
 func compile(t *testing.T, b []byte) *jsv.Schema {
 	t.Helper()
