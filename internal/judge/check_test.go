@@ -3,7 +3,6 @@ package judge
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,20 +10,11 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
+	"github.com/imagectx/conformance/internal/scenario/scenariotest"
 )
 
-func specs(t *testing.T) (off, on *scenario.Spec) {
-	t.Helper()
-	f, err := scenario.LoadFile("../scenario/testdata/two-bindings.yaml", "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss := scenario.Specs([]*scenario.File{f})
-	return ss[0], ss[1]
-}
-
 func TestCheck(t *testing.T) {
-	off, on := specs(t)
+	off, on := scenariotest.TwoBindings(t)
 	vars := scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}
 	noAdmission := map[engine.Capability]string{engine.CapAdmission: "no API server"}
 	full := engine.Capabilities{Unsupported: noAdmission}
@@ -182,11 +172,7 @@ results:
 // on the answer (and on the rule result when the resource was stored),
 // other engines on the rule result with the answer unchecked.
 func TestCheckAdmission(t *testing.T) {
-	file, err := os.ReadFile("../scenario/testdata/two-bindings.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := strings.Replace(string(file), "  labels: {site: deny}\n- policy: p", `  admission:
+	src := strings.Replace(scenariotest.Source(t), "  labels: {site: deny}\n- policy: p", `  admission:
     allowed: false
     message: "denied: ${REGISTRY}"
   labels: {site: deny}

@@ -10,6 +10,7 @@ import (
 	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/engine/inprocess"
 	"github.com/imagectx/conformance/internal/scenario"
+	"github.com/imagectx/conformance/internal/scenario/scenariotest"
 )
 
 // A scenario file's notRunBy may name every engine there is, and only
@@ -27,7 +28,7 @@ func TestKnownEngines(t *testing.T) {
 // A file an engine does not run at all reports every spec unsupported for
 // that engine, with the file's reason, and runs elsewhere.
 func TestNotRunBy(t *testing.T) {
-	off, _ := specs(t)
+	off, _ := scenariotest.TwoBindings(t)
 	f := *off.File
 	f.NotRunBy = map[string]string{"admission": "the webhook times out first"}
 	s := *off

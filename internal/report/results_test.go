@@ -12,21 +12,11 @@ import (
 	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
+	"github.com/imagectx/conformance/internal/scenario/scenariotest"
 )
 
-// specs are the two specs of the shared fixture (catchError absent, true).
-func specs(t *testing.T) (off, on *scenario.Spec) {
-	t.Helper()
-	f, err := scenario.LoadFile("../scenario/testdata/two-bindings.yaml", "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss := scenario.Specs([]*scenario.File{f})
-	return ss[0], ss[1]
-}
-
 func TestRecordMasksSecretsAndTemplates(t *testing.T) {
-	off, _ := specs(t)
+	off, _ := scenariotest.TwoBindings(t)
 	off.File.Registry.Credentials = []scenario.Credential{{Username: "u", Password: "hunter22"}}
 	ev := &run.Evaluation{Vars: scenario.Vars{scenario.VarRegistry: "127.0.0.1:5000"}}
 	got := engine.Result{Status: engine.StatusError, Message: "GET http://127.0.0.1:5000/v2/: bad password hunter22"}
@@ -47,7 +37,7 @@ func TestRecordMasksSecretsAndTemplates(t *testing.T) {
 }
 
 func TestMatrixAndCatalogue(t *testing.T) {
-	off, on := specs(t)
+	off, on := scenariotest.TwoBindings(t)
 	recs := []*SpecRecord{
 		Record(off, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomePass}),
 		Record(on, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: "catchError: not in v1.19.1"}),
@@ -80,7 +70,7 @@ func TestMatrixAndCatalogue(t *testing.T) {
 // TestWriteRunSummary: the run prints the engines table, its failing specs
 // and where the matrix is, and writes the whole matrix to the file.
 func TestWriteRunSummary(t *testing.T) {
-	off, on := specs(t)
+	off, on := scenariotest.TwoBindings(t)
 	recs := []*SpecRecord{
 		Record(off, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomePass}),
 		Record(on, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomeFail, Reason: "want skip, got error\nsecond line"}),
