@@ -109,7 +109,7 @@ func Check(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities, engin
 	if row.Admission != nil {
 		if !caps.Has(engine.CapAdmission) {
 			out := Outcome{Unchecked: []string{fmt.Sprintf("admission: engine %s does not send resources through an admission request", engineName)}}
-			if row.Result != "" {
+			if row.Result != scenario.ExpectAnswerOnly {
 				return checkResult(s, ev, caps, engineName, out)
 			}
 		}
@@ -121,7 +121,7 @@ func Check(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities, engin
 			return Outcome{Outcome: engine.OutcomeFail, Reason: reason}
 		}
 		out := Outcome{Admission: answer}
-		if row.Result == "" {
+		if row.Result == scenario.ExpectAnswerOnly {
 			out.Outcome = engine.OutcomePass
 			return out
 		}
@@ -134,7 +134,7 @@ func Check(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities, engin
 		}
 		return checkResult(s, ev, caps, engineName, out)
 	}
-	if caps.Has(engine.CapAdmission) && row.Result != "none" {
+	if caps.Has(engine.CapAdmission) && row.Result != scenario.ExpectNone {
 		if a := answerFor(s, ev); a != nil && !a.Allowed {
 			// Another row checks the denial; this one's result is not in
 			// any PolicyReport either.
@@ -152,7 +152,7 @@ func checkPanic(s *scenario.Spec, ev *run.Evaluation, crash *engine.PanicError) 
 	got := engine.Result{Policy: s.Row.Policy, Rule: s.Row.Rule, Resource: engine.ResourceID{Kind: s.Row.Kind, Name: s.Resource},
 		Status: engine.StatusPanic, Message: crash.Value}
 	out := Outcome{Outcome: engine.OutcomeFail, Got: &got, Panic: crash}
-	if s.Row.Result != string(engine.StatusPanic) {
+	if s.Row.Result != scenario.ExpectPanic {
 		out.Reason = fmt.Sprintf("want %s, got %s: %s", s.Row.Result, got.Status, crash.Value)
 		return out
 	}
@@ -212,7 +212,7 @@ func checkResult(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities,
 		out.Got = &g
 		out.Others = append(append([]engine.Result{}, matches[:got]...), matches[got+1:]...)
 	}
-	if row.Result == "none" {
+	if row.Result == scenario.ExpectNone {
 		if out.Got != nil {
 			return fail("want no result, got %s: %s", out.Got.Status, out.Got.Message)
 		}
@@ -239,7 +239,7 @@ func checkResult(s *scenario.Spec, ev *run.Evaluation, caps engine.Capabilities,
 		} else if len(matches) != len(s.Siblings) {
 			return fail("want %d result(s) for this rule and resource (one per row), got %d: %s", len(s.Siblings), len(matches), describeResults(matches))
 		}
-		if string(out.Got.Status) != row.Result {
+		if !row.Result.Is(out.Got.Status) {
 			return fail("want %s, got %s: %s", row.Result, out.Got.Status, out.Got.Message)
 		}
 		if row.Message != nil {
@@ -308,7 +308,7 @@ func pick(matches []engine.Result, siblings []*scenario.Row, row *scenario.Row, 
 	taken := make([]bool, len(matches))
 	for _, sib := range siblings {
 		for i, r := range matches {
-			if taken[i] || string(r.Status) != sib.Result {
+			if taken[i] || !sib.Result.Is(r.Status) {
 				continue
 			}
 			ok := true
@@ -335,7 +335,7 @@ func pick(matches []engine.Result, siblings []*scenario.Row, row *scenario.Row, 
 		if taken[i] {
 			continue
 		}
-		if string(r.Status) == row.Result {
+		if row.Result.Is(r.Status) {
 			return i, nil
 		}
 		if fallback < 0 {
@@ -366,7 +366,7 @@ func requestsFor(ev *run.Evaluation, ref string) string {
 
 // rowMatches is true when result has the row's status and message.
 func rowMatches(row *scenario.Row, r engine.Result, vars scenario.Vars) (bool, error) {
-	if string(r.Status) != row.Result {
+	if !row.Result.Is(r.Status) {
 		return false, nil
 	}
 	if row.Message == nil {

@@ -79,7 +79,7 @@ func TestCheck(t *testing.T) {
 }
 
 // withResult is s with a copy of its row expecting result and message.
-func withResult(s *scenario.Spec, result, message string) *scenario.Spec {
+func withResult(s *scenario.Spec, result scenario.Expected, message string) *scenario.Spec {
 	c, row := *s, *s.Row
 	row.Result, row.Message = result, &scenario.Matcher{Exact: &message}
 	c.Row, c.Siblings = &row, []*scenario.Row{&row}

@@ -95,7 +95,7 @@ func recordResult(r *SpecRecord) (status, message string) {
 		kind, text := r.Want.Message.Describe()
 		msg = kind + " " + text
 	}
-	return r.Want.Result + " (expected; " + string(r.Outcome) + ")", msg
+	return string(r.Want.Result) + " (expected; " + string(r.Outcome) + ")", msg
 }
 
 // statusCounts counts the results of recs per binding: "catch-absent: 6 error, 1

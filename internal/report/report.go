@@ -165,8 +165,8 @@ func WriteCatalogue(w io.Writer, files []*scenario.File) error {
 				m      *scenario.Matcher
 			}
 			var entries []entry
-			if r.Result != "" {
-				entries = append(entries, entry{r.Result, r.Message})
+			if r.Result != scenario.ExpectAnswerOnly {
+				entries = append(entries, entry{string(r.Result), r.Message})
 			}
 			if a := r.Admission; a != nil {
 				if a.Message != nil {

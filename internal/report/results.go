@@ -85,7 +85,7 @@ type SpecRecord struct {
 
 // Want is the row's expectation, placeholders unexpanded.
 type Want struct {
-	Result    string                   `json:"result,omitempty"`
+	Result    scenario.Expected        `json:"result,omitempty"`
 	Message   *scenario.Matcher        `json:"message,omitempty"`
 	Admission *scenario.AdmissionCheck `json:"admission,omitempty"`
 }

@@ -173,11 +173,11 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				if rec.Got != nil {
 					got = rec.Got.Status
 				}
-				if got == rec.Want.Result {
+				if got == string(rec.Want.Result) {
 					// The status matched; the message, context or answer did not.
 					got += ": " + shorten(rec.Reason, 160)
 				}
-				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, rec.Want.Result, got}
+				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, string(rec.Want.Result), got}
 				if why := rec.Refused; why != "" {
 					// One row for every case the site refuses to run.
 					k.file, k.rule, k.want, k.got = "(every file)", "(every catchError case)", "(as each row says)", "not run: "+shorten(why, 240)

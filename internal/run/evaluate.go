@@ -251,7 +251,7 @@ func awaited(specs []*scenario.Spec) []engine.ResultKey {
 // appendAwaited adds the result row r expects for resource, if it
 // expects one (not "none", not an admission answer alone).
 func appendAwaited(out []engine.ResultKey, r *scenario.Row, resource string) []engine.ResultKey {
-	if r.Result == "none" || r.Result == "" {
+	if !r.Result.Result() {
 		return out
 	}
 	return append(out, engine.ResultKey{Policy: r.Policy, Rule: r.Rule, Resource: engine.ResourceID{Kind: r.Kind, Name: resource}})

@@ -656,7 +656,7 @@ func (c *fileCheck) panics() error {
 			if !r.AppliesTo(b.Name) {
 				continue
 			}
-			if r.Result == string(engine.StatusPanic) {
+			if r.Result == ExpectPanic {
 				panicRow = i
 			} else if otherRow < 0 {
 				otherRow = i
@@ -686,7 +686,7 @@ func (c *fileCheck) admission(r *Row, rn *yaml.Node, field string) error {
 	if !*a.Allowed && a.Message == nil {
 		return d.Errorf(an, field+".admission.message", "want the API server's error text for a denied resource")
 	}
-	if r.Result == "none" {
+	if r.Result == ExpectNone {
 		return d.Errorf(an, field+".admission", "a row with result none cannot check an admission answer; give the rule's result or none")
 	}
 	if err := c.varsIn(an, field+".admission"); err != nil {
@@ -750,11 +750,15 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 			return d.Errorf(at(rn, "bindings", j), fmt.Sprintf("%s.bindings[%d]", field, j), "want one of the file's bindings (%s), got %q", strings.Join(sortedKeys(names), ", "), b)
 		}
 	}
-	if r.Result == "" && r.Admission != nil {
+	if r.Result == ExpectAnswerOnly && r.Admission != nil {
 		// An admission answer alone: the rule's result is not
 		// asserted (e.g. the API server gave up on the webhook).
-	} else if !slices.Contains(knownResults, r.Result) {
-		return d.Errorf(at(rn, "result"), field+".result", "want one of %s (or no result with an admission check), got %q", strings.Join(knownResults, ", "), r.Result)
+	} else if !slices.Contains(KnownExpected(), r.Result) {
+		var known []string
+		for _, e := range KnownExpected() {
+			known = append(known, string(e))
+		}
+		return d.Errorf(at(rn, "result"), field+".result", "want one of %s (or no result with an admission check), got %q", strings.Join(known, ", "), r.Result)
 	}
 	if r.Admission != nil {
 		if err := c.admission(r, rn, field); err != nil {
@@ -779,10 +783,10 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 			}
 		}
 	}
-	if r.Result == "none" && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
+	if r.Result == ExpectNone && (r.Message != nil || len(r.Context) > 0 || r.PatchedResource != nil) {
 		return d.Errorf(rn, field, "result none (no result at all) cannot have a message, context or patchedResource")
 	}
-	if r.Result == string(engine.StatusPanic) && (len(r.Context) > 0 || r.PatchedResource != nil || r.Admission != nil) {
+	if r.Result == ExpectPanic && (len(r.Context) > 0 || r.PatchedResource != nil || r.Admission != nil) {
 		return d.Errorf(rn, field, "result panic (the engine crashed; message is the panic value) cannot have context, patchedResource or admission")
 	}
 	if p := r.PatchedResource; p != nil {
@@ -820,7 +824,7 @@ func (c *fileCheck) row(i int, specNames map[string][]int) error {
 			// "none" excludes any other.
 			sn := specName(f, &b, r, res)
 			for _, prev := range specNames[sn] {
-				if p := &f.Results[prev]; p.Result == "none" || r.Result == "none" || p.Result == "" || r.Result == "" {
+				if p := &f.Results[prev]; p.Result == ExpectNone || r.Result == ExpectNone || p.Result == ExpectAnswerOnly || r.Result == ExpectAnswerOnly {
 					return d.Errorf(rn, field, "spec %s is already expected by results[%d]; a row with result none (no result at all) or without a result (an admission answer alone) excludes any other row for the same policy, rule, resource and binding", sn, prev)
 				}
 			}

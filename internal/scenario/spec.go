@@ -50,7 +50,7 @@ func Specs(files []*File) []*Spec {
 			// later are named <spec>#2 and so on.
 			siblings, seen := map[string][]*Row{}, map[string]int{}
 			for ri := range f.Results {
-				if r := &f.Results[ri]; r.AppliesTo(b.Name) && r.Result != "none" && r.Result != "" {
+				if r := &f.Results[ri]; r.AppliesTo(b.Name) && r.Result.Result() {
 					for _, res := range r.Resources {
 						siblings[specName(f, b, r, res)] = append(siblings[specName(f, b, r, res)], r)
 					}
@@ -96,7 +96,7 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	if catch != CatchAbsent {
 		req = append(req, engine.CapCatchError)
 	}
-	if r.Result == "" {
+	if r.Result == ExpectAnswerOnly {
 		// An admission answer alone.
 		req = append(req, engine.CapAdmission)
 	}
@@ -126,7 +126,7 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 	if len(f.APICallResponses) > 0 {
 		req = append(req, engine.CapAPICallResponses)
 	}
-	if r.Result == string(engine.StatusPanic) {
+	if r.Result == ExpectPanic {
 		req = append(req, engine.CapEnginePanic)
 	}
 	slices.Sort(req)

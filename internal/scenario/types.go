@@ -15,11 +15,38 @@ import (
 	"github.com/imagectx/conformance/fakeregistry"
 )
 
-// Result values a row may expect. "none" means the engine reports no result
-// for that rule and resource (Kyverno's foreach skips every element);
-// "panic" that the engine crashed evaluating the binding (engine.StatusPanic,
-// the message is the panic value).
-var knownResults = []string{"pass", "fail", "warn", "skip", "error", "none", string(engine.StatusPanic)}
+// Expected is what a row expects of the rule on each of its resources:
+// an engine.Status (pass, fail, warn, skip, error), ExpectNone,
+// ExpectPanic, or ExpectAnswerOnly.
+type Expected string
+
+const (
+	// ExpectNone: the engine reports no result for that rule and resource
+	// (Kyverno's foreach skips every element).
+	ExpectNone Expected = "none"
+	// ExpectPanic: the engine crashed evaluating the binding
+	// (engine.StatusPanic; the message is the panic value).
+	ExpectPanic Expected = Expected(engine.StatusPanic)
+	// ExpectAnswerOnly: no result is expected; the row checks only the
+	// API server's answer (admission).
+	ExpectAnswerOnly Expected = ""
+)
+
+// KnownExpected are the values a row's result may take (besides
+// ExpectAnswerOnly, written as no result).
+func KnownExpected() []Expected {
+	return []Expected{
+		Expected(engine.StatusPass), Expected(engine.StatusFail), Expected(engine.StatusWarn),
+		Expected(engine.StatusSkip), Expected(engine.StatusError), ExpectNone, ExpectPanic,
+	}
+}
+
+// Is reports whether the row expects status st.
+func (e Expected) Is(st engine.Status) bool { return e == Expected(st) }
+
+// Result reports whether the row expects a rule result (a status or a
+// panic), as opposed to none or only an admission answer.
+func (e Expected) Result() bool { return e != ExpectNone && e != ExpectAnswerOnly }
 
 // File is one scenario file as written (see scenarios/README.md).
 type File struct {
@@ -247,7 +274,7 @@ type Row struct {
 	// Result is the rule's status (kyverno test's result); none: no
 	// result at all; panic: the evaluation crashes; absent: the row checks
 	// only its admission answer.
-	Result string `json:"result" jsonschema:"enum=pass,enum=fail,enum=warn,enum=skip,enum=error,enum=none,enum=panic"`
+	Result Expected `json:"result"`
 	// Message checks the result's message.
 	Message *Matcher `json:"message"`
 	// Context checks the rule's loaded context by dotted key

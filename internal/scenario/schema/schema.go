@@ -97,6 +97,12 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		return &jsonschema.Schema{Type: "string", Pattern: `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, Description: `A Go duration, e.g. "2s" or "500ms".`}
 	case reflect.TypeFor[json.RawMessage]():
 		return object("a JSON object")
+	case reflect.TypeFor[scenario.Expected]():
+		var values []any
+		for _, e := range scenario.KnownExpected() {
+			values = append(values, string(e))
+		}
+		return enum("what the row expects of the rule (a status, none or panic); no result: only the admission answer is checked", values...)
 	case reflect.TypeFor[engine.Capability]():
 		return &jsonschema.Schema{Type: "string", Enum: capabilities(), Description: "a capability the engine must have (engine.KnownCapabilities)"}
 	case reflect.TypeFor[fakeregistry.AuthType]():
