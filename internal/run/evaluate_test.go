@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,5 +188,86 @@ func TestJobOrders(t *testing.T) {
 	}
 	if got, want := names(SlowSpread(jobs[:3])), "q1 q2 q3"; got != want {
 		t.Errorf("SlowSpread without slow jobs: %s, want %s", got, want)
+	}
+}
+
+// overlapEngine records how many evaluations run at once, and whether one
+// of a file serving host names ever ran beside another.
+type overlapEngine struct {
+	mu                                  sync.Mutex
+	running, max                        int
+	hostsRan, hostsBeside, hostsRunning bool
+}
+
+func (*overlapEngine) Name() string { return "overlap" }
+func (*overlapEngine) Capabilities(context.Context) (engine.Capabilities, error) {
+	return engine.Capabilities{}, nil
+}
+func (e *overlapEngine) Evaluate(_ context.Context, req engine.Request) ([]engine.Result, error) {
+	hosts := strings.Contains(string(req.Policies[0].Data), "hosts-file")
+	e.mu.Lock()
+	e.running++
+	e.max = max(e.max, e.running)
+	if hosts {
+		e.hostsRan = true
+	}
+	if e.running > 1 && (hosts || e.hostsRunning) {
+		e.hostsBeside = true
+	}
+	if hosts {
+		e.hostsRunning = true
+	}
+	e.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	e.mu.Lock()
+	e.running--
+	if hosts {
+		e.hostsRunning = false
+	}
+	e.mu.Unlock()
+	return nil, nil
+}
+
+// A job whose registries serve host names on a shared proxy runs alone;
+// the others run side by side up to the limit.
+func TestPrefetchRunsHostJobsAlone(t *testing.T) {
+	plain := func(name string) *scenario.File {
+		f, err := scenario.Parse(name+".yaml", name, []byte(strings.Replace(slowFile, "fault: {delay: 30s}", "fault: {status: 404}", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	hostsSrc := strings.NewReplacer(
+		"metadata: {name: p}", "metadata: {name: hosts-file}",
+		"- policy: p\n", "- policy: hosts-file\n",
+		"  deadline: 1s\n", "  deadline: 1s\n  hosts: [ghcr.io]\n",
+	).Replace(strings.Replace(slowFile, "fault: {delay: 30s}", "fault: {status: 404}", 1))
+	hosts, err := scenario.Parse("hosts.yaml", "hosts", []byte(hostsSrc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts.ServedHosts()) == 0 {
+		t.Fatal("the hosts file serves no host name")
+	}
+	eng := &overlapEngine{}
+	setup := Setup{Proxy: staticProxy("http://127.0.0.1:9")}
+	var jobs []Job
+	for _, f := range []*scenario.File{plain("a"), plain("b"), hosts, plain("c"), plain("d")} {
+		jobs = append(jobs, Job{Engine: eng, File: f, Binding: &f.Bindings[0], Setup: setup})
+	}
+	evs := NewEvaluations()
+	evs.Prefetch(jobs, 3)
+	for _, j := range jobs {
+		ev, err := evs.Get(context.Background(), j)
+		if err != nil || ev.Err != nil {
+			t.Fatalf("%s: %v %v", j.Key(), err, ev.Err)
+		}
+	}
+	if !eng.hostsRan || eng.hostsBeside {
+		t.Errorf("the host-serving job ran %t, beside another %t; want it run alone", eng.hostsRan, eng.hostsBeside)
+	}
+	if eng.max < 2 {
+		t.Errorf("at most %d evaluations at once; want the others side by side", eng.max)
 	}
 }

@@ -119,16 +119,17 @@ func schemaCmd(args []string, stdout io.Writer) error {
 	if err := os.Chdir(root); err != nil {
 		return err
 	}
-	b, err := schema.Generate(".")
+	s, err := schema.Reflect()
+	if err != nil {
+		return err
+	}
+	b, err := schema.JSON(s)
 	if err != nil {
 		return err
 	}
 	if err := writeOrCheck(stdout, *out, *check, b, "make schema"); err != nil || *fields == "" {
 		return err
 	}
-	md, err := schema.Markdown(".")
-	if err != nil {
-		return err
-	}
+	md := schema.Markdown(s)
 	return writeOrCheck(stdout, *fields, *check, md, "make schema")
 }

@@ -11,6 +11,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 
@@ -28,25 +29,15 @@ const module = "github.com/imagectx/conformance"
 // ID is the schema's $id: its place in the repository.
 const ID = "https://github.com/imagectx/conformance/docs/scenario.schema.json"
 
-// Generate returns the schema, indented JSON ending in a newline. root is
-// the repository root, relative to the working directory ("." from
-// there): the doc comments are read from the source of internal/scenario
-// and fakeregistry under it. Errors: the source cannot be parsed, or the
-// schema cannot be encoded.
-func Generate(root string) ([]byte, error) {
-	s, err := reflectSchema(root)
-	if err != nil {
-		return nil, err
+// Reflect builds the schema of scenario.File, with the doc comments of
+// internal/scenario and fakeregistry as descriptions. Comments are looked
+// up by import path from source paths relative to the working directory,
+// so it must be the repository root. Errors: it is not, or the source
+// cannot be parsed.
+func Reflect() (*jsonschema.Schema, error) {
+	if _, err := os.Stat(filepath.Join("internal", "scenario", "types.go")); err != nil {
+		return nil, fmt.Errorf("schema: run from the repository root (the doc comments are read from internal/scenario): %w", err)
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	return append(b, '\n'), nil
-}
-
-// reflectSchema reflects scenario.File with the doc comments under root.
-func reflectSchema(root string) (*jsonschema.Schema, error) {
 	r := &jsonschema.Reflector{
 		// The loader decides what is required (a row needs a policy, a
 		// binding does not need values); the schema only says what is
@@ -55,8 +46,8 @@ func reflectSchema(root string) (*jsonschema.Schema, error) {
 		Mapper:                     mapType,
 	}
 	for _, pkg := range []string{"internal/scenario", "fakeregistry"} {
-		if err := r.AddGoComments(module, filepath.Join(root, pkg)); err != nil {
-			return nil, fmt.Errorf("schema: read the doc comments of %s (run from the repository root %s): %w", pkg, root, err)
+		if err := r.AddGoComments(module, pkg); err != nil {
+			return nil, fmt.Errorf("schema: read the doc comments of %s: %w", pkg, err)
 		}
 	}
 	s := r.Reflect(&scenario.File{})
@@ -64,6 +55,15 @@ func reflectSchema(root string) (*jsonschema.Schema, error) {
 	s.Title = "imagectx conformance scenario (" + scenario.APIVersion + ", kind " + scenario.Kind + ")"
 	s.Description = "One scenario file: policies, resources, the fake registry's state and the expected results. Generated from internal/scenario's Go types by `make schema`; scenarios/README.md explains each field."
 	return s, nil
+}
+
+// JSON is s as published: indented, ending in a newline.
+func JSON(s *jsonschema.Schema) ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 // mapType gives the schema of the types the loader decodes by hand (their
