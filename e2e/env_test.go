@@ -11,6 +11,7 @@ import (
 	"github.com/imagectx/conformance/e2e/cluster"
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
+	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/fakeregistry"
 )
 
@@ -21,7 +22,7 @@ type testEnv struct {
 	// every validate rule audits), asWritten (admission, policies as
 	// written: the files that check the API server's answers), background
 	// (a background scan of audit copies).
-	auditCopies, asWritten, background *admission.Engine
+	auditCopies, asWritten, background engine.Engine
 	// caps are the admission engines' capabilities (read from the
 	// cluster once).
 	caps, backgroundCaps engine.Capabilities
@@ -48,14 +49,16 @@ func newTestEnv(ctx context.Context, c *cluster.Cluster, hosts *hostedRegistries
 	if hosts != nil {
 		opts.Proxy, opts.TrustedCAs = hosts.proxy.URL(), [][]byte{hosts.ca.CertPEM()}
 	}
+	// The engines open by name, as every suite's do; asWritten is the
+	// admission engine with the policies applied as written.
 	for _, x := range []struct {
-		dst     **admission.Engine
-		process admission.Process
-		audit   bool
-	}{{&e.auditCopies, admission.ProcessAdmission, true}, {&e.asWritten, admission.ProcessAdmission, false}, {&e.background, admission.ProcessBackgroundScan, true}} {
+		dst   *engine.Engine
+		name  string
+		audit bool
+	}{{&e.auditCopies, admission.NameAdmission, true}, {&e.asWritten, admission.NameAdmission, false}, {&e.background, admission.NameBackgroundScan, true}} {
 		o := opts
-		o.Process, o.AuditCopies = x.process, x.audit
-		if *x.dst, err = admission.New(cfg, o); err != nil {
+		o.AuditCopies = x.audit
+		if *x.dst, err = engines.Open(x.name, engines.WithCluster(cfg, o)); err != nil {
 			return nil, err
 		}
 	}

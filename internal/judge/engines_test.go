@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/imagectx/conformance/engine"
-	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/engine/inprocess"
 	"github.com/imagectx/conformance/internal/scenario"
@@ -14,9 +13,9 @@ import (
 )
 
 // A scenario file's notRunBy may name every engine there is, and only
-// those: the suites' engines and make e2e's two.
+// those: the engines engine/engines opens by name (make e2e's two included).
 func TestKnownEngines(t *testing.T) {
-	want := append(engines.Names(), admission.NameAdmission, admission.NameBackgroundScan)
+	want := engines.Names()
 	got := scenario.KnownEngines()
 	slices.Sort(want)
 	slices.Sort(got)
