@@ -19,11 +19,11 @@ MUTANTS_CONTRACT ?= default
 
 .PHONY: mutants mutants-report
 mutants-report: ## The mutation report from the results judged so far (judges nothing)
-	$(GO) run ./internal/cmd/mutants -report -n $(MUTANTS) -seed $(MUTANTS_SEED) -o $(ARTIFACTS) \
+	$(GO) run ./internal/cmd/imagectx mutants -report -n $(MUTANTS) -seed $(MUTANTS_SEED) -o $(ARTIFACTS) \
 		$(if $(KYVERNO_SRC),-src $(KYVERNO_SRC)) $(if $(MUTANTS_FILES),-files $(MUTANTS_FILES)) \
 		$(if $(filter default,$(MUTANTS_CONTRACT)),,-contract '$(MUTANTS_CONTRACT)')
 
 mutants: ## Mutation run over Kyverno's image-data files and the contract packages (MUTANTS=N samples N): kill rate in $(ARTIFACTS)/mutants.md
-	$(GO) run ./internal/cmd/mutants -n $(MUTANTS) -seed $(MUTANTS_SEED) -timeout $(MUTANTS_TIMEOUT) -j $(MUTANTS_JOBS) $(if $(MUTANTS_LIVED),-lived) -o $(ARTIFACTS) \
+	$(GO) run ./internal/cmd/imagectx mutants -n $(MUTANTS) -seed $(MUTANTS_SEED) -timeout $(MUTANTS_TIMEOUT) -j $(MUTANTS_JOBS) $(if $(MUTANTS_LIVED),-lived) -o $(ARTIFACTS) \
 		$(if $(KYVERNO_SRC),-src $(KYVERNO_SRC)) $(if $(MUTANTS_FILES),-files $(MUTANTS_FILES)) \
 		$(if $(filter default,$(MUTANTS_CONTRACT)),,-contract '$(MUTANTS_CONTRACT)')

@@ -7,7 +7,7 @@
 //
 // The checkout is a copy of the Kyverno module (or KYVERNO_SRC); the
 // commands default to this project's `make suite-bin` and `make conformance`
-// with KYVERNO_SRC set to it (internal/cmd/mutants).
+// with KYVERNO_SRC set to it (imagectx mutants, internal/cmd/imagectx/mutants.go).
 package mutants
 
 import (

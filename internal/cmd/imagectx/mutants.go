@@ -1,29 +1,3 @@
-// Command mutants measures how many broken builds the specification
-// catches (package internal/mutants), for two sources in one run:
-//
-//   - Kyverno's files on the image-data and verifyImages path: each mutant
-//     is applied to a Kyverno checkout as a commit of its own, the suite is
-//     relinked with that checkout (make suite-bin KYVERNO_SRC=...) and run
-//     in process (make conformance);
-//   - this project's contract packages (the catchError loader): each mutant
-//     is applied to a clone of this repository at HEAD, whose suite is
-//     built and run the same way.
-//
-// Before judging, the suite is built once per source with coverage of the
-// mutated packages and run unmutated (it must pass); only mutants on lines
-// it executed are judged, -j at a time, each worker with clones of its own
-// under .cache/mutants/worker-N (a clone of this repository at HEAD, so the
-// committed specification judges, and of the Kyverno checkout).
-//
-//	mutants [-src DIR] [-files a.go,b.go] [-contract c.go,...] [-n N] [-seed S] [-j 2] [-timeout 4m] [-o ARTIFACTS] [-uncovered] [-report]
-//
-// Without -src (or KYVERNO_SRC) it copies the pinned Kyverno module into
-// .cache/mutants/kyverno-<version> once, as a git repository. Results are
-// cached per mutant in .cache/mutants/results-<source>.json, so a run that
-// stops resumes: a killed result stands, a lived one is judged again when
-// the specification (a digest of what decides a judgement) differs, unless
-// internal/mutants/equivalent.yaml lists it. -report writes the report from
-// the cache without judging.
 package main
 
 import (
@@ -33,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -75,13 +50,39 @@ var contractFiles = []string{
 	"engine/inprocess/catcherror/strip.go",
 }
 
-func main() {
+// mutantsCmd (imagectx mutants, make mutants) measures how many broken builds the specification
+// catches (package internal/mutants), for two sources in one run:
+//
+//   - Kyverno's files on the image-data and verifyImages path: each mutant
+//     is applied to a Kyverno checkout as a commit of its own, the suite is
+//     relinked with that checkout (make suite-bin KYVERNO_SRC=...) and run
+//     in process (make conformance);
+//   - this project's contract packages (the catchError loader): each mutant
+//     is applied to a clone of this repository at HEAD, whose suite is
+//     built and run the same way.
+//
+// Before judging, the suite is built once per source with coverage of the
+// mutated packages and run unmutated (it must pass); only mutants on lines
+// it executed are judged, -j at a time, each worker with clones of its own
+// under .cache/mutants/worker-N (a clone of this repository at HEAD, so the
+// committed specification judges, and of the Kyverno checkout).
+//
+//	imagectx mutants [-src DIR] [-files a.go,b.go] [-contract c.go,...] [-n N] [-seed S] [-j 2] [-timeout 4m] [-o ARTIFACTS] [-uncovered] [-report]
+//
+// Without -src (or KYVERNO_SRC) it copies the pinned Kyverno module into
+// .cache/mutants/kyverno-<version> once, as a git repository. Results are
+// cached per mutant in .cache/mutants/results-<source>.json, so a run that
+// stops resumes: a killed result stands, a lived one is judged again when
+// the specification (a digest of what decides a judgement) differs, unless
+// internal/mutants/equivalent.yaml lists it. -report writes the report from
+// the cache without judging.
+func mutantsCmd(args []string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mutants:", err)
-		os.Exit(1)
+	if err := judgeMutants(ctx, args, stdout); err != nil {
+		return fmt.Errorf("mutants: %w", err)
 	}
+	return nil
 }
 
 // source is one code base the run mutates.
@@ -96,7 +97,7 @@ type source struct {
 	all      []mutants.Mutant
 }
 
-func run(ctx context.Context, args []string) error {
+func judgeMutants(ctx context.Context, args []string, stdout io.Writer) error {
 	fl := flag.NewFlagSet("mutants", flag.ContinueOnError)
 	src := fl.String("src", os.Getenv("KYVERNO_SRC"), "Kyverno git checkout to mutate (default: a copy of the pinned module)")
 	files := fl.String("files", strings.Join(defaultFiles, ","), "Kyverno files to mutate, relative to the checkout, comma-separated (\"\": none)")
@@ -110,9 +111,9 @@ func run(ctx context.Context, args []string) error {
 	reportOnly := fl.Bool("report", false, "judge nothing: write the report from the results judged so far")
 	jobs := fl.Int("j", 2, "mutants judged side by side, each in checkouts of its own (about one per 2 cores: half a mutant's time is the suite waiting on its fake registries)")
 	if err := fl.Parse(args); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", err, errUsage)
 	}
-	root, err := os.Getwd()
+	root, err := repoRoot()
 	if err != nil {
 		return err
 	}
@@ -131,12 +132,12 @@ func run(ctx context.Context, args []string) error {
 	if *jobs < 1 {
 		return fmt.Errorf("-j %d: want at least 1", *jobs)
 	}
-	head, err := gitOut(ctx, root, "rev-parse", "HEAD")
+	head, err := git(ctx, root, "rev-parse", "HEAD")
 	if err != nil {
 		return err
 	}
-	if dirty, _ := gitOut(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
-		fmt.Printf("==> mutants: judged by the committed specification at %s (uncommitted changes are not in the clones)\n", head[:12])
+	if dirty, _ := git(ctx, root, "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+		fmt.Fprintf(stdout, "==> mutants: judged by the committed specification at %s (uncommitted changes are not in the clones)\n", head[:12])
 	}
 	spec, err := specification(ctx, root, head)
 	if err != nil {
@@ -152,7 +153,7 @@ func run(ctx context.Context, args []string) error {
 	var sources []*source
 	if *files != "" {
 		if *src == "" {
-			if *src, err = pinnedCopy(ctx, root); err != nil {
+			if *src, err = pinnedCopy(ctx, root, stdout); err != nil {
 				return err
 			}
 		}
@@ -166,7 +167,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	var all, covered []mutants.Mutant
 	for _, s := range sources {
-		if s.commit, err = gitOut(ctx, s.checkout, "rev-parse", "HEAD"); err != nil {
+		if s.commit, err = git(ctx, s.checkout, "rev-parse", "HEAD"); err != nil {
 			return fmt.Errorf("%s: want a git checkout: %w", s.checkout, err)
 		}
 		for _, f := range s.files {
@@ -184,13 +185,13 @@ func run(ctx context.Context, args []string) error {
 		kept := s.all
 		if !*uncovered {
 			// The coverage build instruments the packages anew: minutes.
-			cov, err := coverage(ctx, root, s, max(*timeout, 30*time.Minute))
+			cov, err := coverage(ctx, stdout, root, s, max(*timeout, 30*time.Minute))
 			if err != nil {
 				return err
 			}
 			kept, _ = cov.Filter(s.all)
 		}
-		fmt.Printf("==> mutants: %s at %s: %d mutants in %d files, %d on covered lines\n", s.module, s.commit[:12], len(s.all), len(s.files), len(kept))
+		fmt.Fprintf(stdout, "==> mutants: %s at %s: %d mutants in %d files, %d on covered lines\n", s.module, s.commit[:12], len(s.all), len(s.files), len(kept))
 		covered = append(covered, kept...)
 	}
 	caches := map[string]*mutants.Cache{}
@@ -214,9 +215,9 @@ func run(ctx context.Context, args []string) error {
 		sample = lived
 	}
 	if *reportOnly {
-		fmt.Printf("==> mutants: reporting on %d covered mutants from the results judged so far\n", len(covered))
+		fmt.Fprintf(stdout, "==> mutants: reporting on %d covered mutants from the results judged so far\n", len(covered))
 	} else {
-		fmt.Printf("==> mutants: judging %d of %d covered mutants, %d side by side (each: relink the suite with the mutant, then run it in process; about a minute, 30 s per mutant with 2 workers on 2 cores)\n", len(sample), len(covered), *jobs)
+		fmt.Fprintf(stdout, "==> mutants: judging %d of %d covered mutants, %d side by side (each: relink the suite with the mutant, then run it in process; about a minute, 30 s per mutant with 2 workers on 2 cores)\n", len(sample), len(covered), *jobs)
 	}
 	// Mutants in a seeded order across the sources, so a run that stops
 	// early has measured each source in proportion; -j workers, each with
@@ -264,7 +265,7 @@ func run(ctx context.Context, args []string) error {
 				} else {
 					results[i], judged[i] = res[0], true
 					done++
-					fmt.Printf("mutants: %d/%d %s %s (%.0f s) %s\n", done, len(order), m.ID, res[0].Status, res[0].Seconds, m.Diff())
+					fmt.Fprintf(stdout, "mutants: %d/%d %s %s (%.0f s) %s\n", done, len(order), m.ID, res[0].Status, res[0].Seconds, m.Diff())
 				}
 				mu.Unlock()
 			}
@@ -328,7 +329,7 @@ feed:
 			return err
 		}
 	}
-	fmt.Printf("==> mutants: %d judged: killed %d, lived %d, equivalent %d, not viable %d, timed out %d; kill rate %.1f %%",
+	fmt.Fprintf(stdout, "==> mutants: %d judged: killed %d, lived %d, equivalent %d, not viable %d, timed out %d; kill rate %.1f %%",
 		len(results), rep.Total.Killed, rep.Total.Lived, rep.Total.Equivalent, rep.Total.NotViable, rep.Total.TimedOut, rep.Total.KillRate())
 	for _, m := range slices.Sorted(func(yield func(string) bool) {
 		for k := range rep.Modules {
@@ -337,9 +338,9 @@ feed:
 			}
 		}
 	}) {
-		fmt.Printf(" (%s %.1f %%)", path.Base(m), rep.Modules[m].KillRate())
+		fmt.Fprintf(stdout, " (%s %.1f %%)", path.Base(m), rep.Modules[m].KillRate())
 	}
-	fmt.Printf("; report %s\n", filepath.Join(*out, "mutants.md"))
+	fmt.Fprintf(stdout, "; report %s\n", filepath.Join(*out, "mutants.md"))
 	return runErr
 }
 
@@ -407,7 +408,7 @@ func runner(dir, checkout string, kyverno bool, cache *mutants.Cache, spec strin
 // runs it unmutated (cached per source commit and specification). Errors:
 // the build fails, or the unmutated suite fails (every mutant would count
 // as killed).
-func coverage(ctx context.Context, root string, s *source, timeout time.Duration) (mutants.Coverage, error) {
+func coverage(ctx context.Context, stdout io.Writer, root string, s *source, timeout time.Duration) (mutants.Coverage, error) {
 	var pkgs []string
 	for _, f := range s.files {
 		if p := path.Join(s.module, path.Dir(f)); !slices.Contains(pkgs, p) {
@@ -422,7 +423,7 @@ func coverage(ctx context.Context, root string, s *source, timeout time.Duration
 		return mutants.ParseCoverage(f)
 	}
 	bin := filepath.Join(cacheDir, "conformance-cover-"+path.Base(s.module)+".test")
-	fmt.Printf("==> mutants: building the suite with coverage of %s and running it unmutated (once per commit; minutes)\n", strings.Join(pkgs, ", "))
+	fmt.Fprintf(stdout, "==> mutants: building the suite with coverage of %s and running it unmutated (once per commit; minutes)\n", strings.Join(pkgs, ", "))
 	build := []string{"make", "--no-print-directory", "suite-cover", "COVERPKG=" + strings.Join(pkgs, ","), "COVER_BIN=" + bin}
 	if s.kyverno {
 		build = append(build, "KYVERNO_SRC="+s.checkout)
@@ -438,7 +439,7 @@ func coverage(ctx context.Context, root string, s *source, timeout time.Duration
 	tmp := profile + ".tmp"
 	env := []string{"ENGINE=inprocess", "ARTIFACTS=" + artifacts}
 	if out, err := mutants.Command(ctx, s.dir, timeout, env, bin, "-test.coverprofile="+tmp); err != nil {
-		return nil, fmt.Errorf("the unmutated suite of %s fails, so every mutant would count as killed: %w\n%s", s.module, err, lastLines(out, 20))
+		return nil, fmt.Errorf("the unmutated suite of %s fails, so every mutant would count as killed: %w\n%s", s.module, err, lastLines(string(out), 20))
 	}
 	if err := os.Rename(tmp, profile); err != nil {
 		return nil, err
@@ -462,7 +463,7 @@ var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "inter
 func specification(ctx context.Context, root, commit string) (string, error) {
 	var b strings.Builder
 	for _, p := range specPaths {
-		id, err := gitOut(ctx, root, "rev-parse", commit+":"+p)
+		id, err := git(ctx, root, "rev-parse", commit+":"+p)
 		if err != nil {
 			return "", fmt.Errorf("the specification at %s: %w", commit[:12], err)
 		}
@@ -479,11 +480,11 @@ func cloneAt(ctx context.Context, from, dst, commit string) (string, error) {
 	// --shared: the clone reads from's objects, so any commit of from
 	// checks out without a fetch.
 	if _, err := os.Stat(filepath.Join(dst, ".git")); err != nil {
-		if _, err := gitOut(ctx, from, "clone", "-q", "--shared", "--no-checkout", from, dst); err != nil {
+		if _, err := git(ctx, from, "clone", "-q", "--shared", "--no-checkout", from, dst); err != nil {
 			return "", err
 		}
 	}
-	if _, err := gitOut(ctx, dst, "checkout", "-q", "--force", "--detach", commit); err != nil {
+	if _, err := git(ctx, dst, "checkout", "-q", "--force", "--detach", commit); err != nil {
 		return "", err
 	}
 	return dst, nil
@@ -491,22 +492,25 @@ func cloneAt(ctx context.Context, from, dst, commit string) (string, error) {
 
 // pinnedCopy copies the pinned Kyverno module into .cache/mutants as a git
 // repository (once) and returns its path.
-func pinnedCopy(ctx context.Context, root string) (string, error) {
-	modDir, err := gitlessOut(ctx, root, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", kyvernoModule)
+func pinnedCopy(ctx context.Context, root string, stdout io.Writer) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", kyvernoModule)
+	cmd.Dir = root
+	out, err := cmd.Output()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("go list -m %s: %w", kyvernoModule, err)
 	}
+	modDir := strings.TrimSpace(string(out))
 	dir, version, _ := strings.Cut(modDir, " ")
 	dst := filepath.Join(root, ".cache", "mutants", "kyverno-"+version)
 	if _, err := os.Stat(filepath.Join(dst, ".git")); err == nil {
 		return dst, nil
 	}
-	fmt.Printf("==> mutants: copying %s to %s (once; its first suite build takes minutes)\n", dir, dst)
+	fmt.Fprintf(stdout, "==> mutants: copying %s to %s (once; its first suite build takes minutes)\n", dir, dst)
 	if err := copyTree(dir, dst); err != nil {
 		return "", err
 	}
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=mutants", "-c", "user.email=mutants@imagectx.invalid", "commit", "-q", "-m", "kyverno " + version}} {
-		if _, err := gitOut(ctx, dst, args...); err != nil {
+		if _, err := git(ctx, dst, args...); err != nil {
 			return "", err
 		}
 	}
@@ -532,26 +536,4 @@ func copyTree(src, dst string) error {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
-}
-
-func lastLines(out []byte, n int) string {
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func gitOut(ctx context.Context, dir string, args ...string) (string, error) {
-	return gitlessOut(ctx, dir, "git", args...)
-}
-
-func gitlessOut(ctx context.Context, dir, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return strings.TrimSpace(string(out)), nil
 }
