@@ -65,6 +65,11 @@ suite-bin: suite-gowork ## Compile the conformance suite into .cache/bin (cached
 	@echo "==> compiling the conformance suite: Kyverno's engine is linked in$(if $(KYVERNO_SRC), from KYVERNO_SRC=$(KYVERNO_SRC)) (cold 4-11 min on 2 cores, then cached: 3 s)"
 	$(SRC_CGO) GOWORK=$(if $(SUITE_GOWORK),$(SUITE_GOWORK),off) $(GO) test -c $(SRC_TRIMPATH) -ldflags="-s -w $(SRC_LDFLAGS)" -o $(SUITE_BIN) $(SUITE_PKG)
 
+# suite-bin-path: the suite binary's path, last line (imagectx run).
+.PHONY: suite-bin-path
+suite-bin-path: suite-bin
+	@echo '$(SUITE_BIN)'
+
 suite-bin-race: suite-gowork
 	@mkdir -p $(dir $(SUITE_BIN_RACE))
 	@echo "==> compiling the conformance suite with the race detector$(if $(KYVERNO_SRC), from KYVERNO_SRC=$(KYVERNO_SRC)) (cold 5-13 min on 2 cores, then cached: 3 s)"
@@ -93,11 +98,8 @@ test: suite-bin-race ## Unit tests (race) for all packages, then the suites on t
 
 .PHONY: conformance
 conformance: suite-bin ## The whole scenario suite on ENGINE (default inprocess: Kyverno's engine in process), then print a summary (engines, failing specs; make matrix prints the whole matrix)
-	@mkdir -p $(ARTIFACTS)
-	@echo "==> conformance suite on ENGINE=$(ENGINE) (reports in $(ARTIFACTS))"
-	@# A run that cannot load the scenarios must not leave an older results file behind for the matrix.
-	@rm -f $(ARTIFACTS)/results-$(ENGINE).json
-	$(GINKGO) $(GINKGO_FLAGS) $(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITE_BIN)
+	@$(GO) run ./internal/cmd/imagectx run -engine '$(ENGINE)' -artifacts '$(ARTIFACTS)' -suite-bin '$(SUITE_BIN)' -ginkgo '$(GINKGO)' \
+		$(if $(LABEL_FILTER),-label-filter '$(LABEL_FILTER)') -- $(GINKGO_FLAGS)
 
 .PHONY: matrix
 matrix: ## Print the conformance matrix from $(ARTIFACTS)/results-*.json (also written to conformance-matrix.md)

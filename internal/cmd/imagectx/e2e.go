@@ -8,10 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/imagectx/conformance/e2e/pids"
@@ -65,24 +63,8 @@ func e2eCmd(args []string, stdout io.Writer) error {
 
 	// An interrupt reaches Ginkgo too (the terminal's process group, or
 	// forwarded here); this command stays to check the PID file after it.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("e2e: %s: %w", argv[0], err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var runErr error
-	for waiting := true; waiting; {
-		select {
-		case sig := <-sigs:
-			_ = cmd.Process.Signal(sig)
-		case runErr = <-done:
-			waiting = false
-		}
-	}
+	runErr := runForwarding(cmd)
 	status := exitStatus(runErr)
 	fmt.Fprintf(stdout, "e2e: PROVIDER=%s finished in %ds (exit %d); JUnit in %s\n", *provider, int(time.Since(start).Seconds()), status, junit)
 	if c, err := junitCounts(junit); err == nil {

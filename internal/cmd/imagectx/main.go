@@ -1,8 +1,10 @@
-// Command imagectx is the harness's one command: it runs the comparisons
-// and verdicts that take several suite runs, and writes the reports that
-// read results files or scenarios (internal/report writes them all).
+// Command imagectx is the harness's one command: it runs the suites (one
+// engine by name, admission included), the comparisons and verdicts that
+// take several runs and the mutation measurement, and writes the reports
+// that read results files or scenarios (internal/report writes them all).
 // The make targets are aliases for it.
 //
+//	imagectx run [-engine inprocess] [-artifacts DIR] [-label-filter F] [-suite-bin PATH] [-provider local] [GINKGO-FLAGS...]
 //	imagectx matrix ARTIFACTS-DIR
 //	imagectx catalogue [-o docs/error-strings.md] [-check] scenarios [dir...]
 //	imagectx migration -results results-inprocess.json [-o migration.md] scenarios [dir...]
@@ -43,6 +45,7 @@ var commands = []struct {
 	name string
 	run  func(args []string, stdout io.Writer) error
 }{
+	{"run", runCmd},
 	{"matrix", matrix},
 	{"catalogue", catalogue},
 	{"migration", migration},

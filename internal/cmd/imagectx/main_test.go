@@ -46,7 +46,7 @@ func TestCatalogueCheck(t *testing.T) {
 		{[]string{"catalogue"}, "catalogue: want scenario folders"},
 		{[]string{"matrix"}, "matrix: want the folder of the results files"},
 		{[]string{"matrix", dir}, "no results-*.json in " + dir},
-		{[]string{"report"}, `unknown command "report"; want matrix, catalogue, migration, compare, verdict`},
+		{[]string{"report"}, `unknown command "report"; want run, matrix, catalogue, migration, compare, verdict`},
 		{[]string{"verdict"}, "verdict: want -kyverno-src"},
 		{[]string{"verdict", "-kyverno-src", dir}, "is not a git checkout"},
 	} {

@@ -66,6 +66,24 @@ func (s *steps) make(ctx context.Context, log, target string, vars ...string) er
 	return nil
 }
 
+// makePath runs `make -s <target> <vars...>`, whose last line of output
+// is a path (the binary it built or found current), and returns that
+// path; the rest of its output is progress, shown as it comes.
+func (s *steps) makePath(ctx context.Context, target string, vars ...string) (string, error) {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "--no-print-directory", target}, vars...)...)
+	cmd.Dir = s.root
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(s.out, &out), s.out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("make %s: %w", target, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if p := strings.TrimSpace(lines[len(lines)-1]); filepath.IsAbs(p) {
+		return p, nil
+	}
+	return "", fmt.Errorf("make %s printed no path", target)
+}
+
 // path runs a build script of the repository (tools/kyverno/build.sh)
 // with env added to this process's environment and returns the last line
 // of its output: the path of the binary it built or found in the cache.
