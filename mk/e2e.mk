@@ -25,21 +25,10 @@ export E2E_WEBHOOK_TIMEOUT E2E_CONCURRENCY
 
 .PHONY: e2e e2e-build e2e-plan
 e2e-plan: ## Say what make e2e would build for PROVIDER (nothing is built)
-	@echo "e2e: PROVIDER=$(PROVIDER); binaries are cached in .cache/bin and built only when missing:"
-	@if [ "$(PROVIDER)" = local ]; then \
-		tools/etcd/build.sh --dry-run >/dev/null; \
-		tools/kube-apiserver/build.sh --dry-run >/dev/null; \
-		e2e/hack/build-kyverno.sh kyverno --dry-run >/dev/null; \
-		e2e/hack/build-kyverno.sh reports-controller --dry-run >/dev/null; \
-	else echo "e2e: nothing to build for PROVIDER=$(PROVIDER) (Kyverno runs in the cluster)"; fi; \
-	if [ "$(PROVIDER)" != existing ]; then e2e/hack/build-kyverno.sh manifest --dry-run >/dev/null; fi
+	@$(GO) run ./internal/cmd/imagectx e2e-build -dry-run -provider '$(PROVIDER)'
 
-e2e-build: e2e-plan ## Build (or find cached) etcd, kube-apiserver and the Kyverno controllers
-	@if [ "$(PROVIDER)" = local ]; then \
-		quiet() { "$$@" 2>&1 >/dev/null | { grep --line-buffered -v ': current (' || true; }; return $${PIPESTATUS[0]}; }; \
-		quiet tools/etcd/build.sh && quiet tools/kube-apiserver/build.sh && \
-		quiet e2e/hack/build-kyverno.sh kyverno && quiet e2e/hack/build-kyverno.sh reports-controller; fi; \
-	if [ "$(PROVIDER)" != existing ]; then e2e/hack/build-kyverno.sh manifest >/dev/null; fi
+e2e-build: ## Build (or find cached) etcd, kube-apiserver and the Kyverno controllers
+	@$(GO) run ./internal/cmd/imagectx e2e-build -provider '$(PROVIDER)'
 
 e2e: e2e-build ## Admission and report specs against a real API server and Kyverno (PROVIDER=local|kind|existing, LABEL_FILTER, ARTIFACTS)
 	$(GO) run ./internal/cmd/imagectx e2e -provider '$(PROVIDER)' -artifacts '$(ARTIFACTS)' -ginkgo '$(GINKGO)' \

@@ -12,6 +12,7 @@
 //	imagectx verdict -kyverno-src DIR [-artifacts DIR] [-o verdict.md]
 //	imagectx schema [-o docs/scenario.schema.json] [-fields docs/scenario-fields.md] [-check]
 //	imagectx e2e [-provider local] [-artifacts DIR] [-label-filter F] [GINKGO-FLAGS...]
+//	imagectx e2e-build [-provider local] [-dry-run]
 //	imagectx mutants [-src DIR] [-files a.go,...] [-contract c.go,...] [-n N] [-seed S] [-j 2] [-timeout 4m] [-o DIR] [-lived] [-report]
 //
 // A compare side is an engine name (inprocess, kyverno; admission and
@@ -53,6 +54,7 @@ var commands = []struct {
 	{"verdict", verdict},
 	{"schema", schemaCmd},
 	{"e2e", e2eCmd},
+	{"e2e-build", e2eBuildCmd},
 	{"mutants", mutantsCmd},
 }
 

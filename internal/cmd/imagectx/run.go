@@ -27,7 +27,7 @@ import (
 //     that cannot load the scenarios leaves no older one behind.
 //   - admission, background-scan: the scenario specs of the e2e suite
 //     (label area:scenarios), which start a cluster (-provider) and open
-//     both engines there (imagectx e2e, after make e2e-build).
+//     both engines there (imagectx e2e, after imagectx e2e-build).
 //
 // The arguments after the flags are Ginkgo's flags. The exit status is the
 // suite's.
@@ -93,7 +93,7 @@ func runCluster(stdout io.Writer, engineName, provider, dir, labelFilter, ginkgo
 		return err
 	}
 	st.say("%s runs in a cluster: make e2e's scenario specs (PROVIDER=%s; background-scan and admission together)", engineName, provider)
-	if err := st.make(context.Background(), "", "e2e-build", "PROVIDER="+provider); err != nil {
+	if err := e2eBuild(context.Background(), stdout, st.root, provider, false); err != nil {
 		return err
 	}
 	filter := "area:scenarios"
