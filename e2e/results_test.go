@@ -5,15 +5,14 @@ import (
 	"os"
 	"sync"
 
-	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/types"
-	. "github.com/onsi/gomega"
-
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/internal/judge"
-	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
 )
 
 // The e2e scenario specs write the same results file as the engine suites,
@@ -42,12 +41,12 @@ type recordBook struct {
 
 type engineRecord struct {
 	engine string
-	rec    *report.SpecRecord
+	rec    *results.SpecRecord
 }
 
 // add files rec, for the results file of engineName, under the current
 // Ginkgo spec.
-func (r *recordBook) add(engineName string, rec *report.SpecRecord) {
+func (r *recordBook) add(engineName string, rec *results.SpecRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.bySpec == nil {
@@ -60,20 +59,20 @@ func (r *recordBook) add(engineName string, rec *report.SpecRecord) {
 // collect returns the records of engineName in the report's spec order.
 // A Ginkgo spec that failed without a failing record (an interrupt, a
 // timeout, an assertion outside the checks) turns its passes into
-// failures with Ginkgo's message (report.FailUnexplained).
-func (r *recordBook) collect(rep Report, engineName string) []*report.SpecRecord {
+// failures with Ginkgo's message (results.FailUnexplained).
+func (r *recordBook) collect(rep Report, engineName string) []*results.SpecRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*report.SpecRecord
+	var out []*results.SpecRecord
 	for _, sr := range rep.SpecReports {
-		var recs []*report.SpecRecord
+		var recs []*results.SpecRecord
 		for _, er := range r.bySpec[sr.FullText()] {
 			if er.engine == engineName {
 				recs = append(recs, er.rec)
 			}
 		}
 		if sr.State.Is(types.SpecStateFailureStates) {
-			report.FailUnexplained(recs, sr.FailureMessage())
+			results.FailUnexplained(recs, sr.FailureMessage())
 		}
 		out = append(out, recs...)
 	}
@@ -96,20 +95,20 @@ func (s *suite) writeResults(rep Report) {
 		if len(collected) == 0 {
 			continue // a label filter left this engine out
 		}
-		recs := map[string]*report.SpecRecord{}
+		recs := map[string]*results.SpecRecord{}
 		for _, rec := range collected {
 			recs[rec.Name] = rec
 		}
-		var all []*report.SpecRecord
+		var all []*results.SpecRecord
 		for _, sp := range scenario.Specs(s.files) {
 			if rec, ok := recs[sp.Name]; ok {
 				all = append(all, rec)
 				continue
 			}
-			all = append(all, report.Record(sp, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name)}))
+			all = append(all, results.Record(sp, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: notRun(x.name)}))
 		}
-		rf := report.NewResultsFile(x.name, x.caps, s.opts, all)
-		path, err := report.WriteResults(dir, rf)
+		rf := results.NewFile(x.name, x.caps, s.opts, all)
+		path, err := results.Write(dir, rf)
 		Expect(err).NotTo(HaveOccurred())
 		fmt.Fprintf(GinkgoWriter, "results: %s (pass %d, fail %d, unsupported %d)\n", path, rf.Summary.Pass, rf.Summary.Fail, rf.Summary.Unsupported)
 	}

@@ -6,16 +6,15 @@ import (
 	"slices"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/fakeregistry"
 	"github.com/imagectx/conformance/internal/judge"
-	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 )
 
 // Every scenario file (scenarios/ and the folders given with SCENARIOS=)
@@ -217,7 +216,7 @@ func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Bindi
 			if why == "" {
 				why = p.skip
 			}
-			s.records.add(name, report.Record(sp, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
+			s.records.add(name, results.Record(sp, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}))
 		}
 		Skip(p.skip)
 	}
@@ -233,7 +232,7 @@ func (s *suite) runScenario(ctx SpecContext, f *scenario.File, b *scenario.Bindi
 		if why, fatal := p.unsupported(sp); why != "" && !fatal && out.Outcome != engine.OutcomeUnsupported {
 			out = judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: why}
 		}
-		s.records.add(name, report.Record(sp, ev, out))
+		s.records.add(name, results.Record(sp, ev, out))
 		switch out.Outcome {
 		case engine.OutcomeFail:
 			failures = append(failures, fmt.Sprintf("%s: %s (%s)", sp.Name, out.Reason, sp.Where()))

@@ -46,7 +46,7 @@ func TestKyvernoEngineBoundary(t *testing.T) {
 // internal/ (the harness) may use engine/, fakeregistry/ and yamlkit/;
 // engine/ and fakeregistry/ never import internal/ (the harness), and
 // yamlkit/ (the bottom floor) imports nothing of the project. (Inside
-// internal/, a run's data flows scenario → run → judge → report; an
+// internal/, a run's data flows scenario → run → judge → results → report; an
 // import back along it would be an import cycle, which the go command
 // already refuses, so it is not listed here.) It fails naming each import
 // that runs back up.

@@ -1,384 +1,112 @@
+// Package report writes the harness's reports from one model (the
+// results files of internal/results, and the scenarios): one typed Format,
+// one writer per format, each in the package of its name below this one
+// (matrix, catalogue, migration, compare, verdict), as chainsaw's
+// report.Save switches on its report format. A new format is a new
+// package there, a Format value and its case in Save; `imagectx report
+// -format NAME` then writes it without any other change.
 package report
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"slices"
 
-	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/report/catalogue"
+	"github.com/imagectx/conformance/internal/report/compare"
+	"github.com/imagectx/conformance/internal/report/matrix"
+	"github.com/imagectx/conformance/internal/report/migration"
+	"github.com/imagectx/conformance/internal/report/verdict"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-// WriteMatrix writes the Markdown conformance matrix: one row per case
-// (file x binding), one column per engine, each cell pass, fail (with the
-// first reason) or unsupported (with the reason); then every failing spec.
-func WriteMatrix(w io.Writer, files []*ResultsFile) error {
-	sort.Slice(files, func(i, j int) bool { return files[i].Engine < files[j].Engine })
-	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+// Format is a report the harness writes (Markdown, each).
+type Format string
 
-	p("# Conformance matrix\n\n")
-	writeEngineTable(w, files)
-	p("\n")
+const (
+	// Matrix: every case (file x binding) of every results file side by
+	// side (conformance-matrix.md); reads Input.Results.
+	Matrix Format = "matrix"
+	// Catalogue: every expected result and string by fault and site
+	// (docs/error-strings.md); reads Input.Scenarios.
+	Catalogue Format = "catalogue"
+	// Migration: each legacy policy beside its CEL translation per
+	// registry state (migration.md); reads Input.Scenarios and one results
+	// file (Input.Results[0]).
+	Migration Format = "migration"
+	// Compare: every case whose outcome or text differs between two runs
+	// (compare.md); reads Input.A and Input.B, or two results files.
+	Compare Format = "compare"
+	// Verdict: a Kyverno checkout judged at every site; reads
+	// Input.Verdict (imagectx verdict assembles it).
+	Verdict Format = "verdict"
+)
 
-	type agg struct {
-		total, pass, fail, unsup int
-		reason                   string
-	}
-	cases := map[string]map[string]*agg{}
-	var names []string
-	for _, f := range files {
-		for _, s := range f.Specs {
-			key := s.File + " / " + s.Binding
-			if cases[key] == nil {
-				cases[key] = map[string]*agg{}
-				names = append(names, key)
-			}
-			a := cases[key][f.Engine]
-			if a == nil {
-				a = &agg{}
-				cases[key][f.Engine] = a
-			}
-			a.total++
-			switch s.Outcome {
-			case engine.OutcomePass:
-				a.pass++
-			case engine.OutcomeFail:
-				a.fail++
-				if a.reason == "" {
-					a.reason = s.Policy + "/" + s.Rule + "/" + s.Resource + ": " + s.Reason
-				}
-			case engine.OutcomeUnsupported:
-				a.unsup++
-				if a.reason == "" {
-					a.reason = s.Reason
-				}
-			}
-		}
-	}
-	sort.Strings(names)
-	engines := make([]string, 0, len(files))
-	for _, f := range files {
-		engines = append(engines, f.Engine)
-	}
-	fmt.Fprint(w, tableHeader("case (file / binding)", engines))
-	for _, n := range names {
-		p("| %s |", n)
-		for _, f := range files {
-			a := cases[n][f.Engine]
-			switch {
-			case a == nil:
-				p(" not run |")
-			case a.fail > 0:
-				p(" **fail** %d/%d: %s |", a.fail, a.total, cell(shorten(a.reason, 160)))
-			case a.unsup == a.total:
-				p(" unsupported: %s |", cell(a.reason))
-			case a.unsup > 0:
-				p(" pass %d, unsupported %d: %s |", a.pass, a.unsup, cell(a.reason))
-			default:
-				p(" pass (%d) |", a.total)
-			}
-		}
-		p("\n")
-	}
-	for _, f := range files {
-		var failed []*SpecRecord
-		for _, s := range f.Specs {
-			if s.Outcome == engine.OutcomeFail {
-				failed = append(failed, s)
-			}
-		}
-		if len(failed) == 0 {
-			continue
-		}
-		p("\n## Failing specs on %s\n\n", f.Engine)
-		for _, s := range failed {
-			p("- `%s` (%s:%d): %s\n", s.Name, s.Path, s.Line, s.Reason)
-		}
-	}
-	return nil
+// Formats lists every format, in the order of the constants.
+func Formats() []Format { return []Format{Matrix, Catalogue, Migration, Compare, Verdict} }
+
+// Input is what the reports read. Each format reads the part it needs and
+// Save names what is missing.
+type Input struct {
+	Scenarios []*scenario.File
+	Results   []*results.File
+	// A and B are the two sides of a comparison (compare.Load reads one
+	// from a results file); without them, Compare compares Results[0] and
+	// Results[1].
+	A, B    *compare.Run
+	Verdict *verdict.Verdict
 }
 
-func cell(s string) string {
-	// A newline is written as \n, so a denial's exact bytes stay readable.
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", `\n`)
-}
+// ErrMissingInput is returned (wrapped, naming the input) when a format
+// is given less than it reads.
+var ErrMissingInput = errors.New("missing input")
 
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// WriteCatalogue writes docs/error-strings.md from the scenarios alone:
-// for each fault (file label "fault"), each site (row label "site"), the
-// expected result and string, with the bindings that expect it.
-func WriteCatalogue(w io.Writer, files []*scenario.File) error {
-	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	p("# Error-string catalogue\n\n")
-	p("Generated by `make catalogue` from the scenarios under `scenarios/`; do not edit by hand\n")
-	p("(`make check-catalogue` fails when this file is stale). `${REGISTRY}` is the fake registry's\n")
-	p("host:port and `${REFUSED}` a loopback port where nothing listens. Each row is what a case\n")
-	p("expects from Kyverno v1.19.1 behaviour (catchError absent or false) or from the proposed\n")
-	p("contract (catchError true); see `scenarios/README.md` for the decisions. Rows whose result\n")
-	p("starts with `admission:` are the API server's answer when the resource is created (what\n")
-	p("`kubectl` prints), from the rows' `admission` checks.\n\n")
-
-	type row struct {
-		site, rule, resources, result, kind, file string
-		texts                                     []string
-		bindings                                  []string
-	}
-	byFault := map[string][]*row{}
-	var faults []string
-	for _, f := range files {
-		fault := "fault: " + f.Metadata.Labels["fault"]
-		if f.Metadata.Labels["fault"] == "" {
-			fault = "area: " + f.Metadata.Labels["area"]
+// Save writes the report of format f from in to w. Errors: an unknown
+// format (listing the known ones), ErrMissingInput, or the writer's.
+func Save(w io.Writer, f Format, in Input) error {
+	missing := func(what string) error { return fmt.Errorf("report %s: want %s: %w", f, what, ErrMissingInput) }
+	switch f {
+	case Matrix:
+		if len(in.Results) == 0 {
+			return missing("at least one results file")
 		}
-		if _, ok := byFault[fault]; !ok {
-			faults = append(faults, fault)
+		return matrix.Write(w, in.Results)
+	case Catalogue:
+		if len(in.Scenarios) == 0 {
+			return missing("the scenarios")
 		}
-		index := map[string]*row{}
-		vars := f.Substitutions("${REGISTRY}", "${REFUSED}", nil, nil)
-		for ri := range f.Results {
-			r := &f.Results[ri]
-			site := r.Labels["site"]
-			if site == "" {
-				site = f.Metadata.Labels["site"]
-			}
-			if site == "" {
-				site = "-"
-			}
-			if g := r.Labels["guard"]; g != "" {
-				site += " (" + g + ")"
-			}
-			// The rule's result, then the API server's answer: its
-			// denial and each warning (admission rows).
-			type entry struct {
-				result string
-				m      *scenario.Matcher
-			}
-			var entries []entry
-			if r.Result != scenario.ExpectAnswerOnly {
-				entries = append(entries, entry{string(r.Result), r.Message})
-			}
-			if a := r.Admission; a != nil {
-				if a.Message != nil {
-					entries = append(entries, entry{"admission: denied", a.Message})
-				} else if len(a.Warnings) == 0 {
-					entries = append(entries, entry{"admission: allowed", nil})
-				}
-				for i := range a.Warnings {
-					entries = append(entries, entry{"admission: warning", &a.Warnings[i]})
-				}
-			}
-			resources := strings.Join(r.Resources, ", ")
-			for _, e := range entries {
-				kind, texts := "", []string(nil)
-				if e.m != nil {
-					kind, texts = e.m.Parts()
-					for i := range texts {
-						texts[i] = vars.Expand(texts[i])
-					}
-				}
-				for _, b := range f.Bindings {
-					if !r.AppliesTo(b.Name) {
-						continue
-					}
-					key := strings.Join(append([]string{site, r.Policy + "/" + r.Rule, resources, e.result, kind}, texts...), "\x00")
-					x := index[key]
-					if x == nil {
-						x = &row{site: site, rule: r.Policy + "/" + r.Rule, resources: resources, result: e.result, kind: kind, texts: texts, file: f.Name}
-						index[key] = x
-						byFault[fault] = append(byFault[fault], x)
-					}
-					if !containsStr(x.bindings, b.Name) {
-						x.bindings = append(x.bindings, b.Name)
-					}
-				}
-			}
+		return catalogue.Write(w, in.Scenarios)
+	case Migration:
+		if len(in.Scenarios) == 0 || len(in.Results) != 1 {
+			return missing("the scenarios and one results file")
 		}
-	}
-	sort.Strings(faults)
-	for _, fault := range faults {
-		rows := byFault[fault]
-		sort.SliceStable(rows, func(i, j int) bool {
-			if rows[i].file != rows[j].file {
-				return rows[i].file < rows[j].file
+		return migration.Write(w, in.Scenarios, in.Results[0])
+	case Compare:
+		a, b := in.A, in.B
+		if a == nil || b == nil {
+			if len(in.Results) != 2 {
+				return missing("two runs or two results files")
 			}
-			return rows[i].site < rows[j].site
-		})
-		p("## %s\n\n", fault)
-		p("| scenario | site | policy/rule | resources | bindings | result | match | message |\n|---|---|---|---|---|---|---|---|\n")
-		for _, r := range rows {
-			msg := "(not checked)"
-			if r.kind != "" {
-				var parts []string
-				for _, t := range r.texts {
-					if t == "" {
-						parts = append(parts, "(empty)")
-					} else {
-						parts = append(parts, code(cell(t)))
-					}
-				}
-				msg = strings.Join(parts, " and ")
-			}
-			switch r.result {
-			case "none":
-				msg = "(no result)"
-			case "admission: allowed":
-				msg = "(stored, no warning)"
-			}
-			p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.file, r.site, r.rule, r.resources, strings.Join(r.bindings, ", "), r.result, cell(r.kind), msg)
+			ra, rb := compare.FromResults("A", in.Results[0]), compare.FromResults("B", in.Results[1])
+			a, b = &ra, &rb
 		}
-		p("\n")
-	}
-	return nil
-}
-
-// code renders s as a Markdown code span, also when s holds backticks.
-func code(s string) string {
-	if strings.Contains(s, "`") {
-		return "`` " + s + " ``"
-	}
-	return "`" + s + "`"
-}
-
-func containsStr(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
+		return compare.Write(w, *a, *b, compare.Diff(*a, *b))
+	case Verdict:
+		if in.Verdict == nil {
+			return missing("a verdict (imagectx verdict assembles it)")
 		}
+		return verdict.Write(w, *in.Verdict)
 	}
-	return false
+	return fmt.Errorf("unknown report format %q; want one of %v", f, Formats())
 }
 
-// writeEngineTable writes the matrix's first table: one row per engine
-// (files sorted by engine) with its version and outcome counts.
-func writeEngineTable(w io.Writer, files []*ResultsFile) {
-	fmt.Fprintf(w, "| engine | version | specs | pass | fail | unsupported |\n|---|---|---|---|---|---|\n")
-	for _, f := range files {
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %d |\n", f.Engine, cell(f.Version), len(f.Specs), f.Summary.Pass, f.Summary.Fail, f.Summary.Unsupported)
+// ParseFormat reads a format's name. Errors: an unknown name, listing the
+// known ones.
+func ParseFormat(name string) (Format, error) {
+	if f := Format(name); slices.Contains(Formats(), f) {
+		return f, nil
 	}
-}
-
-// maxSummaryFailures is how many failing specs WriteRunSummary names.
-const maxSummaryFailures = 20
-
-// WriteRunSummary writes dir/conformance-matrix.md as WriteMatrixFiles does
-// and prints to w only what a run's reader needs first: the engines table,
-// current's failing specs (name, file:line and reason; the first
-// maxSummaryFailures, then how many more) and where the matrix is. The
-// whole matrix is `make matrix`.
-func WriteRunSummary(w io.Writer, dir string, current *ResultsFile) error {
-	files, err := matrixFiles(dir, current)
-	if err != nil {
-		return err
-	}
-	// WriteMatrix sorts files by engine, the order of the table below.
-	if _, err := writeMatrixFile(dir, files); err != nil {
-		return err
-	}
-	writeEngineTable(w, files)
-	var failing []*SpecRecord
-	for _, s := range current.Specs {
-		if s.Outcome == engine.OutcomeFail {
-			failing = append(failing, s)
-		}
-	}
-	if len(failing) > 0 {
-		fmt.Fprintf(w, "\nfailing specs on %s (%d):\n", current.Engine, len(failing))
-		for i, s := range failing {
-			if i == maxSummaryFailures {
-				fmt.Fprintf(w, "- ... and %d more (results-%s.json)\n", len(failing)-i, current.Engine)
-				break
-			}
-			fmt.Fprintf(w, "- %s (%s:%d): %s\n", s.Name, s.Path, s.Line, firstLine(s.Reason))
-		}
-	}
-	fmt.Fprintf(w, "\nmatrix, every file and binding side by side: %s (make matrix prints it)\n", filepath.Join(dir, "conformance-matrix.md"))
-	return nil
-}
-
-// firstLine is s up to its first line break.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " ..."
-	}
-	return s
-}
-
-// matrixFiles are every results-<engine>.json in dir, with current (when
-// not nil) in place of its engine's file. Errors: a file that does not
-// read, or none at all.
-func matrixFiles(dir string, current *ResultsFile) ([]*ResultsFile, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "results-*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var files []*ResultsFile
-	for _, p := range paths {
-		if current != nil && filepath.Base(p) == "results-"+current.Engine+".json" {
-			continue
-		}
-		rf, err := ReadResults(p)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, rf)
-	}
-	if current != nil {
-		files = append(files, current)
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no results-*.json in %s", dir)
-	}
-	return files, nil
-}
-
-// WriteMatrixFiles writes the matrix of every results-<engine>.json in dir,
-// with current (when not nil) in place of its engine's file, to
-// dir/conformance-matrix.md and to w.
-func WriteMatrixFiles(w io.Writer, dir string, current *ResultsFile) error {
-	files, err := matrixFiles(dir, current)
-	if err != nil {
-		return err
-	}
-	matrix, err := writeMatrixFile(dir, files)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(matrix)
-	return err
-}
-
-// writeMatrixFile writes the matrix of files to dir/conformance-matrix.md
-// and returns it.
-func writeMatrixFile(dir string, files []*ResultsFile) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := WriteMatrix(&buf, files); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "conformance-matrix.md"), buf.Bytes(), 0o644); err != nil {
-		return nil, fmt.Errorf("write the matrix: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// tableHeader is a Markdown table's header and separator: first, then one
-// column per name.
-func tableHeader(first string, names []string) string {
-	var b strings.Builder
-	b.WriteString("| " + first + " |")
-	for _, n := range names {
-		b.WriteString(" " + n + " |")
-	}
-	b.WriteString("\n|---|" + strings.Repeat("---|", len(names)) + "\n")
-	return b.String()
+	return "", fmt.Errorf("unknown report format %q; want one of %v", name, Formats())
 }

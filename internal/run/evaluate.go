@@ -3,7 +3,7 @@
 // into an engine.Request, runs it under the file's deadline and records the
 // results, the API server's answers and the registries' request logs
 // (Evaluation). Evaluations memoizes them and runs many at once. Judging
-// the results is internal/judge's job, writing them internal/report's.
+// the results is internal/judge's job, recording them internal/results', writing reports internal/report's.
 package run
 
 import (

@@ -17,18 +17,19 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/types"
-	. "github.com/onsi/gomega"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/fakeregistry/proxy"
 	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/report/matrix"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // settings come from the environment (see suites/README.md).
@@ -146,7 +147,7 @@ func TestConformance(t *testing.T) {
 	for _, v := range []string{"NO_PROXY", "no_proxy", "https_proxy", "http_proxy"} {
 		t.Setenv(v, "")
 	}
-	r := &suiteRun{eng: eng, caps: caps, set: set, evals: run.NewEvaluations(), setup: run.Setup{Guard: guard}, records: map[string]*report.SpecRecord{}}
+	r := &suiteRun{eng: eng, caps: caps, set: set, evals: run.NewEvaluations(), setup: run.Setup{Guard: guard}, records: map[string]*results.SpecRecord{}}
 	specs := scenario.Specs(files)
 	r.declare(specs)
 	// Ginkgo's own filters (labels, focus, skip) say which specs will run;
@@ -171,7 +172,7 @@ type suiteRun struct {
 	// unsupported is each spec's unsupported decision, made once.
 	unsupported map[*scenario.Spec]unsupported
 	mu          sync.Mutex
-	records     map[string]*report.SpecRecord
+	records     map[string]*results.SpecRecord
 }
 
 type unsupported struct {
@@ -205,7 +206,7 @@ func (r *suiteRun) job(s *scenario.Spec) run.Job {
 	return run.Job{Engine: r.eng, File: s.File, Binding: s.Binding, Setup: r.setup}
 }
 
-func (r *suiteRun) record(rec *report.SpecRecord) {
+func (r *suiteRun) record(rec *results.SpecRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.records[rec.Name] = rec
@@ -223,16 +224,16 @@ func (r *suiteRun) declare(specs []*scenario.Spec) {
 
 	DescribeTable("scenario", func(ctx SpecContext, s *scenario.Spec) {
 		if u := r.unsupported[s]; u.why != "" && !u.fatal {
-			r.record(report.Record(s, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: u.why}))
+			r.record(results.Record(s, nil, judge.Outcome{Outcome: engine.OutcomeUnsupported, Reason: u.why}))
 			Skip("unsupported: " + u.why)
 		}
 		ev, err := r.evals.Get(ctx, r.job(s))
 		Expect(err).NotTo(HaveOccurred())
 		out := judge.Check(s, ev, r.caps, r.eng.Name(), r.set.opts)
-		rec := report.Record(s, ev, out)
+		rec := results.Record(s, ev, out)
 		r.record(rec)
 		if out.Outcome == engine.OutcomeFail {
-			AddReportEntry("actual", actual(rec, out, report.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
+			AddReportEntry("actual", actual(rec, out, results.SecretMasker(s.File)), ReportEntryVisibilityFailureOrVerbose)
 			Fail(fmt.Sprintf("%s\n(%s)", rec.Reason, s.Where()))
 		}
 	}, entries)
@@ -244,13 +245,13 @@ func (r *suiteRun) declare(specs []*scenario.Spec) {
 // matrix is).
 func (r *suiteRun) writeReports(files []*scenario.File) error {
 	r.mu.Lock()
-	recs := make([]*report.SpecRecord, 0, len(r.records))
+	recs := make([]*results.SpecRecord, 0, len(r.records))
 	for _, rec := range r.records {
 		recs = append(recs, rec)
 	}
 	r.mu.Unlock()
-	rf := report.NewResultsFile(r.eng.Name(), r.caps, r.set.opts, recs)
-	path, err := report.WriteResults(r.set.artifacts, rf)
+	rf := results.NewFile(r.eng.Name(), r.caps, r.set.opts, recs)
+	path, err := results.Write(r.set.artifacts, rf)
 	if err != nil {
 		return err
 	}
@@ -258,17 +259,17 @@ func (r *suiteRun) writeReports(files []*scenario.File) error {
 	if err := writeMigration(filepath.Join(r.set.artifacts, "migration.md"), files, rf); err != nil {
 		return err
 	}
-	return report.WriteRunSummary(os.Stdout, r.set.artifacts, rf)
+	return matrix.WriteSummary(os.Stdout, r.set.artifacts, rf)
 }
 
 // writeMigration writes the migration report of this run (the legacy
 // scenario families beside their CEL translations).
-func writeMigration(path string, files []*scenario.File, rf *report.ResultsFile) error {
+func writeMigration(path string, files []*scenario.File, rf *results.File) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := report.WriteMigration(f, files, rf); err != nil {
+	if err := report.Save(f, report.Migration, report.Input{Scenarios: files, Results: []*results.File{rf}}); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -281,7 +282,7 @@ func writeMigration(path string, files []*scenario.File, rf *report.ResultsFile)
 
 // actual renders what the engine returned, for the failure report, with
 // the scenario's passwords masked as in the record.
-func actual(rec *report.SpecRecord, out judge.Outcome, mask func(string) string) string {
+func actual(rec *results.SpecRecord, out judge.Outcome, mask func(string) string) string {
 	var b strings.Builder
 	if rec.Got == nil {
 		b.WriteString("no result for this rule and resource\n")

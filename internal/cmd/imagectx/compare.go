@@ -14,6 +14,7 @@ import (
 
 	"github.com/imagectx/conformance/engine/admission"
 	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/report/compare"
 )
 
 // errChanged is compare's error under -fail-on-change when a case differs.
@@ -126,7 +127,7 @@ func (sd side) results(ctx context.Context, st *steps, dir, provider string) (st
 	return path, nil
 }
 
-func compare(args []string, stdout io.Writer) error {
+func compareCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	artifacts := fs.String("artifacts", artifactsDir(), "where each side's run goes (<artifacts>/compare/{a,b}) and the report")
 	out := fs.String("o", "", "Markdown report to write (default <artifacts>/compare.md)")
@@ -154,7 +155,7 @@ func compare(args []string, stdout io.Writer) error {
 	}
 	ctx := context.Background()
 	var st *steps
-	var runs [2]report.CompareRun
+	var runs [2]compare.Run
 	for i, sd := range sides {
 		path := sd.spec
 		if sd.kind != sideResults {
@@ -173,14 +174,14 @@ func compare(args []string, stdout io.Writer) error {
 			*name = sd.name(ctx)
 		}
 		var err error
-		if runs[i], err = report.LoadCompareRun(*name, path); err != nil {
+		if runs[i], err = compare.Load(*name, path); err != nil {
 			return err
 		}
 	}
 	a, b := runs[0], runs[1]
-	changes := report.Diff(a, b)
+	changes := compare.Diff(a, b)
 	var buf bytes.Buffer
-	if err := report.WriteCompare(&buf, a, b, changes); err != nil {
+	if err := report.Save(&buf, report.Compare, report.Input{A: &a, B: &b}); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {

@@ -10,33 +10,33 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/judge"
-	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/results"
 )
 
 // writeResults writes a results file of engineName with the records.
-func writeResults(t *testing.T, engineName string, caps engine.Capabilities, recs []*report.SpecRecord) string {
+func writeResults(t *testing.T, engineName string, caps engine.Capabilities, recs []*results.SpecRecord) string {
 	t.Helper()
-	p, err := report.WriteResults(t.TempDir(), report.NewResultsFile(engineName, caps, judge.Options{}, recs))
+	p, err := results.Write(t.TempDir(), results.NewFile(engineName, caps, judge.Options{}, recs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func got(status, msg string) *report.Got {
-	return &report.Got{Status: status, Message: msg, MessageTemplate: msg}
+func got(status, msg string) *results.Got {
+	return &results.Got{Status: status, Message: msg, MessageTemplate: msg}
 }
 
 func TestCompare(t *testing.T) {
-	a := writeResults(t, "reference", engine.Capabilities{Version: "reference"}, []*report.SpecRecord{
+	a := writeResults(t, "reference", engine.Capabilities{Version: "reference"}, []*results.SpecRecord{
 		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:41000/v2/x: MANIFEST_UNKNOWN")},
 		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomePass, Got: got("skip", "preconditions not met")},
 		{Name: "auth/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "UNAUTHORIZED")},
 		{Name: "only-a/x/r/r/p", Outcome: engine.OutcomePass},
 		{Name: "both/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "build A lacks catchError"},
-		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &report.AdmissionGot{Allowed: false, Message: "denied"}},
+		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &results.AdmissionGot{Allowed: false, Message: "denied"}},
 	})
-	b := writeResults(t, "kyverno", engine.Capabilities{Version: "v1.19.1"}, []*report.SpecRecord{
+	b := writeResults(t, "kyverno", engine.Capabilities{Version: "v1.19.1"}, []*results.SpecRecord{
 		// Same behaviour, another port: not a change.
 		{Name: "missing/catch-absent/check/r/app", Outcome: engine.OutcomePass, Got: got("error", "GET http://127.0.0.1:52000/v2/x: MANIFEST_UNKNOWN")},
 		{Name: "missing/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "catchError: kubectl-kyverno v1.19.1 does not know imageRegistry.catchError"},
@@ -44,7 +44,7 @@ func TestCompare(t *testing.T) {
 		{Name: "only-b/x/r/r/p", Outcome: engine.OutcomePass},
 		// Unsupported in both, for reasons naming different builds: not a change.
 		{Name: "both/catch-on/check/r/app", Outcome: engine.OutcomeUnsupported, Reason: "build B lacks catchError"},
-		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &report.AdmissionGot{Allowed: true, Warnings: []string{"careful"}}},
+		{Name: "admission/enforce/check/r/app", Outcome: engine.OutcomePass, Admission: &results.AdmissionGot{Allowed: true, Warnings: []string{"careful"}}},
 	})
 	text := compareReport(t, a, b)
 	for _, want := range []string{

@@ -1,10 +1,11 @@
 // Command imagectx is the harness's one command: it runs the suites (one
 // engine by name, admission included), the comparisons and verdicts that
 // take several runs and the mutation measurement, and writes the reports
-// that read results files or scenarios (internal/report writes them all).
+// that read results files or scenarios (internal/report writes them all, from internal/results).
 // The make targets are aliases for it.
 //
 //	imagectx run [-engine inprocess] [-artifacts DIR] [-label-filter F] [-suite-bin PATH] [-provider local] [GINKGO-FLAGS...]
+//	imagectx report -format matrix|catalogue|migration|compare [-results FILE]... [-o FILE] [scenarios...]
 //	imagectx matrix ARTIFACTS-DIR
 //	imagectx catalogue [-o docs/error-strings.md] [-check] scenarios [dir...]
 //	imagectx migration -results results-inprocess.json [-o migration.md] scenarios [dir...]
@@ -47,11 +48,12 @@ var commands = []struct {
 	run  func(args []string, stdout io.Writer) error
 }{
 	{"run", runCmd},
-	{"matrix", matrix},
-	{"catalogue", catalogue},
-	{"migration", migration},
-	{"compare", compare},
-	{"verdict", verdict},
+	{"report", reportCmd},
+	{"matrix", matrixCmd},
+	{"catalogue", catalogueCmd},
+	{"migration", migrationCmd},
+	{"compare", compareCmd},
+	{"verdict", verdictCmd},
 	{"schema", schemaCmd},
 	{"e2e", e2eCmd},
 	{"e2e-build", e2eBuildCmd},

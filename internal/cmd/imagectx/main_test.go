@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/results"
 )
 
 // scenarios is the repository's scenario folder, relative to this package.
@@ -46,7 +51,7 @@ func TestCatalogueCheck(t *testing.T) {
 		{[]string{"catalogue"}, "catalogue: want scenario folders"},
 		{[]string{"matrix"}, "matrix: want the folder of the results files"},
 		{[]string{"matrix", dir}, "no results-*.json in " + dir},
-		{[]string{"report"}, `unknown command "report"; want run, matrix, catalogue, migration, compare, verdict`},
+		{[]string{"nope"}, `unknown command "nope"; want run, report, matrix, catalogue, migration, compare, verdict`},
 		{[]string{"verdict"}, "verdict: want -kyverno-src"},
 		{[]string{"verdict", "-kyverno-src", dir}, "is not a git checkout"},
 	} {
@@ -93,5 +98,47 @@ func TestJUnitCounts(t *testing.T) {
 	}
 	if got, want := c.String(), "1 passed, 2 failed, 1 skipped; 1 suite setup or teardown node(s) failed"; got != want {
 		t.Errorf("counts %q, want %q", got, want)
+	}
+}
+
+// TestReportFormats: report -format writes each format from results files
+// and scenarios (compare of two results files included), names what a
+// format is missing, and refuses an unknown format with the known ones.
+func TestReportFormats(t *testing.T) {
+	a := writeResults(t, "inprocess", engine.Capabilities{Version: "v1.19.1"}, []*results.SpecRecord{
+		{Name: "f/b/p/r/app", File: "f", Binding: "b", Outcome: engine.OutcomePass},
+	})
+	b := writeResults(t, "kyverno", engine.Capabilities{Version: "v1.19.1"}, []*results.SpecRecord{
+		{Name: "f/b/p/r/app", File: "f", Binding: "b", Policy: "p", Rule: "r", Resource: "app", Outcome: engine.OutcomeFail, Reason: "want skip, got error"},
+	})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "-format", "matrix", "-results", a, "-results", b}, "| f / b | pass (1) | **fail** 1/1: p/r/app: want skip, got error |"},
+		{[]string{"report", "-format", "compare", "-results", a, "-results", b}, "| pass → fail | 1 |"},
+		{[]string{"report", "-format", "catalogue", scenarios}, "# Error-string catalogue"},
+	} {
+		var out bytes.Buffer
+		if err := run(tc.args, &out); err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%q lacks %q:\n%s", tc.args, tc.want, out.String())
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want error
+		text string
+	}{
+		{[]string{"report", "-format", "compare", "-results", a}, report.ErrMissingInput, "report compare: want two runs or two results files"},
+		{[]string{"report", "-format", "verdict"}, report.ErrMissingInput, "imagectx verdict assembles it"},
+		{[]string{"report", "-format", "sarif"}, errUsage, `unknown report format "sarif"; want one of [matrix catalogue migration compare verdict]`},
+	} {
+		err := run(tc.args, &bytes.Buffer{})
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%q: %v, want %v containing %q", tc.args, err, tc.want, tc.text)
+		}
 	}
 }

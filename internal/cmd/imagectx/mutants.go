@@ -455,7 +455,7 @@ func coverage(ctx context.Context, stdout io.Writer, root string, s *source, tim
 // specPaths are what decides a judgement: the scenarios, the engines and
 // the suite that runs them, the fake registry, the module's dependencies.
 // Documentation, the equivalents list and this tool are not.
-var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/run", "internal/judge", "internal/report", "internal/scenario", "yamlkit", "go.mod", "go.sum", "Makefile"}
+var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/run", "internal/judge", "internal/results", "internal/report", "internal/scenario", "yamlkit", "go.mod", "go.sum", "Makefile"}
 
 // specification names the specification at commit: a digest of the git
 // objects of specPaths (so a commit that changes only documentation keeps

@@ -8,11 +8,13 @@ import (
 	"os"
 
 	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/report/matrix"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
 	"github.com/imagectx/conformance/internal/scenario/schema"
 )
 
-func matrix(args []string, stdout io.Writer) error {
+func matrixCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -20,20 +22,71 @@ func matrix(args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 {
 		return fmt.Errorf("matrix: want the folder of the results files (results-<engine>.json)")
 	}
-	return report.WriteMatrixFiles(stdout, fs.Arg(0), nil)
+	return matrix.WriteFiles(stdout, fs.Arg(0), nil)
 }
 
-func migration(args []string, stdout io.Writer) error {
+// reportCmd writes any report format (report.Formats) from results files
+// and scenario folders: the formats that need nothing else (matrix,
+// catalogue, migration, compare of two results files) without a command
+// of their own.
+func reportCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	format := fs.String("format", "", fmt.Sprintf("the report: one of %v", report.Formats()))
+	var resultsFiles multiFlag
+	fs.Var(&resultsFiles, "results", "a results file (results-<engine>.json); repeat it for several")
+	out := fs.String("o", "", "write the report to this file (default stdout)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("report: %w: %w", err, errUsage)
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return fmt.Errorf("report: -format: %w: %w", err, errUsage)
+	}
+	var in report.Input
+	for _, p := range resultsFiles {
+		rf, err := results.Read(p)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		in.Results = append(in.Results, rf)
+	}
+	if fs.NArg() > 0 {
+		if in.Scenarios, err = scenario.LoadDirs(fs.Args()...); err != nil {
+			return err
+		}
+	}
+	var buf bytes.Buffer
+	if err := report.Save(&buf, f, in); err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s report: %s\n", f, *out)
+	return nil
+}
+
+// multiFlag is a flag given any number of times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func migrationCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("migration", flag.ContinueOnError)
-	results := fs.String("results", "", "the results file of a run that had both languages: results-<engine>.json")
+	resultsFile := fs.String("results", "", "the results file of a run that had both languages: results-<engine>.json")
 	out := fs.String("o", "", "write the report to this file (default stdout)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *results == "" || fs.NArg() == 0 {
+	if *resultsFile == "" || fs.NArg() == 0 {
 		return fmt.Errorf("migration: want -results results-<engine>.json and the scenario folders")
 	}
-	rf, err := report.ReadResults(*results)
+	rf, err := results.Read(*resultsFile)
 	if err != nil {
 		return fmt.Errorf("migration: %w (make conformance writes it)", err)
 	}
@@ -42,7 +95,7 @@ func migration(args []string, stdout io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := report.WriteMigration(&buf, files, rf); err != nil {
+	if err := report.Save(&buf, report.Migration, report.Input{Scenarios: files, Results: []*results.File{rf}}); err != nil {
 		return err
 	}
 	if *out != "" {
@@ -56,7 +109,7 @@ func migration(args []string, stdout io.Writer) error {
 	return err
 }
 
-func catalogue(args []string, stdout io.Writer) error {
+func catalogueCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("catalogue", flag.ContinueOnError)
 	out := fs.String("o", "", "write the catalogue to this file (default stdout)")
 	check := fs.Bool("check", false, "fail when the file given with -o differs from what the scenarios produce")
@@ -71,7 +124,7 @@ func catalogue(args []string, stdout io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := report.WriteCatalogue(&buf, files); err != nil {
+	if err := report.Save(&buf, report.Catalogue, report.Input{Scenarios: files}); err != nil {
 		return err
 	}
 	return writeOrCheck(stdout, *out, *check, buf.Bytes(), "make catalogue")

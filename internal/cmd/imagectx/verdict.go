@@ -14,6 +14,8 @@ import (
 
 	"github.com/imagectx/conformance/internal/mutants"
 	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/report/verdict"
+	"github.com/imagectx/conformance/internal/results"
 )
 
 // errSpecsFail is verdict's error when a spec fails at a site that ran
@@ -28,7 +30,7 @@ var errSpecsFail = errors.New("specs fail")
 // background scan (make e2e, local provider), each with
 // REQUIRE_CATCHERROR=1, and writes one Markdown verdict. The builds are
 // cached by the checkout's commit, so a second run builds nothing.
-func verdict(args []string, stdout io.Writer) error {
+func verdictCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("verdict", flag.ContinueOnError)
 	src := fs.String("kyverno-src", "", "the Kyverno checkout to judge (a git checkout)")
 	artifacts := fs.String("artifacts", artifactsDir(), "where the runs go: <artifacts>/verdict-<commit>/")
@@ -95,7 +97,7 @@ func verdict(args []string, stdout io.Writer) error {
 		return fmt.Errorf("verdict: the pinned suite does not build: %w", err)
 	}
 
-	v := report.Verdict{Checkout: checkout, Commit: commit, Subject: subject, Harness: harness,
+	v := verdict.Verdict{Checkout: checkout, Commit: commit, Subject: subject, Harness: harness,
 		Command: "make verdict KYVERNO_SRC=" + checkout}
 	// runs are the suite runs, in report order; a run whose specs fail
 	// still writes its results file, which is what the verdict reads.
@@ -112,7 +114,7 @@ func verdict(args []string, stdout io.Writer) error {
 		runs = append(runs, siteRun{"in process", "the checkout in process", "conformance",
 			[]string{"ENGINE=inprocess", srcVar, "REQUIRE_CATCHERROR=1", "ARTIFACTS=" + filepath.Join(dir, "inprocess")}, filepath.Join(dir, "inprocess", "results-inprocess.json")})
 	} else {
-		v.Sites = append(v.Sites, report.VerdictSite{Name: "in process", NotRun: lastLines(readFile(suiteLog), 6)})
+		v.Sites = append(v.Sites, verdict.Site{Name: "in process", NotRun: lastLines(readFile(suiteLog), 6)})
 	}
 	runs = append(runs,
 		siteRun{"CLI", "the checkout's CLI (" + cli + ")", "conformance",
@@ -129,7 +131,7 @@ func verdict(args []string, stdout io.Writer) error {
 				st.say("    %v", err)
 			}
 		}
-		rf, err := report.ReadResults(r.results)
+		rf, err := results.Read(r.results)
 		if err != nil {
 			return fmt.Errorf("verdict: no results of %s: %w (see the suite.log next to it)", cmp.Or(r.name, "the pinned release"), err)
 		}
@@ -137,7 +139,7 @@ func verdict(args []string, stdout io.Writer) error {
 			v.Pinned = rf
 			continue
 		}
-		v.Sites = append(v.Sites, report.VerdictSite{Name: r.name, Results: rf})
+		v.Sites = append(v.Sites, verdict.Site{Name: r.name, Results: rf})
 		if r.name == "in process" {
 			v.Branch = rf
 		}
@@ -152,7 +154,7 @@ func verdict(args []string, stdout io.Writer) error {
 
 	st.say("write the verdict")
 	var buf bytes.Buffer
-	if err := report.WriteVerdict(&buf, v); err != nil {
+	if err := report.Save(&buf, report.Verdict, report.Input{Verdict: &v}); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {

@@ -1,5 +1,5 @@
 // Package scenariotest holds a scenario fixture for the tests of the
-// packages that judge and report specs (internal/judge, internal/report).
+// packages that judge and report specs (internal/judge, internal/results, internal/report).
 package scenariotest
 
 import (

@@ -1,4 +1,8 @@
-package report
+// Package verdict writes a Kyverno checkout's verdict (make verdict): the
+// checkout judged at every site against the whole specification, per
+// contract decision, with every failing spec and what it changes against
+// the pinned release.
+package verdict
 
 import (
 	"fmt"
@@ -10,19 +14,17 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/mutants"
+	"github.com/imagectx/conformance/internal/report/compare"
+	"github.com/imagectx/conformance/internal/report/markdown"
+	"github.com/imagectx/conformance/internal/results"
 )
 
-// A verdict (make verdict): one Kyverno checkout judged at every site (in
-// process, through its CLI, at admission, in a background scan) against
-// the whole specification, per contract decision, with every failing spec
-// and what the checkout changes against the pinned release.
-
-// VerdictSite is one site's results: a results file, or why the site
+// Site is one site's results: a results file, or why the site
 // could not run at all (a build that failed).
-type VerdictSite struct {
+type Site struct {
 	// Name is how the verdict names the site, e.g. "in process".
 	Name    string
-	Results *ResultsFile
+	Results *results.File
 	// NotRun says why there are no results (Results nil).
 	NotRun string
 }
@@ -33,10 +35,10 @@ type Verdict struct {
 	Checkout, Commit, Subject string
 	// Harness is this repository's commit; Command the command run.
 	Harness, Command string
-	Sites            []VerdictSite
+	Sites            []Site
 	// Pinned is the in-process results of the pinned release, and
 	// Branch the checkout's, for what the checkout changes.
-	Pinned, Branch *ResultsFile
+	Pinned, Branch *results.File
 	// Power is the last make mutants report: how many broken builds the
 	// specification catches (nil: none was given).
 	Power *mutants.Report
@@ -120,8 +122,8 @@ func (v Verdict) Failures() int {
 	return n
 }
 
-// WriteVerdict writes the verdict report (Markdown).
-func WriteVerdict(w io.Writer, v Verdict) error {
+// Write writes the verdict report (Markdown).
+func Write(w io.Writer, v Verdict) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	short := v.Commit
@@ -142,11 +144,11 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	p("## Sites\n\n| site | engine | specs | pass | fail | unsupported |\n|---|---|---:|---:|---:|---:|\n")
 	for _, s := range v.Sites {
 		if s.Results == nil {
-			p("| %s | not run: %s | | | | |\n", s.Name, cell(shorten(s.NotRun, 300)))
+			p("| %s | not run: %s | | | | |\n", s.Name, markdown.Cell(markdown.Shorten(s.NotRun, 300)))
 			continue
 		}
 		r := s.Results
-		p("| %s | %s %s | %d | %d | %d | %d |\n", s.Name, r.Engine, cell(r.Version), len(r.Specs), r.Summary.Pass, r.Summary.Fail, r.Summary.Unsupported)
+		p("| %s | %s %s | %d | %d | %d | %d |\n", s.Name, r.Engine, markdown.Cell(r.Version), len(r.Specs), r.Summary.Pass, r.Summary.Fail, r.Summary.Unsupported)
 	}
 	p("\n")
 	if totalFail == 0 {
@@ -175,12 +177,12 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				}
 				if got == string(rec.Want.Result) {
 					// The status matched; the message, context or answer did not.
-					got += ": " + shorten(rec.Reason, 160)
+					got += ": " + markdown.Shorten(rec.Reason, 160)
 				}
 				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, string(rec.Want.Result), got}
 				if why := rec.Refused; why != "" {
 					// One row for every case the site refuses to run.
-					k.file, k.rule, k.want, k.got = "(every file)", "(every catchError case)", "(as each row says)", "not run: "+shorten(why, 240)
+					k.file, k.rule, k.want, k.got = "(every file)", "(every catchError case)", "(as each row says)", "not run: "+markdown.Shorten(why, 240)
 				}
 				if slices.Contains(rec.Labels, "area:compat") {
 					k.decision += " (the known divergence, label area:compat)"
@@ -206,13 +208,13 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 					sites = append(sites, fmt.Sprintf("%s %d", s.Name, n))
 				}
 			}
-			p("| %s | %s | %s | %s | %s | %s |\n", cell(k.decision), k.file, k.rule, k.want, k.got, strings.Join(sites, ", "))
+			p("| %s | %s | %s | %s | %s | %s |\n", markdown.Cell(k.decision), k.file, k.rule, k.want, k.got, strings.Join(sites, ", "))
 		}
 		p("\n")
 	}
 
 	// Per decision and per site.
-	var ran []VerdictSite
+	var ran []Site
 	for _, s := range v.Sites {
 		if s.Results != nil {
 			ran = append(ran, s)
@@ -238,9 +240,9 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 		for _, s := range ran {
 			siteNames = append(siteNames, s.Name)
 		}
-		p("## %s\n\n%s", title, tableHeader(column, siteNames))
+		p("## %s\n\n%s", title, markdown.TableHeader(column, siteNames))
 		for _, k := range keys {
-			p("| %s |", cell(k))
+			p("| %s |", markdown.Cell(k))
 			for _, t := range rows[k] {
 				p(" %s |", t)
 			}
@@ -255,7 +257,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	if totalFail > 0 {
 		p("## Failing specs\n\n")
 		for _, s := range ran {
-			var fails []*SpecRecord
+			var fails []*results.SpecRecord
 			for _, rec := range s.Results.Specs {
 				if rec.Outcome == engine.OutcomeFail {
 					fails = append(fails, rec)
@@ -269,7 +271,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 			// the specs listed after it.
 			refused := map[string][]string{}
 			var reasons []string
-			var checked []*SpecRecord
+			var checked []*results.SpecRecord
 			for _, rec := range fails {
 				why := rec.Refused
 				if why == "" {
@@ -282,7 +284,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				refused[why] = append(refused[why], rec.Name)
 			}
 			for _, why := range reasons {
-				p("- %d spec(s) need catchError, which this site cannot run (`REQUIRE_CATCHERROR=1` makes that a failure): %s\n\n  <details><summary>the specs</summary>\n\n", len(refused[why]), oneLine(why))
+				p("- %d spec(s) need catchError, which this site cannot run (`REQUIRE_CATCHERROR=1` makes that a failure): %s\n\n  <details><summary>the specs</summary>\n\n", len(refused[why]), markdown.Cell(why))
 				for _, n := range refused[why] {
 					p("  `%s`<br>\n", n)
 				}
@@ -295,7 +297,7 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 				p("  - decision: %s; site: %s\n", Decision(rec.Labels), siteOf(rec.Labels))
 				p("  - what a Kyverno user sees: policy `%s`, rule `%s`, resource `%s`", rec.Policy, rec.Rule, rec.Resource)
 				if rec.Got != nil {
-					p(", result `%s`: %s", rec.Got.Status, code(oneLine(rec.Got.MessageTemplate)))
+					p(", result `%s`: %s", rec.Got.Status, markdown.Code(markdown.Cell(rec.Got.MessageTemplate)))
 				} else {
 					p(", no result")
 				}
@@ -303,15 +305,15 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 					if a.Allowed {
 						p("; the Pod is admitted")
 					} else {
-						p("; the Pod is denied: %s", code(oneLine(a.Message)))
+						p("; the Pod is denied: %s", markdown.Code(markdown.Cell(a.Message)))
 					}
 				}
 				p("\n  - expected: `%s`", rec.Want.Result)
 				if rec.Want.Message != nil {
 					kind, texts := rec.Want.Message.Parts()
-					p(" with message (%s) %s", kind, code(oneLine(strings.Join(texts, " and "))))
+					p(" with message (%s) %s", kind, markdown.Code(markdown.Cell(strings.Join(texts, " and "))))
 				}
-				p("\n  - why it fails: %s\n", oneLine(rec.Reason))
+				p("\n  - why it fails: %s\n", markdown.Cell(rec.Reason))
 			}
 			p("\n")
 		}
@@ -319,13 +321,13 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 
 	// What the checkout changes against the pinned release, in process.
 	if v.Pinned != nil && v.Branch != nil {
-		a := runOf("pinned", v.Pinned)
-		bb := runOf("checkout "+short, v.Branch)
-		changes := Diff(a, bb)
+		a := compare.FromResults("pinned", v.Pinned)
+		bb := compare.FromResults("checkout "+short, v.Branch)
+		changes := compare.Diff(a, bb)
 		p("## What the checkout changes against the pinned release (in process)\n\n")
 		p("The pinned release in process (%s) against the checkout linked in its place, spec by spec (as `make compare` reports it):\n\n", v.Pinned.Version)
 		var cmp strings.Builder
-		if err := WriteCompare(&cmp, a, bb, changes); err != nil {
+		if err := compare.Write(&cmp, a, bb, changes); err != nil {
 			return err
 		}
 		// The comparison's own title is replaced by this section's.
@@ -343,17 +345,4 @@ func WriteVerdict(w io.Writer, v Verdict) error {
 	}
 	_, err := io.WriteString(w, out)
 	return err
-}
-
-// runOf is a results file as one side of a comparison.
-func runOf(name string, rf *ResultsFile) CompareRun {
-	run := CompareRun{Name: name, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
-	for _, rec := range rf.Specs {
-		run.Cases[rec.Name] = outcomeOfRecord(rec)
-	}
-	return run
-}
-
-func oneLine(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "\n", `\n`), "|", `\|`)
 }

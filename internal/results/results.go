@@ -1,9 +1,9 @@
-// Package report writes what a run produced: the results file of an
-// engine (results-<engine>.json, one record per spec), the conformance
-// matrix, the error-string catalogue, the migration report, the
-// behaviour-change report between two results files and a Kyverno
-// checkout's verdict, each with one writer.
-package report
+// Package results is the one model of what a run produced: the results
+// file of an engine ($ARTIFACTS/results-<engine>.json, one record per
+// spec; suites/README.md), how a checked spec becomes a record, and how
+// the file is written and read. Every report under internal/report reads
+// this model.
+package results
 
 import (
 	"encoding/json"
@@ -20,11 +20,11 @@ import (
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-// ResultsFormat names the results file's schema; bump it on a breaking change.
-const ResultsFormat = "imagectx.conformance.results/v1"
+// SchemaVersion names the results file's schema; bump it on a breaking change.
+const SchemaVersion = "imagectx.conformance.results/v1"
 
-// ResultsFile is $ARTIFACTS/results-<engine>.json (see suites/README.md).
-type ResultsFile struct {
+// File is $ARTIFACTS/results-<engine>.json (see suites/README.md).
+type File struct {
 	Format            string        `json:"format"`
 	Engine            string        `json:"engine"`
 	Version           string        `json:"version"`
@@ -236,11 +236,11 @@ func maskValue(v any, mask func(string) string) any {
 	}
 }
 
-// NewResultsFile assembles the file from records (sorted by name).
-func NewResultsFile(engineName string, caps engine.Capabilities, opts judge.Options, recs []*SpecRecord) *ResultsFile {
+// NewFile assembles the file from records (sorted by name).
+func NewFile(engineName string, caps engine.Capabilities, opts judge.Options, recs []*SpecRecord) *File {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
-	rf := &ResultsFile{
-		Format: ResultsFormat, Engine: engineName, Version: caps.Version,
+	rf := &File{
+		Format: SchemaVersion, Engine: engineName, Version: caps.Version,
 		Capabilities:      CapsRecord{CatchError: caps.Has(engine.CapCatchError), Context: caps.Has(engine.CapContext), Admission: caps.Has(engine.CapAdmission), Unsupported: caps.Unsupported},
 		RequireCatchError: opts.RequireCatchError,
 		Specs:             recs,
@@ -258,8 +258,8 @@ func NewResultsFile(engineName string, caps engine.Capabilities, opts judge.Opti
 	return rf
 }
 
-// WriteResults writes dir/results-<engine>.json.
-func WriteResults(dir string, rf *ResultsFile) (string, error) {
+// Write writes dir/results-<engine>.json.
+func Write(dir string, rf *File) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("results folder: %w", err)
 	}
@@ -274,24 +274,24 @@ func WriteResults(dir string, rf *ResultsFile) (string, error) {
 	return path, nil
 }
 
-// ReadResults reads a results file and checks its format.
-func ReadResults(path string) (*ResultsFile, error) {
+// Read reads a results file and checks its format.
+func Read(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseResults(path, b)
+	return Parse(path, b)
 }
 
-// ParseResults decodes a results file already read; name (its path) is
+// Parse decodes a results file already read; name (its path) is
 // used in errors.
-func ParseResults(name string, data []byte) (*ResultsFile, error) {
-	var rf ResultsFile
+func Parse(name string, data []byte) (*File, error) {
+	var rf File
 	if err := json.Unmarshal(data, &rf); err != nil {
 		return nil, fmt.Errorf("%s: not a results file: %w", name, err)
 	}
-	if rf.Format != ResultsFormat {
-		return nil, fmt.Errorf("%s: format %q, want %q", name, rf.Format, ResultsFormat)
+	if rf.Format != SchemaVersion {
+		return nil, fmt.Errorf("%s: format %q, want %q", name, rf.Format, SchemaVersion)
 	}
 	return &rf, nil
 }

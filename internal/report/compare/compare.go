@@ -1,15 +1,18 @@
-package report
+// Package compare writes the behaviour-change report between two runs
+// (compare.md, make compare): every case whose outcome, failure text or
+// actual rule result differs.
+package compare
 
 import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
-)
 
-// A comparison of two results files (make compare): every case whose
-// outcome, failure text or actual rule result differs.
+	"github.com/imagectx/conformance/internal/results"
+)
 
 // CaseOutcome is one case's result in one run, as a comparison shows it.
 type CaseOutcome struct {
@@ -27,8 +30,8 @@ type CaseOutcome struct {
 	Answer string
 }
 
-// CompareRun is every case of one run, one side of a comparison.
-type CompareRun struct {
+// Run is every case of one run, one side of a comparison.
+type Run struct {
 	Name    string
 	File    string
 	Version string // the engine's version, when the results file says it
@@ -41,30 +44,30 @@ var loopbackPort = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):\d+`)
 
 func normalizePorts(s string) string { return loopbackPort.ReplaceAllString(s, "${1}:PORT") }
 
-// LoadCompareRun reads a results file (results-<engine>.json) as one side
+// Load reads a results file (results-<engine>.json) as one side
 // of a comparison; name labels it in the report.
-func LoadCompareRun(name, path string) (CompareRun, error) {
-	rf, err := ReadResults(path)
+func Load(name, path string) (Run, error) {
+	rf, err := results.Read(path)
 	if err != nil {
-		return CompareRun{}, fmt.Errorf("read results of %s: %w", name, err)
+		return Run{}, fmt.Errorf("read results of %s: %w", name, err)
 	}
-	run := CompareRun{Name: name, File: path, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
+	run := Run{Name: name, File: path, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
 	for _, rec := range rf.Specs {
 		o := outcomeOfRecord(rec)
 		if _, dup := run.Cases[o.ID]; dup {
-			return CompareRun{}, fmt.Errorf("%s: two specs are named %q", path, o.ID)
+			return Run{}, fmt.Errorf("%s: two specs are named %q", path, o.ID)
 		}
 		run.Cases[o.ID] = o
 	}
 	if len(run.Cases) == 0 {
-		return CompareRun{}, fmt.Errorf("%s: no specs in the results", path)
+		return Run{}, fmt.Errorf("%s: no specs in the results", path)
 	}
 	return run, nil
 }
 
 // outcomeOfRecord reads one spec of a results file. The message template
 // has the registry's address as ${REGISTRY} already.
-func outcomeOfRecord(rec *SpecRecord) CaseOutcome {
+func outcomeOfRecord(rec *results.SpecRecord) CaseOutcome {
 	o := CaseOutcome{ID: rec.Name, State: string(rec.Outcome), Detail: normalizePorts(strings.TrimSpace(rec.Reason))}
 	if rec.Got != nil {
 		msg := rec.Got.MessageTemplate
@@ -95,7 +98,7 @@ type Change struct {
 // Diff lists the cases whose state, detail or actual result differ, and
 // the cases only one run has, sorted by ID. Cases neither run can run are
 // not listed (see bothUnsupported).
-func Diff(a, b CompareRun) []Change {
+func Diff(a, b Run) []Change {
 	ids := map[string]bool{}
 	for id := range a.Cases {
 		ids[id] = true
@@ -132,7 +135,7 @@ func Diff(a, b CompareRun) []Change {
 }
 
 // compareTotals counts the states of a run.
-func compareTotals(r CompareRun) map[string]int {
+func compareTotals(r Run) map[string]int {
 	t := map[string]int{}
 	for _, o := range r.Cases {
 		t[o.State]++
@@ -141,7 +144,7 @@ func compareTotals(r CompareRun) map[string]int {
 }
 
 // bothUnsupported counts the cases neither run can run.
-func bothUnsupported(a, b CompareRun) int {
+func bothUnsupported(a, b Run) int {
 	n := 0
 	for id, oa := range a.Cases {
 		if ob, ok := b.Cases[id]; ok && oa.State == "unsupported" && ob.State == "unsupported" {
@@ -180,16 +183,16 @@ func compareEscape(s string) string {
 
 var stateOrder = []string{"pass", "fail", "unsupported", "skipped", "error"}
 
-// WriteCompare writes the behaviour-change report (Markdown): totals,
+// Write writes the behaviour-change report (Markdown): totals,
 // the changes by kind, why cases are unsupported, every case that differs.
-func WriteCompare(w io.Writer, a, b CompareRun, changes []Change) error {
+func Write(w io.Writer, a, b Run, changes []Change) error {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "# Behaviour change: %s → %s\n\n", a.Name, b.Name)
 	fmt.Fprintf(&sb, "What does **%s** change compared with **%s**? Every case whose state, failure text or "+
 		"actual rule result differs, side by side. Loopback ports are shown as `PORT`.\n\n", b.Name, a.Name)
 	for _, r := range []struct {
 		label string
-		run   CompareRun
+		run   Run
 	}{{"A", a}, {"B", b}} {
 		fmt.Fprintf(&sb, "- %s: %s", r.label, r.run.Name)
 		if r.run.Version != "" {
@@ -202,12 +205,12 @@ func WriteCompare(w io.Writer, a, b CompareRun, changes []Change) error {
 	ta, tb := compareTotals(a), compareTotals(b)
 	states := append([]string{}, stateOrder...)
 	for s := range ta {
-		if !containsStr(states, s) {
+		if !slices.Contains(states, s) {
 			states = append(states, s)
 		}
 	}
 	for s := range tb {
-		if !containsStr(states, s) {
+		if !slices.Contains(states, s) {
 			states = append(states, s)
 		}
 	}
@@ -266,7 +269,7 @@ func WriteCompare(w io.Writer, a, b CompareRun, changes []Change) error {
 
 // writeUnsupportedReasons groups the changed cases one run cannot run by
 // reason, so a long reason repeated in many rows is read once.
-func writeUnsupportedReasons(sb *strings.Builder, a, b CompareRun, changes []Change) {
+func writeUnsupportedReasons(sb *strings.Builder, a, b Run, changes []Change) {
 	type key struct{ run, reason string }
 	counts := map[key]int{}
 	for _, c := range changes {
@@ -297,4 +300,13 @@ func writeUnsupportedReasons(sb *strings.Builder, a, b CompareRun, changes []Cha
 		fmt.Fprintf(sb, "| %s | %d | %s |\n", compareEscape(k.run), counts[k], compareEscape(k.reason))
 	}
 	sb.WriteString("\n")
+}
+
+// FromResults is a results file as one side of a comparison, named name.
+func FromResults(name string, rf *results.File) Run {
+	run := Run{Name: name, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
+	for _, rec := range rf.Specs {
+		run.Cases[rec.Name] = outcomeOfRecord(rec)
+	}
+	return run
 }

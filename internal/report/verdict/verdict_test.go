@@ -1,4 +1,4 @@
-package report
+package verdict
 
 import (
 	"strings"
@@ -7,29 +7,30 @@ import (
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/mutants"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-func TestWriteVerdict(t *testing.T) {
+func TestWrite(t *testing.T) {
 	exact := "preconditions not met"
-	recs := func(outcome engine.Outcome) []*SpecRecord {
-		return []*SpecRecord{
+	recs := func(outcome engine.Outcome) []*results.SpecRecord {
+		return []*results.SpecRecord{
 			{Name: "faults/missing-tag/catch-true/pre-or-empty/check/app", File: "faults/missing-tag", Path: "/home/me/imagectx/scenarios/faults/missing-tag.yaml", Line: 90,
 				Policy: "pre-or-empty", Rule: "check", Resource: "app", Labels: []string{"catch:on", "fault:missing", "site:preconditions"},
 				Outcome: outcome, Reason: "want skip, got error: boom",
-				Want: Want{Result: "skip", Message: &scenario.Matcher{Exact: &exact}},
-				Got:  &Got{Status: "error", Message: "boom", MessageTemplate: "boom"}},
+				Want: results.Want{Result: "skip", Message: &scenario.Matcher{Exact: &exact}},
+				Got:  &results.Got{Status: "error", Message: "boom", MessageTemplate: "boom"}},
 			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
-				Got: &Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
+				Got: &results.Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
 			{Name: "faults/present/catch-true/deny/check/app", Labels: []string{"catch:on", "fault:none", "site:deny"}, Outcome: outcome,
 				Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: the CLI drops such a policy", Refused: "catchError: the CLI drops such a policy"},
 		}
 	}
-	pinned := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs(engine.OutcomePass))
-	branch := NewResultsFile("inprocess", engine.Capabilities{Version: "branch"}, judge.Options{}, recs(engine.OutcomeFail))
+	pinned := results.NewFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs(engine.OutcomePass))
+	branch := results.NewFile("inprocess", engine.Capabilities{Version: "branch"}, judge.Options{}, recs(engine.OutcomeFail))
 	var b strings.Builder
-	err := WriteVerdict(&b, Verdict{Checkout: "/home/me/src/kyverno-pr", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict KYVERNO_SRC=/home/me/src/kyverno-pr",
-		Sites:  []VerdictSite{{Name: "in process", Results: branch}, {Name: "CLI", NotRun: "does not build"}},
+	err := Write(&b, Verdict{Checkout: "/home/me/src/kyverno-pr", Commit: "60f4522660d7aaaa", Subject: "feat: x", Harness: "h", Command: "make verdict KYVERNO_SRC=/home/me/src/kyverno-pr",
+		Sites:  []Site{{Name: "in process", Results: branch}, {Name: "CLI", NotRun: "does not build"}},
 		Pinned: pinned, Branch: branch,
 		Power: &mutants.Report{Date: "2026-12-06T12:00:00Z", Source: "github.com/kyverno/kyverno at 361fc98d0f50", Generated: 10, Covered: 8, Judged: 8,
 			Total: mutants.Tally{Killed: 7, Lived: 1}}, PowerFile: "/home/me/imagectx/docs/mutants.json"})

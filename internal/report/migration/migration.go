@@ -1,4 +1,7 @@
-package report
+// Package migration writes the migration report (migration.md, make
+// migration): each legacy policy beside its CEL translation, per registry
+// state.
+package migration
 
 import (
 	"cmp"
@@ -9,10 +12,12 @@ import (
 	"strings"
 
 	"github.com/imagectx/conformance/engine/policykind"
+	"github.com/imagectx/conformance/internal/report/markdown"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-// WriteMigration writes the migration report (Markdown): for every
+// Write writes the migration report (Markdown): for every
 // scenario file that translates another (scenario.File.Translates: a CEL
 // file and its legacy ClusterPolicy original), what each policy reported
 // for each resource in one results file, the original beside the
@@ -22,8 +27,8 @@ import (
 // results' templates (${REGISTRY} for the fake registry's address); a spec
 // the run did not give a result for shows its expectation, marked so.
 // Errors: only from w.
-func WriteMigration(w io.Writer, files []*scenario.File, rf *ResultsFile) error {
-	byFile := map[string][]*SpecRecord{}
+func Write(w io.Writer, files []*scenario.File, rf *results.File) error {
+	byFile := map[string][]*results.SpecRecord{}
 	for _, rec := range rf.Specs {
 		byFile[rec.File] = append(byFile[rec.File], rec)
 	}
@@ -51,7 +56,7 @@ func WriteMigration(w io.Writer, files []*scenario.File, rf *ResultsFile) error 
 	// The headline: per pair and binding, how many results of each status.
 	fmt.Fprintf(&b, "| registry state | legacy (ClusterPolicy) | CEL |\n|---|---|---|\n")
 	for _, f := range pairs {
-		fmt.Fprintf(&b, "| [%s](#%s) | %s | %s |\n", f.Name, anchor(f.Name), cell(statusCounts(byFile[f.TranslatesName])), cell(statusCounts(byFile[f.Name])))
+		fmt.Fprintf(&b, "| [%s](#%s) | %s | %s |\n", f.Name, anchor(f.Name), markdown.Cell(statusCounts(byFile[f.TranslatesName])), markdown.Cell(statusCounts(byFile[f.Name])))
 	}
 	b.WriteString("\n")
 
@@ -68,14 +73,14 @@ func WriteMigration(w io.Writer, files []*scenario.File, rf *ResultsFile) error 
 				fmt.Fprintf(&b, "No result in this run (filtered out, or the file is not among the scenarios).\n\n")
 				continue
 			}
-			slices.SortFunc(recs, func(x, y *SpecRecord) int {
+			slices.SortFunc(recs, func(x, y *results.SpecRecord) int {
 				return cmp.Or(cmp.Compare(x.Resource, y.Resource), cmp.Compare(x.Policy, y.Policy),
 					cmp.Compare(x.Binding, y.Binding), cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Name, y.Name))
 			})
 			fmt.Fprintf(&b, "| resource | policy | rule | binding | result | message |\n|---|---|---|---|---|---|\n")
 			for _, r := range recs {
 				status, msg := recordResult(r)
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.Resource, r.Policy, cell(code(r.Rule)), r.Binding, status, cell(msg))
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.Resource, r.Policy, markdown.Cell(markdown.Code(r.Rule)), r.Binding, status, markdown.Cell(msg))
 			}
 			b.WriteString("\n")
 		}
@@ -86,7 +91,7 @@ func WriteMigration(w io.Writer, files []*scenario.File, rf *ResultsFile) error 
 
 // recordResult is what the run gave for a spec (its template), or the
 // expectation when it gave none.
-func recordResult(r *SpecRecord) (status, message string) {
+func recordResult(r *results.SpecRecord) (status, message string) {
 	if r.Got != nil {
 		return r.Got.Status, r.Got.MessageTemplate
 	}
@@ -100,7 +105,7 @@ func recordResult(r *SpecRecord) (status, message string) {
 
 // statusCounts counts the results of recs per binding: "catch-absent: 6 error, 1
 // fail; catch-true: ...".
-func statusCounts(recs []*SpecRecord) string {
+func statusCounts(recs []*results.SpecRecord) string {
 	if len(recs) == 0 {
 		return "no result"
 	}

@@ -1,4 +1,4 @@
-package report
+package migration
 
 import (
 	"strings"
@@ -6,26 +6,27 @@ import (
 
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/internal/judge"
+	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
 )
 
-func TestWriteMigration(t *testing.T) {
+func TestWrite(t *testing.T) {
 	skip := "skip"
-	recs := []*SpecRecord{
+	recs := []*results.SpecRecord{
 		{Name: "faults/missing-tag/catch-absent/pre/check/app", File: "faults/missing-tag", Binding: "catch-absent", Policy: "pre", Rule: "check", Resource: "app",
-			Outcome: engine.OutcomePass, Got: &Got{Status: "error", MessageTemplate: "failed to evaluate preconditions: x | y"}},
+			Outcome: engine.OutcomePass, Got: &results.Got{Status: "error", MessageTemplate: "failed to evaluate preconditions: x | y"}},
 		{Name: "cel/faults/missing-tag/fail/v//app", File: "cel/faults/missing-tag", Binding: "fail", Policy: "v", Rule: "", Resource: "app",
-			Outcome: engine.OutcomePass, Got: &Got{Status: "error", MessageTemplate: "error: failed to get image data: GET http://${REGISTRY}/v2/team/app/manifests/gone"}},
+			Outcome: engine.OutcomePass, Got: &results.Got{Status: "error", MessageTemplate: "error: failed to get image data: GET http://${REGISTRY}/v2/team/app/manifests/gone"}},
 		{Name: "cel/faults/missing-tag/ignore/m//app", File: "cel/faults/missing-tag", Binding: "ignore", Policy: "m", Rule: "", Resource: "app",
-			Outcome: engine.OutcomeUnsupported, Want: Want{Result: "skip", Message: &scenario.Matcher{Exact: &skip}}},
+			Outcome: engine.OutcomeUnsupported, Want: results.Want{Result: "skip", Message: &scenario.Matcher{Exact: &skip}}},
 	}
-	rf := NewResultsFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs)
+	rf := results.NewFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, recs)
 	files := []*scenario.File{
 		{Name: "faults/missing-tag"},
 		{Name: "cel/faults/missing-tag", TranslatesName: "faults/missing-tag"},
 	}
 	var b strings.Builder
-	if err := WriteMigration(&b, files, rf); err != nil {
+	if err := Write(&b, files, rf); err != nil {
 		t.Fatal(err)
 	}
 	text := b.String()
@@ -41,7 +42,7 @@ func TestWriteMigration(t *testing.T) {
 		}
 	}
 	b.Reset()
-	if err := WriteMigration(&b, files[:1], rf); err != nil || !strings.Contains(b.String(), "No scenario file translates another.") {
+	if err := Write(&b, files[:1], rf); err != nil || !strings.Contains(b.String(), "No scenario file translates another.") {
 		t.Errorf("no pair: %v\n%s", err, b.String())
 	}
 }
