@@ -154,6 +154,7 @@ func TestParseErrors(t *testing.T) {
 		{"panic beside another result", "  labels: {site: deny}\n", "  labels: {site: deny}\n  bindings: [catch-absent]\n- policy: p\n  rule: r\n  resources: [app]\n  result: panic\n",
 			[]string{"t.yaml:35:3: results[0]: binding \"catch-absent\" expects a panic at results[1], which ends the whole evaluation; move this row to another binding (bindings:) or another file"}},
 		{"bad label", "labels: {site: deny}", "labels: {site: \"a b\"}", []string{"results[0].labels.site: want a label key and value"}},
+		{"unknown site", "labels: {site: deny}", "labels: {site: dney}", []string{`results[0].labels.site: unknown site "dney"; want one of cel-audit-annotation, `}},
 		{"duplicate binding", "- name: catch-true\n", "- name: catch-absent\n", []string{"bindings[1].name: binding \"catch-absent\" is given twice"}},
 		{"placeholder without binding", "      - name: imageData\n", "      - name: ($entry)\n",
 			[]string{"placeholder ($entry) is set by no binding"}},

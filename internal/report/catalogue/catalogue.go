@@ -28,6 +28,14 @@ func Write(w io.Writer, files []*scenario.File) error {
 	p("starts with `admission:` are the API server's answer when the resource is created (what\n")
 	p("`kubectl` prints), from the rows' `admission` checks.\n\n")
 
+	// The sites the rows name, as scenario.Sites declares them.
+	p("## Sites\n\nWhere the image data is first used (a row's `site`; the loader refuses any other):\n\n")
+	p("| site | where, and the wording a failed lookup gets there |\n|---|---|\n")
+	for _, s := range scenario.Sites() {
+		p("| %s | %s |\n", s.Site, markdown.Cell(s.Where))
+	}
+	p("\n")
+
 	type row struct {
 		site, rule, resources, result, kind, file string
 		texts                                     []string
