@@ -133,6 +133,9 @@ func Parse(path, name string, data []byte) (*File, error) {
 	if err := f.check(d, n); err != nil {
 		return nil, err
 	}
+	if err := checkSchema(d, n); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 

@@ -2,10 +2,10 @@
 // (internal/scenario's File and the fake registry's model it embeds) from
 // the Go types the loader decodes into, with their doc comments as
 // descriptions. It is published as docs/scenario.schema.json for editors
-// (yaml-language-server) and checked against every scenario file by its
-// tests. The loader stays the authority: it also checks what a schema
-// cannot say (that a row names one of the file's policies, that a
-// variable is defined, that a registry model is consistent).
+// (yaml-language-server), and the loader validates every file against
+// that published copy (package docs embeds it). The loader also checks
+// what a schema cannot say (that a row names one of the file's policies,
+// that a variable is defined, that a registry model is consistent).
 package schema
 
 import (
@@ -17,6 +17,7 @@ import (
 
 	"github.com/invopop/jsonschema"
 
+	"github.com/imagectx/conformance/docs"
 	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/fakeregistry"
 	"github.com/imagectx/conformance/internal/scenario"
@@ -26,8 +27,9 @@ import (
 // import path.
 const module = "github.com/imagectx/conformance"
 
-// ID is the schema's $id: its place in the repository.
-const ID = "https://github.com/imagectx/conformance/docs/scenario.schema.json"
+// ID is the schema's $id: its place in the repository (the loader
+// compiles the published copy under the same name).
+const ID = docs.ScenarioSchemaID
 
 // Reflect builds the schema of scenario.File, with the doc comments of
 // internal/scenario and fakeregistry as descriptions. Comments are looked
