@@ -2,6 +2,7 @@ package admission
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/policykind"
 )
 
 func newTestEngine(t *testing.T, opts Options) *Engine {
@@ -238,5 +240,44 @@ spec: {}
 	}
 	if _, has, _ := unstructured.NestedFieldNoCopy(m.Object, "spec", "validationActions"); m.GetKind() != "NamespacedMutatingPolicy" || has {
 		t.Errorf("MutatingPolicy copy: %s, validationActions set %v", m.GetKind(), has)
+	}
+}
+
+// The engine creates the namespaced kinds only, each as its resource in
+// v1 of its group, and waits for the webhooks policykind names for it.
+func TestCreatedKinds(t *testing.T) {
+	for _, tc := range []struct {
+		apiVersion, kind, gvr string
+		webhooks              []policykind.Webhook
+	}{
+		{"kyverno.io/v1", "Policy", "kyverno.io/v1, Resource=policies", nil},
+		{"policies.kyverno.io/v1", "NamespacedValidatingPolicy", "policies.kyverno.io/v1, Resource=namespacedvalidatingpolicies", []policykind.Webhook{{Mutating: false, Prefix: "nvpol.validate.kyverno.svc-"}}},
+		{"policies.kyverno.io/v1", "NamespacedMutatingPolicy", "policies.kyverno.io/v1, Resource=namespacedmutatingpolicies", []policykind.Webhook{{Mutating: true, Prefix: "nmpol.validate.kyverno.svc-"}}},
+		{"policies.kyverno.io/v1", "NamespacedImageValidatingPolicy", "policies.kyverno.io/v1, Resource=namespacedimagevalidatingpolicies", []policykind.Webhook{{Mutating: false, Prefix: "ivpol.validate.kyverno.svc-"}}},
+	} {
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion(tc.apiVersion)
+		obj.SetKind(tc.kind)
+		k, err := createdKind(obj)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kind, err)
+		}
+		if got := gvr(k).String(); got != tc.gvr {
+			t.Errorf("%s: resource %s, want %s", tc.kind, got, tc.gvr)
+		}
+		if !slices.Equal(k.Webhooks, tc.webhooks) {
+			t.Errorf("%s: webhooks %v, want %v", tc.kind, k.Webhooks, tc.webhooks)
+		}
+	}
+	for _, kind := range []string{"ClusterPolicy", "ValidatingPolicy", "ConfigMap"} {
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion("policies.kyverno.io/v1")
+		if kind == "ClusterPolicy" {
+			obj.SetAPIVersion("kyverno.io/v1")
+		}
+		obj.SetKind(kind)
+		if _, err := createdKind(obj); err == nil || !strings.Contains(err.Error(), "creates no "+kind) {
+			t.Errorf("%s: %v, want refused", kind, err)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/engine/policykind"
 )
 
 // Kyverno's webhook configurations (Kyverno v1.19.1 pkg/config:
@@ -33,42 +34,21 @@ const (
 // and reads (v1.19.1 serves v1, stores v1beta1).
 var celGroupVersion = schema.GroupVersion{Group: "policies.kyverno.io", Version: "v1"}
 
-// created is what the engine knows of a namespaced policy kind it creates:
-// its resource, and the webhooks (Kyverno v1.19.1 pkg/config webhook
-// names; pkg/controllers/webhook appends "-<failurePolicy>" and, for a
-// policy with its own timeout or matchConditions,
-// "-<failurePolicy>-finegrained-<policy>") that must cover Pods before it
-// is served.
-type created struct {
-	gvr   schema.GroupVersionResource
-	hooks []hookRef
-}
-
-// hookRef is a webhook name prefix in the validating or the mutating
-// webhook configuration.
-type hookRef struct {
-	mutating bool
-	prefix   string
-}
-
-var createdKinds = map[string]created{
-	"Policy": {gvr: policyGVR},
-	"NamespacedValidatingPolicy": {gvr: celGroupVersion.WithResource("namespacedvalidatingpolicies"),
-		hooks: []hookRef{{false, "nvpol.validate.kyverno.svc-"}}},
-	"NamespacedMutatingPolicy": {gvr: celGroupVersion.WithResource("namespacedmutatingpolicies"),
-		hooks: []hookRef{{true, "nmpol.validate.kyverno.svc-"}}},
-	"NamespacedImageValidatingPolicy": {gvr: celGroupVersion.WithResource("namespacedimagevalidatingpolicies"),
-		hooks: []hookRef{{false, "ivpol.validate.kyverno.svc-"}}},
-}
-
-// createdKind is what the engine knows of obj's kind (a namespaced kind
-// it creates).
-func createdKind(obj *unstructured.Unstructured) (created, error) {
-	c, ok := createdKinds[obj.GetKind()]
-	if !ok {
-		return created{}, fmt.Errorf("the admission engine creates no %s", obj.GetKind())
+// createdKind is the kind of obj, a namespaced kind the engine creates
+// (its resource and webhooks come from engine/policykind).
+func createdKind(obj *unstructured.Unstructured) (policykind.Kind, error) {
+	k, ok := policykind.Lookup(obj.GetAPIVersion(), obj.GetKind())
+	if !ok || k.Namespaced != k.Name {
+		return policykind.Kind{}, fmt.Errorf("the admission engine creates no %s", obj.GetKind())
 	}
-	return c, nil
+	return k, nil
+}
+
+// gvr is the resource of a kind at the version the engine creates and
+// reads (v1 of both groups; v1.19.1 serves policies.kyverno.io v1 and
+// stores v1beta1).
+func gvr(k policykind.Kind) schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: k.Group, Version: "v1", Resource: k.Resource}
 }
 
 // document is one decoded object of a batch and the file it came from.
@@ -111,11 +91,11 @@ func (e *Engine) CreatePolicy(ctx context.Context, obj *unstructured.Unstructure
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.dyn.Resource(kind.gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+	if _, err := e.dyn.Resource(gvr(kind)).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
 		return nil, err
 	}
 	del := func(ctx context.Context) error {
-		err := e.dyn.Resource(kind.gvr).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+		err := e.dyn.Resource(gvr(kind)).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete policy %s/%s: %w", ns, obj.GetName(), err)
 		}
@@ -169,11 +149,11 @@ func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp 
 	if err != nil {
 		return err
 	}
-	p, err := e.dyn.Resource(kind.gvr).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
+	p, err := e.dyn.Resource(gvr(kind)).Namespace(obj.GetNamespace()).Get(ctx, obj.GetName(), metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
-	if kind.hooks != nil {
+	if kind.Language == policykind.CEL {
 		return e.servedCEL(ctx, p, kind, fp)
 	}
 	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
@@ -208,18 +188,18 @@ func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp 
 // prefixes, for its failurePolicy, covers Pods. Its timeout is not the
 // engine's: Kyverno v1.19.1 gives these webhooks the policy's
 // webhookConfiguration.timeoutSeconds or 10 s, not --webhookTimeout.
-func (e *Engine) servedCEL(ctx context.Context, p *unstructured.Unstructured, kind created, fp string) error {
+func (e *Engine) servedCEL(ctx context.Context, p *unstructured.Unstructured, kind policykind.Kind, fp string) error {
 	if ready, _, _ := unstructured.NestedBool(p.Object, "status", "conditionStatus", "ready"); !ready {
 		status, _, _ := unstructured.NestedMap(p.Object, "status")
 		return fmt.Errorf("not ready yet: status %v", status)
 	}
-	for _, h := range kind.hooks {
-		hooks, err := e.webhooks(ctx, h.mutating)
+	for _, h := range kind.Webhooks {
+		hooks, err := e.webhooks(ctx, h.Mutating)
 		if err != nil {
 			return err
 		}
 		covered := slices.ContainsFunc(hooks, func(w webhook) bool {
-			return strings.HasPrefix(w.name, h.prefix+fp) && slices.ContainsFunc(w.rules, func(r admissionregistrationv1.RuleWithOperations) bool {
+			return strings.HasPrefix(w.name, h.Prefix+fp) && slices.ContainsFunc(w.rules, func(r admissionregistrationv1.RuleWithOperations) bool {
 				return slices.Contains(r.Resources, "pods")
 			})
 		})
@@ -228,7 +208,7 @@ func (e *Engine) servedCEL(ctx context.Context, p *unstructured.Unstructured, ki
 			for _, w := range hooks {
 				names = append(names, w.name)
 			}
-			return fmt.Errorf("no webhook %s* covering pods yet (have %v)", h.prefix+fp, names)
+			return fmt.Errorf("no webhook %s* covering pods yet (have %v)", h.Prefix+fp, names)
 		}
 	}
 	return nil

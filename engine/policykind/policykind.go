@@ -4,9 +4,10 @@
 // policies.kyverno.io (CEL, image.GetMetadata and image verification).
 // What a kind means for a scenario (its language, the rule names Kyverno
 // reports for it, the rule type of each) is written here once; the
-// scenario loader, the labels and the reports read it from here. A new
-// kind is one entry of kinds and, where an engine runs it, one package of
-// that engine (engine/inprocess/celpolicy for the CEL kinds).
+// scenario loader, the labels, the reports and the admission engine (its
+// resource and webhooks) read it from here. A new kind is one entry of
+// kinds and, where an engine runs it, one package of that engine
+// (engine/inprocess/celpolicy for the CEL kinds).
 package policykind
 
 import (
@@ -56,9 +57,30 @@ type Kind struct {
 	// same policy in one Namespace (ClusterPolicy: Policy; a Namespaced
 	// kind: itself).
 	Namespaced string
+	// Resource is the kind's API resource, e.g.
+	// "namespacedvalidatingpolicies" (what a cluster client creates and
+	// reads it as).
+	Resource string
+	// Webhooks are the webhooks Kyverno v1.19.1 registers for a policy of
+	// a namespaced CEL kind, by name prefix (pkg/config; the controllers
+	// append "<failurePolicy>" and, for a policy with its own timeout or
+	// matchConditions, "-finegrained-<policy>"): one must cover a
+	// resource before the policy is served there. nil for kyverno.io
+	// kinds (their webhooks follow their rules) and cluster-wide kinds.
+	Webhooks []Webhook
 	// ruleIsPolicyName: the policy's result is reported under the
 	// policy's name, not "" (ImageValidatingPolicy, pkg/image/verification/evaluator).
 	ruleIsPolicyName bool
+}
+
+// Webhook is one webhook a policy kind needs, by name prefix.
+type Webhook struct {
+	// Mutating: in Kyverno's mutating webhook configuration, not its
+	// validating one.
+	Mutating bool
+	// Prefix is the webhook name up to its failurePolicy, e.g.
+	// "nvpol.validate.kyverno.svc-".
+	Prefix string
 }
 
 // CELRuleNames are the rule names Kyverno v1.19.1 reports for a
@@ -73,14 +95,17 @@ type Kind struct {
 var CELRuleNames = []string{"", "evaluation", "match", "exception", "mutateDigest"}
 
 var kinds = []Kind{
-	{Name: "ClusterPolicy", Group: "kyverno.io", Language: JMESPath, Namespaced: "Policy"},
-	{Name: "Policy", Group: "kyverno.io", Language: JMESPath, Namespaced: "Policy"},
-	{Name: "ValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate, Namespaced: "NamespacedValidatingPolicy"},
-	{Name: "NamespacedValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate, Namespaced: "NamespacedValidatingPolicy"},
-	{Name: "MutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate, Namespaced: "NamespacedMutatingPolicy"},
-	{Name: "NamespacedMutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate, Namespaced: "NamespacedMutatingPolicy"},
-	{Name: "ImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true, Namespaced: "NamespacedImageValidatingPolicy"},
-	{Name: "NamespacedImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true, Namespaced: "NamespacedImageValidatingPolicy"},
+	{Name: "ClusterPolicy", Group: "kyverno.io", Language: JMESPath, Namespaced: "Policy", Resource: "clusterpolicies"},
+	{Name: "Policy", Group: "kyverno.io", Language: JMESPath, Namespaced: "Policy", Resource: "policies"},
+	{Name: "ValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate, Namespaced: "NamespacedValidatingPolicy", Resource: "validatingpolicies"},
+	{Name: "NamespacedValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleValidate, Namespaced: "NamespacedValidatingPolicy", Resource: "namespacedvalidatingpolicies",
+		Webhooks: []Webhook{{Mutating: false, Prefix: "nvpol.validate.kyverno.svc-"}}},
+	{Name: "MutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate, Namespaced: "NamespacedMutatingPolicy", Resource: "mutatingpolicies"},
+	{Name: "NamespacedMutatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleMutate, Namespaced: "NamespacedMutatingPolicy", Resource: "namespacedmutatingpolicies",
+		Webhooks: []Webhook{{Mutating: true, Prefix: "nmpol.validate.kyverno.svc-"}}},
+	{Name: "ImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true, Namespaced: "NamespacedImageValidatingPolicy", Resource: "imagevalidatingpolicies"},
+	{Name: "NamespacedImageValidatingPolicy", Group: "policies.kyverno.io", Language: CEL, Type: RuleVerifyImages, ruleIsPolicyName: true, Namespaced: "NamespacedImageValidatingPolicy", Resource: "namespacedimagevalidatingpolicies",
+		Webhooks: []Webhook{{Mutating: false, Prefix: "ivpol.validate.kyverno.svc-"}}},
 }
 
 // Lookup finds the kind of a document by its apiVersion and kind; ok is
