@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -50,12 +49,7 @@ func e2eCmd(args []string, stdout io.Writer) error {
 	}
 	defer log.Close()
 
-	argv := append(strings.Fields(*ginkgo), fs.Args()...)
-	if *labelFilter != "" {
-		argv = append(argv, "--label-filter="+*labelFilter)
-	}
-	argv = append(argv, "--junit-report="+junit, "./e2e")
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := ginkgoCommand(*ginkgo, fs.Args(), *labelFilter, "--junit-report="+junit, "./e2e")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "PROVIDER="+*provider, "E2E_PIDFILE="+pidFile, "ARTIFACTS="+dir)
 	cmd.Stdout = io.MultiWriter(stdout, log)

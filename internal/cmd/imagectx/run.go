@@ -70,12 +70,7 @@ func runCmd(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "==> conformance suite on ENGINE=%s (reports in %s)\n", *engineName, dir)
-	argv := append(strings.Fields(*ginkgo), fs.Args()...)
-	if *labelFilter != "" {
-		argv = append(argv, "--label-filter="+*labelFilter)
-	}
-	argv = append(argv, bin)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := ginkgoCommand(*ginkgo, fs.Args(), *labelFilter, bin)
 	cmd.Dir = st.root
 	cmd.Env = append(os.Environ(), "ENGINE="+*engineName, "ARTIFACTS="+dir)
 	cmd.Stdout, cmd.Stderr = stdout, stdout
@@ -102,6 +97,18 @@ func runCluster(stdout io.Writer, engineName, provider, dir, labelFilter, ginkgo
 	}
 	args := []string{"-provider", provider, "-artifacts", dir, "-ginkgo", ginkgo, "-label-filter", filter, "--"}
 	return e2eCmd(append(args, ginkgoFlags...), stdout)
+}
+
+// ginkgoCommand is the command line ginkgo (a command and its leading
+// arguments, split at spaces: "go tool ginkgo") with the user's Ginkgo
+// flags, the label filter (when not "") and then tail (the suite last).
+func ginkgoCommand(ginkgo string, flags []string, labelFilter string, tail ...string) *exec.Cmd {
+	argv := append(strings.Fields(ginkgo), flags...)
+	if labelFilter != "" {
+		argv = append(argv, "--label-filter="+labelFilter)
+	}
+	argv = append(argv, tail...)
+	return exec.Command(argv[0], argv[1:]...)
 }
 
 // runForwarding runs cmd to its end; an interrupt or termination this
