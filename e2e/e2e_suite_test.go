@@ -18,6 +18,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/imagectx/conformance/e2e/cluster"
+	"github.com/imagectx/conformance/engine/engines"
 	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/run"
 	"github.com/imagectx/conformance/internal/scenario"
@@ -85,6 +86,9 @@ func newSuite() (*suite, error) {
 		return nil, err
 	}
 	if s.files, err = scenario.LoadDirs(dirs...); err != nil {
+		return nil, fmt.Errorf("load scenarios: %w", err)
+	}
+	if err := scenario.CheckEngines(s.files, engines.Names()); err != nil {
 		return nil, fmt.Errorf("load scenarios: %w", err)
 	}
 	if s.opts, err = judge.OptionsFromEnv(os.Getenv); err != nil {

@@ -382,10 +382,19 @@ func TestParseReportsEveryMistake(t *testing.T) {
 	}
 }
 
-// notRunBy names known engines, each with a reason.
+// notRunBy gives each engine a reason; CheckEngines refuses a name the
+// suite cannot open, at its line.
 func TestParseNotRunBy(t *testing.T) {
+	typo, err := Parse("t.yaml", "t", []byte(strings.Replace(valid, "kind: Test\n", "kind: Test\nnotRunBy:\n  admision: slow\n  kyverno: no CEL\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := []string{"admission", "inprocess", "kyverno"}
+	err = CheckEngines([]*File{typo}, known)
+	if want := `t.yaml:4:3: notRunBy.admision: unknown engine "admision"; want one of admission, inprocess, kyverno`; err == nil || err.Error() != want {
+		t.Errorf("CheckEngines: %v, want %q", err, want)
+	}
 	for _, tc := range []struct{ block, want string }{
-		{"notRunBy:\n  admision: slow\n", `t.yaml:4:3: notRunBy.admision: unknown engine "admision"; want one of inprocess, kyverno, admission, background-scan`},
 		{"notRunBy:\n  admission: \"\"\n", "t.yaml:4:14: notRunBy.admission: want the reason the engine does not run the file"},
 	} {
 		_, err := Parse("t.yaml", "t", []byte(strings.Replace(valid, "kind: Test\n", "kind: Test\n"+tc.block, 1)))

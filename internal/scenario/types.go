@@ -5,8 +5,10 @@ package scenario
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -107,10 +109,14 @@ type File struct {
 	// Results are the expected results, one row per policy, rule and
 	// resources (each row and binding makes one spec per resource).
 	Results []Row `json:"results"`
-	// NotRunBy names engines (KnownEngines) that do not run the file at
-	// all, each with the reason its specs report as unsupported: what an
-	// engine cannot show by construction, not a capability it lacks.
+	// NotRunBy names engines (by their names in engine/engines) that do
+	// not run the file at all, each with the reason its specs report as
+	// unsupported: what an engine cannot show by construction, not a
+	// capability it lacks. A suite refuses a name it cannot open.
 	NotRunBy map[string]string `json:"notRunBy"`
+	// notRunByAt is where each NotRunBy name is written, for
+	// CheckEngines' errors.
+	notRunByAt map[string]*yaml.Node
 
 	// rules are each policy's rule names as Kyverno reports them, in the
 	// order written; ruleTypes maps policy name and rule name to the
@@ -350,10 +356,20 @@ type APICallAnswer struct {
 	Body       json.RawMessage `json:"body"`
 }
 
-// KnownEngines are the engine names a file's notRunBy may use: the
-// engines engine/engines opens by name (this package cannot import it: it
-// links Kyverno's engine). internal/judge's TestKnownEngines fails when the
-// two lists differ.
-func KnownEngines() []string {
-	return []string{"inprocess", "kyverno", "admission", "background-scan"}
+// CheckEngines refuses every engine name a file's notRunBy gives that
+// is not among known (the names engine/engines opens; the suites pass
+// engines.Names(), as this package cannot import it: it links Kyverno's
+// engine): one *LoadError per name, at its line. A new engine is then its
+// folder and its entry in engine/engines, and nothing here.
+func CheckEngines(files []*File, known []string) error {
+	var errs []error
+	for _, f := range files {
+		d := &decoder{File: f.Path}
+		for _, name := range sortedKeys(f.NotRunBy) {
+			if !slices.Contains(known, name) {
+				errs = append(errs, d.Errorf(f.notRunByAt[name], "notRunBy."+name, "unknown engine %q; want one of %s", name, strings.Join(known, ", ")))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -117,6 +117,9 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := scenario.CheckEngines(files, engines.Names()); err != nil {
+		t.Fatal(err)
+	}
 	eng, err := engines.Open(set.engine)
 	if err != nil {
 		t.Fatal(err)
