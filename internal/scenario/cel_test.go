@@ -55,10 +55,10 @@ func TestCELRows(t *testing.T) {
 	if len(specs) != 2 {
 		t.Fatalf("got %d specs", len(specs))
 	}
-	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,lang:cel,policy:ValidatingPolicy,rule:validate" {
+	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,decision:1,lang:cel,policy:ValidatingPolicy,rule:validate" {
 		t.Errorf("labels %s", got)
 	}
-	if got := strings.Join(specs[1].Labels, ","); got != "catch:absent,lang:cel,policy:ImageValidatingPolicy,rule:verifyImages" {
+	if got := strings.Join(specs[1].Labels, ","); got != "catch:absent,decision:1,lang:cel,policy:ImageValidatingPolicy,rule:verifyImages" {
 		t.Errorf("labels %s", got)
 	}
 	if len(specs[0].Requires) != 1 || specs[0].Requires[0] != "celImageData" {

@@ -67,10 +67,10 @@ func TestParseValid(t *testing.T) {
 	if specs[0].Name != "t/catch-absent/p/r/app" || specs[1].Name != "t/catch-true/p/r/app" {
 		t.Errorf("names %q, %q", specs[0].Name, specs[1].Name)
 	}
-	if got := strings.Join(specs[1].Labels, ","); got != "catch:on,fault:missing,lang:jmespath,policy:ClusterPolicy,site:deny" {
+	if got := strings.Join(specs[1].Labels, ","); got != "catch:on,decision:2,fault:missing,lang:jmespath,policy:ClusterPolicy,site:deny" {
 		t.Errorf("labels %s", got)
 	}
-	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,fault:missing,lang:jmespath,policy:ClusterPolicy,site:deny" {
+	if got := strings.Join(specs[0].Labels, ","); got != "catch:absent,decision:1,fault:missing,lang:jmespath,policy:ClusterPolicy,site:deny" {
 		t.Errorf("labels %s", got)
 	}
 	if len(specs[0].Requires) != 0 || fmt.Sprint(specs[1].Requires) != "[catchError]" {

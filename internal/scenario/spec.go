@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/imagectx/conformance/engine"
@@ -89,6 +90,7 @@ func rowSpecs(f *File, b *Binding, catch string, r *Row) []*Spec {
 			labels[k] = v
 		}
 	}
+	labels["decision"] = strconv.Itoa(int(decide(labels)))
 	var req []engine.Capability
 	for _, rs := range [][]engine.Capability{f.Requires, b.Requires, r.Requires} {
 		req = append(req, rs...)

@@ -17,6 +17,7 @@ import (
 	"github.com/imagectx/conformance/internal/report/compare"
 	"github.com/imagectx/conformance/internal/report/markdown"
 	"github.com/imagectx/conformance/internal/results"
+	"github.com/imagectx/conformance/internal/scenario"
 )
 
 // Site is one site's results: a results file, or why the site
@@ -46,27 +47,14 @@ type Verdict struct {
 	PowerFile string
 }
 
-// Decision names the contract decision a spec tests (docs/design.md,
-// scenarios/README.md "The contract these files encode"), from its labels.
-func Decision(labels []string) string {
-	has := func(l string) bool { return slices.Contains(labels, l) }
-	fault := ""
-	for _, l := range labels {
-		if v, ok := strings.CutPrefix(l, "fault:"); ok {
-			fault = v
-		}
+// decisionOf names the contract decision a spec tests, from the
+// decision label the loader gives every spec (scenario.Decision).
+func decisionOf(labels []string) string {
+	d, err := scenario.DecisionOf(labels)
+	if err != nil {
+		return "(" + err.Error() + ")"
 	}
-	switch {
-	case has("area:not-caught"):
-		return "4. not caught (substitution, non-string reference, jmesPath)"
-	case has("catch:absent") || has("catch:off"):
-		return "1. catchError absent or false: Kyverno v1.19.1 exactly"
-	case fault == "none" || fault == "present":
-		return "3. catchError true, lookup succeeded: the 8 keys plus failed: false"
-	case fault != "":
-		return "2. catchError true, lookup failed: imageData is {failed, errorMessage}"
-	}
-	return "catchError true, other cases"
+	return d.String()
 }
 
 // siteOf is the spec's site label (where imageData is first used), or its
@@ -179,7 +167,7 @@ func Write(w io.Writer, v Verdict) error {
 					// The status matched; the message, context or answer did not.
 					got += ": " + markdown.Shorten(rec.Reason, 160)
 				}
-				k := key{Decision(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, string(rec.Want.Result), got}
+				k := key{decisionOf(rec.Labels), rec.File, rec.Policy + "/" + rec.Rule, string(rec.Want.Result), got}
 				if why := rec.Refused; why != "" {
 					// One row for every case the site refuses to run.
 					k.file, k.rule, k.want, k.got = "(every file)", "(every catchError case)", "(as each row says)", "not run: "+markdown.Shorten(why, 240)
@@ -250,7 +238,7 @@ func Write(w io.Writer, v Verdict) error {
 		}
 		p("\n")
 	}
-	writeTallies("Per contract decision", "decision", Decision)
+	writeTallies("Per contract decision", "decision", decisionOf)
 	writeTallies("Per site (where imageData is first used)", "site", siteOf)
 
 	// Every failure, with both strings.
@@ -294,7 +282,7 @@ func Write(w io.Writer, v Verdict) error {
 				// The file within its scenario folder: a report names no
 				// path of the machine it was made on.
 				p("- `%s` (%s.yaml:%d)\n", rec.Name, rec.File, rec.Line)
-				p("  - decision: %s; site: %s\n", Decision(rec.Labels), siteOf(rec.Labels))
+				p("  - decision: %s; site: %s\n", decisionOf(rec.Labels), siteOf(rec.Labels))
 				p("  - what a Kyverno user sees: policy `%s`, rule `%s`, resource `%s`", rec.Policy, rec.Rule, rec.Resource)
 				if rec.Got != nil {
 					p(", result `%s`: %s", rec.Got.Status, markdown.Code(markdown.Cell(rec.Got.MessageTemplate)))

@@ -16,13 +16,13 @@ func TestWrite(t *testing.T) {
 	recs := func(outcome engine.Outcome) []*results.SpecRecord {
 		return []*results.SpecRecord{
 			{Name: "faults/missing-tag/catch-true/pre-or-empty/check/app", File: "faults/missing-tag", Path: "/home/me/imagectx/scenarios/faults/missing-tag.yaml", Line: 90,
-				Policy: "pre-or-empty", Rule: "check", Resource: "app", Labels: []string{"catch:on", "fault:missing", "site:preconditions"},
+				Policy: "pre-or-empty", Rule: "check", Resource: "app", Labels: []string{"catch:on", "decision:2", "fault:missing", "site:preconditions"},
 				Outcome: outcome, Reason: "want skip, got error: boom",
 				Want: results.Want{Result: "skip", Message: &scenario.Matcher{Exact: &exact}},
 				Got:  &results.Got{Status: "error", Message: "boom", MessageTemplate: "boom"}},
-			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
+			{Name: "faults/present/catch-absent/deny/check/app", Labels: []string{"catch:absent", "decision:1", "fault:none", "site:deny"}, Outcome: engine.OutcomePass,
 				Got: &results.Got{Status: "pass", MessageTemplate: "validation rule 'check' passed."}},
-			{Name: "faults/present/catch-true/deny/check/app", Labels: []string{"catch:on", "fault:none", "site:deny"}, Outcome: outcome,
+			{Name: "faults/present/catch-true/deny/check/app", Labels: []string{"catch:on", "decision:3", "fault:none", "site:deny"}, Outcome: outcome,
 				Reason: "REQUIRE_CATCHERROR=1 and the engine cannot run this case: catchError: the CLI drops such a policy", Refused: "catchError: the CLI drops such a policy"},
 		}
 	}
