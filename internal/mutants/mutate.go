@@ -7,7 +7,7 @@
 //
 // The checkout is a copy of the Kyverno module (or KYVERNO_SRC); the
 // commands default to this project's `make suite-bin` and `make conformance`
-// with KYVERNO_SRC set to it (imagectx mutants, internal/cmd/imagectx/mutants.go).
+// with KYVERNO_SRC set to it (RunSession; imagectx mutants is its command).
 package mutants
 
 import (
