@@ -78,6 +78,16 @@ func KnownCapabilities() []Capability {
 	return []Capability{CapCatchError, CapContext, CapAdmission, CapClientDeadline, CapSecrets, CapVerifyImagesPatch, CapPatchedResource, CapConfigMaps, CapCELImageData, CapEnginePanic, CapAPICallResponses, CapImagePullSecrets, CapImageVerifyCache}
 }
 
+// Values lists the capabilities' names (KnownCapabilities), as the
+// scenario format's JSON Schema enumerates a requires list.
+func (Capability) Values() []string {
+	var out []string
+	for _, c := range KnownCapabilities() {
+		out = append(out, string(c))
+	}
+	return out
+}
+
 // Outcome is the verdict on one spec of the specification against an
 // engine's results; reports count and compare them.
 type Outcome string

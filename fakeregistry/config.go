@@ -129,6 +129,14 @@ const (
 	FormatSchema1 ManifestFormat = "schema1"
 )
 
+// Values lists the formats, the default first. The config check and the
+// scenario format's JSON Schema read every enumerated type of the model
+// through its Values method, so a new value is one constant and its entry
+// here.
+func (ManifestFormat) Values() []string {
+	return []string{string(FormatOCI), string(FormatDocker), string(FormatSchema1)}
+}
+
 // Corruption is how a response is served broken (Fault.Corrupt).
 type Corruption string
 
@@ -139,6 +147,11 @@ const (
 	CorruptDigest   Corruption = "digest"
 )
 
+// Values lists the corruptions.
+func (Corruption) Values() []string {
+	return []string{string(CorruptTruncate), string(CorruptReset), string(CorruptDigest)}
+}
+
 // Malformation is how a manifest is served broken (Image.Malformed).
 type Malformation string
 
@@ -147,6 +160,11 @@ const (
 	MalformedJSON      Malformation = "json"
 	MalformedMediaType Malformation = "mediatype"
 )
+
+// Values lists the malformations.
+func (Malformation) Values() []string {
+	return []string{string(MalformedJSON), string(MalformedMediaType)}
+}
 
 // ImageConfig holds the config file fields; names follow the OCI config.
 type ImageConfig struct {
@@ -199,6 +217,9 @@ const (
 	AuthBasic  AuthType = "basic"
 	AuthBearer AuthType = "bearer"
 )
+
+// Values lists the schemes.
+func (AuthType) Values() []string { return []string{string(AuthBasic), string(AuthBearer)} }
 
 // Auth is "basic" or "bearer" with one valid login.
 type Auth struct {
@@ -265,3 +286,9 @@ const (
 	OnAll       FaultTarget = "all"
 	OnPing      FaultTarget = "ping"
 )
+
+// Values lists the targets, the default first; OnPing is for Config.Ping
+// only.
+func (FaultTarget) Values() []string {
+	return []string{string(OnManifests), string(OnBlobs), string(OnAll), string(OnPing)}
+}

@@ -58,3 +58,26 @@ func TestManifestFormats(t *testing.T) {
 		t.Errorf("format v3: %v", err)
 	}
 }
+
+// Every enumerated field names its values (the types' Values) when given
+// another, the default first where there is one.
+func TestValidateEnumerations(t *testing.T) {
+	cfg := fakeregistry.Config{
+		Images: []fakeregistry.Image{{Ref: "a/b:v1", Malformed: "xml"}},
+		Repositories: []fakeregistry.Repository{
+			{Name: "a/c", Auth: &fakeregistry.Auth{Type: "digest", Username: "u", Password: "p"}},
+			{Name: "a/d", Fault: &fakeregistry.Fault{Corrupt: "shuffle", On: "tags"}},
+		},
+	}
+	err := cfg.Validate()
+	for _, want := range []string{
+		`images[0].malformed: want "json" or "mediatype", got "xml"`,
+		`repositories[0].auth.type: want "basic" or "bearer", got "digest"`,
+		`repositories[1].fault.corrupt: want "truncate", "reset" or "digest", got "shuffle"`,
+		`repositories[1].fault.on: want "manifests" (default), "blobs" or "all", got "tags"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("validation lacks %q:\n%v", want, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,14 +259,13 @@ func (v *validator) image(p string, img Image) {
 	case !tagPattern.MatchString(tag):
 		v.add(p+".ref", "want a tag of [A-Za-z0-9_.-] (at most 128, not starting with . or -), got %q", tag)
 	}
-	switch img.Format {
-	case "", FormatOCI, FormatDocker:
-	case FormatSchema1:
+	switch {
+	case img.Format == FormatSchema1:
 		if len(img.Platforms) > 0 || img.Malformed != "" || len(img.Signatures) > 0 || len(img.Attestations) > 0 || img.ConfigFile != nil || img.LayerMediaType != "" || img.MediaType != "" {
 			v.add(p+".format", "a schema 1 manifest has no platforms, malformed, signatures, attestations, configFile, layerMediaType or mediaType")
 		}
-	default:
-		v.add(p+".format", "want %q (default), %q or %q, got %q", FormatOCI, FormatDocker, FormatSchema1, img.Format)
+	case img.Format != "" && !slices.Contains(img.Format.Values(), string(img.Format)):
+		v.add(p+".format", "want %s, got %q", oneOf(img.Format.Values(), true), img.Format)
 	}
 	if img.Missing {
 		var set []string
@@ -341,14 +341,14 @@ func (v *validator) image(p string, img Image) {
 	if len(img.Platforms) > 0 && (img.Config.OS != "" || img.Config.Architecture != "") {
 		v.add(p+".config", "os/architecture come from platforms for an index; remove config.os and config.architecture")
 	}
-	switch img.Malformed {
-	case "":
-	case MalformedJSON, MalformedMediaType:
+	switch {
+	case img.Malformed == "":
+	case slices.Contains(img.Malformed.Values(), string(img.Malformed)):
 		if len(img.Platforms) > 0 {
 			v.add(p+".malformed", "a malformed manifest is a single-platform image; remove platforms")
 		}
 	default:
-		v.add(p+".malformed", "want %q or %q, got %q", MalformedJSON, MalformedMediaType, img.Malformed)
+		v.add(p+".malformed", "want %s, got %q", oneOf(img.Malformed.Values(), false), img.Malformed)
 	}
 	v.json(p+".configFile", img.ConfigFile)
 	for _, pl := range sortedKeys(img.PlatformConfigFiles) {
@@ -417,12 +417,11 @@ func (v *validator) auth(p string, a *Auth) {
 	if a == nil {
 		return
 	}
-	switch a.Type {
-	case AuthBasic, AuthBearer:
-	case "":
-		v.add(p+".type", "want %q or %q, got nothing", AuthBasic, AuthBearer)
-	default:
-		v.add(p+".type", "want %q or %q, got %q", AuthBasic, AuthBearer, a.Type)
+	switch {
+	case a.Type == "":
+		v.add(p+".type", "want %s, got nothing", oneOf(a.Type.Values(), false))
+	case !slices.Contains(a.Type.Values(), string(a.Type)):
+		v.add(p+".type", "want %s, got %q", oneOf(a.Type.Values(), false), a.Type)
 	}
 	if a.Username == "" {
 		v.add(p+".username", "want the user name clients must present, got nothing")
@@ -451,10 +450,8 @@ func (v *validator) fault(p string, f *Fault, ping bool) {
 	if f.Status == 0 && f.Delay == 0 && f.Corrupt == "" {
 		v.add(p, "a fault needs a status, a delay or corrupt")
 	}
-	switch f.Corrupt {
-	case "", CorruptTruncate, CorruptReset, CorruptDigest:
-	default:
-		v.add(p+".corrupt", "want %q, %q or %q, got %q", CorruptTruncate, CorruptReset, CorruptDigest, f.Corrupt)
+	if f.Corrupt != "" && !slices.Contains(f.Corrupt.Values(), string(f.Corrupt)) {
+		v.add(p+".corrupt", "want %s, got %q", oneOf(f.Corrupt.Values(), false), f.Corrupt)
 	}
 	if f.Corrupt != "" && f.Status != 0 {
 		v.add(p+".corrupt", "a corrupt response is a served one; remove status")
@@ -480,11 +477,27 @@ func (v *validator) fault(p string, f *Fault, ping bool) {
 		}
 		return
 	}
-	switch f.On {
-	case "", OnManifests, OnBlobs, OnAll:
-	case OnPing:
+	repositoryTargets := slices.DeleteFunc(f.On.Values(), func(t string) bool { return t == string(OnPing) })
+	switch {
+	case f.On == OnPing:
 		v.add(p+".on", "GET /v2/ names no repository; put a ping fault under the top-level ping: key")
-	default:
-		v.add(p+".on", "want %q (default), %q or %q, got %q", OnManifests, OnBlobs, OnAll, f.On)
+	case f.On != "" && !slices.Contains(repositoryTargets, string(f.On)):
+		v.add(p+".on", "want %s, got %q", oneOf(repositoryTargets, true), f.On)
 	}
+}
+
+// oneOf lists values as the checks' messages do: "a", "b" or "c", the
+// first marked "(default)" when def.
+func oneOf(values []string, def bool) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = strconv.Quote(v)
+	}
+	if def && len(q) > 0 {
+		q[0] += " (default)"
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

@@ -43,6 +43,16 @@ func KnownExpected() []Expected {
 	}
 }
 
+// Values lists what a row may expect (KnownExpected), as the scenario
+// format's JSON Schema enumerates it.
+func (Expected) Values() []string {
+	var out []string
+	for _, e := range KnownExpected() {
+		out = append(out, string(e))
+	}
+	return out
+}
+
 // Is reports whether the row expects status st.
 func (e Expected) Is(st engine.Status) bool { return e == Expected(st) }
 

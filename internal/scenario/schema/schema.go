@@ -18,7 +18,6 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/imagectx/conformance/docs"
-	"github.com/imagectx/conformance/engine"
 	"github.com/imagectx/conformance/fakeregistry"
 	"github.com/imagectx/conformance/internal/scenario"
 )
@@ -72,10 +71,17 @@ func JSON(s *jsonschema.Schema) ([]byte, error) {
 // DecodeNode methods say what they take) and the enums of the typed
 // vocabulary; nil: reflect the type.
 func mapType(t reflect.Type) *jsonschema.Schema {
-	str := func(desc string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: desc} }
-	enum := func(desc string, values ...any) *jsonschema.Schema {
-		return &jsonschema.Schema{Type: "string", Enum: values, Description: desc}
+	// An enumerated type of the model (fakeregistry's formats, faults and
+	// auth types, engine.Capability, scenario.Expected) lists its values:
+	// a new value, or a new such type, needs nothing here.
+	if t.Implements(reflect.TypeFor[enumerated]()) {
+		var values []any
+		for _, v := range reflect.Zero(t).Interface().(enumerated).Values() {
+			values = append(values, v)
+		}
+		return &jsonschema.Schema{Type: "string", Enum: values}
 	}
+	str := func(desc string) *jsonschema.Schema { return &jsonschema.Schema{Type: "string", Description: desc} }
 	object := func(desc string) *jsonschema.Schema {
 		return &jsonschema.Schema{Type: "object", Description: desc}
 	}
@@ -99,24 +105,6 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		return &jsonschema.Schema{Type: "string", Pattern: `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, Description: `A Go duration, e.g. "2s" or "500ms".`}
 	case reflect.TypeFor[json.RawMessage]():
 		return object("a JSON object")
-	case reflect.TypeFor[scenario.Expected]():
-		var values []any
-		for _, e := range scenario.KnownExpected() {
-			values = append(values, string(e))
-		}
-		return enum("what the row expects of the rule (a status, none or panic); no result: only the admission answer is checked", values...)
-	case reflect.TypeFor[engine.Capability]():
-		return &jsonschema.Schema{Type: "string", Enum: capabilities(), Description: "a capability the engine must have (engine.KnownCapabilities)"}
-	case reflect.TypeFor[fakeregistry.AuthType]():
-		return enum("authentication scheme", string(fakeregistry.AuthBasic), string(fakeregistry.AuthBearer))
-	case reflect.TypeFor[fakeregistry.FaultTarget]():
-		return enum("which requests the fault applies to (default manifests)", string(fakeregistry.OnManifests), string(fakeregistry.OnBlobs), string(fakeregistry.OnAll), string(fakeregistry.OnPing))
-	case reflect.TypeFor[fakeregistry.Corruption]():
-		return enum("how the response is broken", string(fakeregistry.CorruptTruncate), string(fakeregistry.CorruptReset), string(fakeregistry.CorruptDigest))
-	case reflect.TypeFor[fakeregistry.ManifestFormat]():
-		return enum("manifest format (default oci)", string(fakeregistry.FormatOCI), string(fakeregistry.FormatDocker), string(fakeregistry.FormatSchema1))
-	case reflect.TypeFor[fakeregistry.Malformation]():
-		return enum("how the manifest is broken", string(fakeregistry.MalformedJSON), string(fakeregistry.MalformedMediaType))
 	}
 	return nil
 }
@@ -157,11 +145,5 @@ func valueCheck() *jsonschema.Schema {
 
 func ptr(n uint64) *uint64 { return &n }
 
-// The capabilities a requires list may name (engine.KnownCapabilities).
-func capabilities() []any {
-	var out []any
-	for _, c := range engine.KnownCapabilities() {
-		out = append(out, string(c))
-	}
-	return out
-}
+// enumerated is a string type with a fixed set of values.
+type enumerated interface{ Values() []string }
