@@ -97,9 +97,14 @@ test: suite-bin-race ## Unit tests (race) for all packages, then the suites on t
 		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') $(SUITE_BIN_RACE)
 
 .PHONY: conformance
-conformance: suite-bin ## The whole scenario suite on ENGINE (default inprocess: Kyverno's engine in process), then print a summary (engines, failing specs; make matrix prints the whole matrix)
-	@$(GO) run ./internal/cmd/imagectx run -engine '$(ENGINE)' -artifacts '$(ARTIFACTS)' -suite-bin '$(SUITE_BIN)' -ginkgo '$(GINKGO)' \
-		$(if $(LABEL_FILTER),-label-filter '$(LABEL_FILTER)') -- $(GINKGO_FLAGS)
+# The cluster engines run make e2e's scenario specs (imagectx run starts the
+# cluster; PROVIDER and E2E_GINKGO_FLAGS as for make e2e); the others the
+# precompiled conformance suite.
+CLUSTER_ENGINE := $(filter admission background-scan,$(ENGINE))
+conformance: $(if $(CLUSTER_ENGINE),,suite-bin) ## The whole scenario suite on ENGINE (default inprocess: Kyverno's engine in process; admission and background-scan start a cluster as make e2e does), then print a summary (engines, failing specs; make matrix prints the whole matrix)
+	@$(GO) run ./internal/cmd/imagectx run -engine '$(ENGINE)' -artifacts '$(ARTIFACTS)' -ginkgo '$(GINKGO)' \
+		$(if $(CLUSTER_ENGINE),-provider '$(PROVIDER)',-suite-bin '$(SUITE_BIN)') \
+		$(if $(LABEL_FILTER),-label-filter '$(LABEL_FILTER)') -- $(if $(CLUSTER_ENGINE),$(E2E_GINKGO_FLAGS),$(GINKGO_FLAGS))
 
 .PHONY: matrix
 matrix: ## Print the conformance matrix from $(ARTIFACTS)/results-*.json (also written to conformance-matrix.md)

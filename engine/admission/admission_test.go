@@ -281,3 +281,27 @@ func TestCreatedKinds(t *testing.T) {
 		}
 	}
 }
+
+// A kyverno.io policy is in Kyverno's validating webhook for a validate
+// rule or a verifyImages rule that checks a digest or requires
+// verification (both by default), not for one that does neither.
+func TestNeedsValidating(t *testing.T) {
+	for _, tc := range []struct {
+		rules string
+		want  bool
+	}{
+		{`[{name: r, validate: {message: m}}]`, true},
+		{`[{name: r, verifyImages: [{imageReferences: ["*"]}]}]`, true},
+		{`[{name: r, verifyImages: [{imageReferences: ["*"], verifyDigest: false, required: true}]}]`, true},
+		{`[{name: r, verifyImages: [{imageReferences: ["*"], verifyDigest: false, required: false}]}]`, false},
+		{`[{name: r, mutate: {patchStrategicMerge: {}}}]`, false},
+	} {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte("spec: {rules: "+tc.rules+"}"), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		if got := needsValidating(obj); got != tc.want {
+			t.Errorf("%s: %t, want %t", tc.rules, got, tc.want)
+		}
+	}
+}

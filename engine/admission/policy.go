@@ -30,9 +30,12 @@ const (
 	mutatingWebhookConfig   = "kyverno-resource-mutating-webhook-cfg"
 )
 
-// celGroupVersion is the version of policies.kyverno.io the engine creates
-// and reads (v1.19.1 serves v1, stores v1beta1).
-var celGroupVersion = schema.GroupVersion{Group: "policies.kyverno.io", Version: "v1"}
+// servedVersion is the version of both policy groups the engine creates
+// and reads (v1.19.1 serves policies.kyverno.io v1, stores v1beta1).
+const servedVersion = "v1"
+
+// celGroupVersion is policies.kyverno.io at servedVersion.
+var celGroupVersion = schema.GroupVersion{Group: "policies.kyverno.io", Version: servedVersion}
 
 // createdKind is the kind of obj, a namespaced kind the engine creates
 // (its resource and webhooks come from engine/policykind).
@@ -44,11 +47,9 @@ func createdKind(obj *unstructured.Unstructured) (policykind.Kind, error) {
 	return k, nil
 }
 
-// gvr is the resource of a kind at the version the engine creates and
-// reads (v1 of both groups; v1.19.1 serves policies.kyverno.io v1 and
-// stores v1beta1).
+// gvr is the resource of a kind at servedVersion.
 func gvr(k policykind.Kind) schema.GroupVersionResource {
-	return schema.GroupVersionResource{Group: k.Group, Version: "v1", Resource: k.Resource}
+	return schema.GroupVersionResource{Group: k.Group, Version: servedVersion, Resource: k.Resource}
 }
 
 // document is one decoded object of a batch and the file it came from.
@@ -110,9 +111,10 @@ func (e *Engine) CreatePolicy(ctx context.Context, obj *unstructured.Unstructure
 }
 
 // waitServed waits (one minute at most) until the policy is Ready and
-// every webhook serving its rules covers Pods: validate and verifyImages
-// rules are served by validate.kyverno.svc-<failurePolicy>, mutate and
-// verifyImages rules by mutate.kyverno.svc-<failurePolicy>.
+// every webhook serving its rules covers Pods: validate rules and
+// verifyImages rules that check something in their validate pass are
+// served by validate.kyverno.svc-<failurePolicy> (needsValidating), mutate
+// and verifyImages rules by mutate.kyverno.svc-<failurePolicy>.
 func (e *Engine) waitServed(ctx context.Context, obj *unstructured.Unstructured) error {
 	fp, _, _ := unstructured.NestedString(obj.Object, "spec", "failurePolicy")
 	if fp == "" {
@@ -164,12 +166,15 @@ func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp 
 	if !ready {
 		return fmt.Errorf("no Ready condition yet: %v", conds)
 	}
+	// The webhooks Kyverno v1.19.1 registers the policy in
+	// (pkg/controllers/webhook), read from the stored policy, whose
+	// defaults the API server has filled in.
 	for _, h := range []struct {
 		mutating bool
 		prefix   string
-		rules    []string
-	}{{false, "validate.kyverno.svc-", []string{"validate", "verifyImages"}}, {true, "mutate.kyverno.svc-", []string{"mutate", "verifyImages"}}} {
-		if !hasRule(obj, h.rules...) {
+		needed   bool
+	}{{false, "validate.kyverno.svc-", needsValidating(p)}, {true, "mutate.kyverno.svc-", hasRule(p, "mutate", "verifyImages")}} {
+		if !h.needed {
 			continue
 		}
 		hooks, err := e.webhooks(ctx, h.mutating)
@@ -181,6 +186,31 @@ func (e *Engine) served(ctx context.Context, obj *unstructured.Unstructured, fp 
 		}
 	}
 	return nil
+}
+
+// needsValidating: Kyverno registers a kyverno.io policy in its validating
+// webhook for a validate rule, or for a verifyImages rule whose validate
+// pass checks something: an entry with verifyDigest or required (both
+// true by default; HasVerifyImageChecks). A verifyImages rule with both
+// false is served by the mutating webhook alone.
+func needsValidating(p *unstructured.Unstructured) bool {
+	rules, _, _ := unstructured.NestedSlice(p.Object, "spec", "rules")
+	for _, r := range rules {
+		m, _ := r.(map[string]any)
+		if m["validate"] != nil {
+			return true
+		}
+		entries, _ := m["verifyImages"].([]any)
+		for _, e := range entries {
+			iv, _ := e.(map[string]any)
+			for _, flag := range []string{"verifyDigest", "required"} {
+				if v, set := iv[flag].(bool); v || !set {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // servedCEL is served for a policies.kyverno.io policy: its status says

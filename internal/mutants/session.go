@@ -20,29 +20,6 @@ import (
 	"time"
 )
 
-// A mutation run (RunSession), for two sources in one run:
-//
-//   - Kyverno's files on the image-data and verifyImages path: each mutant
-//     is applied to a Kyverno checkout as a commit of its own, the suite is
-//     relinked with that checkout (make suite-bin KYVERNO_SRC=...) and run
-//     in process (make conformance);
-//   - this project's contract packages (the catchError loader): each mutant
-//     is applied to a clone of this repository at HEAD, whose suite is
-//     built and run the same way.
-//
-// Before judging, the suite is built once per source with coverage of the
-// mutated packages and run unmutated (it must pass); only mutants on lines
-// it executed are judged, Jobs at a time, each worker with clones of its
-// own under .cache/mutants/worker-N (a clone of this repository at HEAD, so
-// the committed specification judges, and of the Kyverno checkout).
-//
-// Without Src it copies the pinned Kyverno module into
-// .cache/mutants/kyverno-<version> once, as a git repository. Results are
-// cached per mutant in .cache/mutants/results-<source>.json, so a run that
-// stops resumes: a killed result stands, a lived one is judged again when
-// the specification (a digest of what decides a judgement) differs, unless
-// internal/mutants/equivalent.yaml lists it.
-
 const (
 	kyvernoModule = "github.com/kyverno/kyverno"
 	selfModule    = "github.com/imagectx/conformance"
@@ -108,10 +85,32 @@ type Options struct {
 	Jobs int
 }
 
-// RunSession measures the kill rate (package doc): it generates the
-// mutants of each source, keeps those on covered lines, judges a sample
-// Jobs at a time (resuming from the cache) and writes the report to
-// Out. Progress goes to stdout. Errors: another run holds the lock, a
+// RunSession measures the kill rate, for two sources in one run:
+//
+//   - Kyverno's files on the image-data and verifyImages path: each mutant
+//     is applied to a Kyverno checkout as a commit of its own, the suite is
+//     relinked with that checkout (make suite-bin KYVERNO_SRC=...) and run
+//     in process (make conformance);
+//   - this project's contract packages (the catchError loader): each mutant
+//     is applied to a clone of this repository at HEAD, whose suite is
+//     built and run the same way.
+//
+// Before judging, the suite is built once per source with coverage of the
+// mutated packages and run unmutated (it must pass); only mutants on lines
+// it executed are judged, Jobs at a time, each worker with clones of its
+// own under .cache/mutants/worker-N (a clone of this repository at HEAD, so
+// the committed specification judges, and of the Kyverno checkout).
+//
+// Without Src it copies the pinned Kyverno module into
+// .cache/mutants/kyverno-<version> once, as a git repository. Results are
+// cached per mutant in .cache/mutants/results-<source>.json, so a run that
+// stops resumes: a killed result stands, a lived one is judged again when
+// the specification (a digest of what decides a judgement) differs, unless
+// internal/mutants/equivalent.yaml lists it.
+//
+// It generates the mutants of each source, keeps those on covered lines,
+// judges a sample Jobs at a time (resuming from the cache) and writes the
+// report to Out. Progress goes to stdout. Errors: another run holds the lock, a
 // source that is not a git checkout, the unmutated suite failing, or a
 // mutant that could not be judged (the report is still written).
 func RunSession(ctx context.Context, o Options, stdout io.Writer) error {
@@ -452,9 +451,11 @@ func coverage(ctx context.Context, stdout io.Writer, root string, s *source, tim
 }
 
 // specPaths are what decides a judgement: the scenarios, the engines and
-// the suite that runs them, the fake registry, the module's dependencies.
-// Documentation, the equivalents list and this tool are not.
-var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/run", "internal/judge", "internal/results", "internal/report", "internal/scenario", "yamlkit", "go.mod", "go.sum", "Makefile"}
+// the suite that runs them (make conformance is imagectx run), the fake
+// registry, the published schema the loader validates with, the module's
+// dependencies. Other documentation, the equivalents list and this
+// package are not.
+var specPaths = []string{"scenarios", "engine", "suites", "fakeregistry", "internal/run", "internal/judge", "internal/results", "internal/report", "internal/scenario", "internal/cmd/imagectx", "docs/docs.go", "docs/scenario.schema.json", "yamlkit", "go.mod", "go.sum", "Makefile"}
 
 // specification names the specification at commit: a digest of the git
 // objects of specPaths (so a commit that changes only documentation keeps

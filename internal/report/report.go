@@ -47,8 +47,8 @@ const (
 // Formats lists every format, in the order of the constants.
 func Formats() []Format { return []Format{Matrix, Catalogue, Migration, Compare, Verdict} }
 
-// Input is what the reports read. Each format reads the part it needs and
-// Save names what is missing.
+// Input is what the reports read. Each format reads the part it needs;
+// Save names what is missing and refuses what the format would ignore.
 type Input struct {
 	Scenarios []*scenario.File
 	Results   []*results.File
@@ -64,9 +64,22 @@ type Input struct {
 var ErrMissingInput = errors.New("missing input")
 
 // Save writes the report of format f from in to w. Errors: an unknown
-// format (listing the known ones), ErrMissingInput, or the writer's.
+// format (listing the known ones), ErrMissingInput, an input the format
+// does not read (it would be ignored), or the writer's.
 func Save(w io.Writer, f Format, in Input) error {
 	missing := func(what string) error { return fmt.Errorf("report %s: want %s: %w", f, what, ErrMissingInput) }
+	given := map[string]bool{"scenarios": len(in.Scenarios) > 0, "results files": len(in.Results) > 0, "compare runs": in.A != nil || in.B != nil, "a verdict": in.Verdict != nil}
+	reads := map[Format][]string{
+		Matrix: {"results files"}, Catalogue: {"scenarios"}, Migration: {"scenarios", "results files"},
+		Compare: {"compare runs", "results files"}, Verdict: {"a verdict"},
+	}
+	if r, ok := reads[f]; ok {
+		for _, input := range []string{"scenarios", "results files", "compare runs", "a verdict"} {
+			if given[input] && !slices.Contains(r, input) {
+				return fmt.Errorf("report %s: reads no %s, so they would be ignored", f, input)
+			}
+		}
+	}
 	switch f {
 	case Matrix:
 		if len(in.Results) == 0 {
@@ -89,8 +102,17 @@ func Save(w io.Writer, f Format, in Input) error {
 			if len(in.Results) != 2 {
 				return missing("two runs or two results files")
 			}
-			ra, rb := compare.FromResults("A", in.Results[0]), compare.FromResults("B", in.Results[1])
+			ra, err := compare.FromResults(in.Results[0].Engine, "", in.Results[0])
+			if err != nil {
+				return err
+			}
+			rb, err := compare.FromResults(in.Results[1].Engine, "", in.Results[1])
+			if err != nil {
+				return err
+			}
 			a, b = &ra, &rb
+		} else if len(in.Results) > 0 {
+			return fmt.Errorf("report compare: give two runs or two results files, not both")
 		}
 		return compare.Write(w, *a, *b, compare.Diff(*a, *b))
 	case Verdict:

@@ -24,15 +24,24 @@ func TestSave(t *testing.T) {
 		results.Record(off, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomePass}),
 		results.Record(on, &run.Evaluation{}, judge.Outcome{Outcome: engine.OutcomeFail, Reason: "want skip"}),
 	})
-	full := Input{Scenarios: []*scenario.File{off.File}, Results: []*results.File{rf, rf}, Verdict: &verdict.Verdict{Checkout: "/src/kyverno", Commit: "0123456789abcdef"}}
+	scenarios := []*scenario.File{off.File}
+	inputs := map[Format]Input{
+		Matrix:    {Results: []*results.File{rf}},
+		Catalogue: {Scenarios: scenarios},
+		Migration: {Scenarios: scenarios, Results: []*results.File{rf}},
+		Compare:   {Results: []*results.File{rf, rf}},
+		Verdict:   {Verdict: &verdict.Verdict{Checkout: "/src/kyverno", Commit: "0123456789abcdef"}},
+	}
+	full := Input{Scenarios: scenarios, Results: []*results.File{rf}, Verdict: inputs[Verdict].Verdict}
 	titles := map[Format]string{
 		Matrix: "# Conformance matrix", Catalogue: "# Error-string catalogue", Migration: "# Migration",
-		Compare: "# Behaviour change: A → B", Verdict: "# Verdict",
+		Compare: "# Behaviour change: inprocess → inprocess", Verdict: "# Verdict",
 	}
 	for _, f := range Formats() {
-		in := full
-		if f == Migration {
-			in.Results = in.Results[:1]
+		in := inputs[f]
+		// Everything at once: what the format does not read is refused.
+		if err := Save(&bytes.Buffer{}, f, full); err == nil || !strings.Contains(err.Error(), "so they would be ignored") {
+			t.Errorf("%s of every input: %v, want the unread ones refused", f, err)
 		}
 		var b bytes.Buffer
 		if err := Save(&b, f, in); err != nil {

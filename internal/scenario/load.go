@@ -195,6 +195,9 @@ func checkLabels(d *decoder, n *yaml.Node, field string, labels map[string]strin
 		if !labelPart.MatchString(k) || !labelPart.MatchString(labels[k]) {
 			return d.Errorf(keyNode(n, k), strictyaml.Join(field, k), "want a label key and value of letters, digits, '.', '_' or '-' (they become Ginkgo labels %q), got %q: %q", "key:value", k, labels[k])
 		}
+		if k == "decision" || k == "catch" {
+			return d.Errorf(keyNode(n, k), strictyaml.Join(field, k), "the label %q is the loader's own (it says what each spec tests); remove it", k)
+		}
 		if k == "site" && !Site(labels[k]).Known() {
 			return d.Errorf(orNode(at(n, k), n), strictyaml.Join(field, k), "unknown site %q; want one of %s (scenario.Sites declares them: where the image data is first used)", labels[k], strings.Join(SiteNames(), ", "))
 		}

@@ -155,6 +155,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"t.yaml:35:3: results[0]: binding \"catch-absent\" expects a panic at results[1], which ends the whole evaluation; move this row to another binding (bindings:) or another file"}},
 		{"bad label", "labels: {site: deny}", "labels: {site: \"a b\"}", []string{"results[0].labels.site: want a label key and value"}},
 		{"unknown site", "labels: {site: deny}", "labels: {site: dney}", []string{`results[0].labels.site: unknown site "dney"; want one of cel-audit-annotation, `}},
+		{"reserved label", "labels: {site: deny}", "labels: {site: deny, decision: \"2\"}", []string{`results[0].labels.decision: the label "decision" is the loader's own`}},
 		{"duplicate binding", "- name: catch-true\n", "- name: catch-absent\n", []string{"bindings[1].name: binding \"catch-absent\" is given twice"}},
 		{"placeholder without binding", "      - name: imageData\n", "      - name: ($entry)\n",
 			[]string{"placeholder ($entry) is set by no binding"}},

@@ -28,6 +28,9 @@ func e2eCmd(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("e2e: %w: %w", err, errUsage)
 	}
+	if err := ginkgoFlagsOnly(fs.Args()); err != nil {
+		return fmt.Errorf("e2e: %w: %w", err, errUsage)
+	}
 	root, err := repoRoot()
 	if err != nil {
 		return err
@@ -59,6 +62,10 @@ func e2eCmd(args []string, stdout io.Writer) error {
 	// forwarded here); this command stays to check the PID file after it.
 	start := time.Now()
 	runErr := runForwarding(cmd)
+	var se *startError
+	if errors.As(runErr, &se) {
+		return fmt.Errorf("e2e: %w", runErr)
+	}
 	status := exitStatus(runErr)
 	fmt.Fprintf(stdout, "e2e: PROVIDER=%s finished in %ds (exit %d); JUnit in %s\n", *provider, int(time.Since(start).Seconds()), status, junit)
 	if c, err := junitCounts(junit); err == nil {

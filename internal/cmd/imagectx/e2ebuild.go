@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -77,7 +76,6 @@ func e2eBuild(ctx context.Context, out io.Writer, root, provider string, dryRun 
 func buildStep(ctx context.Context, out io.Writer, root string, argv []string, dryRun bool) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(root, argv[0]), argv[1:]...)
 	cmd.Dir = root
-	cmd.Env = os.Environ()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -86,13 +84,22 @@ func buildStep(ctx context.Context, out io.Writer, root string, argv []string, d
 		return fmt.Errorf("e2e-build: %s: %w", argv[0], err)
 	}
 	sc := bufio.NewScanner(stderr)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if line := sc.Text(); dryRun || !strings.Contains(line, ": current (") {
 			fmt.Fprintln(out, line)
 		}
 	}
+	readErr := sc.Err()
+	if readErr != nil {
+		// Keep the script from blocking on a full pipe.
+		_, _ = io.Copy(out, stderr)
+	}
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("e2e-build: %s: %w", strings.Join(argv, " "), err)
+	}
+	if readErr != nil {
+		return fmt.Errorf("e2e-build: %s: reading its output: %w", strings.Join(argv, " "), readErr)
 	}
 	return nil
 }

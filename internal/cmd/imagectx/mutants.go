@@ -26,13 +26,16 @@ func mutantsCmd(args []string, stdout io.Writer) error {
 	n := fl.Int("n", 0, "judge a sample of N mutants (0: all)")
 	seed := fl.Uint64("seed", 1, "the sample's seed")
 	timeout := fl.Duration("timeout", 4*time.Minute, "bound on each command per mutant (a mutant that hangs the suite times out; the unmutated suite takes under a minute)")
-	out := fl.String("o", "_artifacts", "folder for mutants.md and mutants.json")
+	out := fl.String("o", artifactsDir(), "folder for mutants.md and mutants.json")
 	uncovered := fl.Bool("uncovered", false, "judge mutants on lines the suite does not execute too")
 	livedOnly := fl.Bool("lived", false, "judge only the mutants whose last result is lived (after new scenarios: which survivors they kill)")
 	reportOnly := fl.Bool("report", false, "judge nothing: write the report from the results judged so far")
 	jobs := fl.Int("j", 2, "mutants judged side by side, each in checkouts of its own (about one per 2 cores: half a mutant's time is the suite waiting on its fake registries)")
 	if err := fl.Parse(args); err != nil {
 		return fmt.Errorf("mutants: %w: %w", err, errUsage)
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("mutants: unexpected arguments %q (a sample size is -n N): %w", fl.Args(), errUsage)
 	}
 	if *jobs < 1 {
 		return fmt.Errorf("mutants: -j %d: want at least 1: %w", *jobs, errUsage)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/imagectx/conformance/internal/report"
+	"github.com/imagectx/conformance/internal/report/compare"
 	"github.com/imagectx/conformance/internal/report/matrix"
 	"github.com/imagectx/conformance/internal/results"
 	"github.com/imagectx/conformance/internal/scenario"
@@ -43,6 +45,17 @@ func reportCmd(args []string, stdout io.Writer) error {
 		return fmt.Errorf("report: -format: %w: %w", err, errUsage)
 	}
 	var in report.Input
+	if f == report.Compare && len(resultsFiles) == 2 {
+		// Each side named by its file, as imagectx compare names them.
+		var sides [2]compare.Run
+		for i, p := range resultsFiles {
+			if sides[i], err = compare.Load(p, p); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+		}
+		in.A, in.B = &sides[0], &sides[1]
+		resultsFiles = nil
+	}
 	for _, p := range resultsFiles {
 		rf, err := results.Read(p)
 		if err != nil {
@@ -59,14 +72,23 @@ func reportCmd(args []string, stdout io.Writer) error {
 	if err := report.Save(&buf, f, in); err != nil {
 		return err
 	}
-	if *out == "" {
-		_, err = stdout.Write(buf.Bytes())
+	return writeReport(stdout, *out, string(f)+" report", buf.Bytes())
+}
+
+// writeReport writes data to out (its folder made first) and says so, or
+// to stdout when out is "".
+func writeReport(stdout io.Writer, out, what string, data []byte) error {
+	if out == "" {
+		_, err := stdout.Write(data)
 		return err
 	}
-	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "%s report: %s\n", f, *out)
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		return fmt.Errorf("write the %s: %w", what, err)
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", what, out)
 	return nil
 }
 
@@ -98,15 +120,7 @@ func migrationCmd(args []string, stdout io.Writer) error {
 	if err := report.Save(&buf, report.Migration, report.Input{Scenarios: files, Results: []*results.File{rf}}); err != nil {
 		return err
 	}
-	if *out != "" {
-		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "migration report: %s\n", *out)
-		return nil
-	}
-	_, err = stdout.Write(buf.Bytes())
-	return err
+	return writeReport(stdout, *out, "migration report", buf.Bytes())
 }
 
 func catalogueCmd(args []string, stdout io.Writer) error {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/imagectx/conformance/engine/admission"
 )
@@ -29,8 +30,8 @@ import (
 //     (label area:scenarios), which start a cluster (-provider) and open
 //     both engines there (imagectx e2e, after imagectx e2e-build).
 //
-// The arguments after the flags are Ginkgo's flags. The exit status is the
-// suite's.
+// The arguments after the flags are Ginkgo's flags (each starts with
+// "-"). It fails (exit status 1) when the suite fails.
 func runCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	engineName := fs.String("engine", "inprocess", "the engine, by name (engine/engines: inprocess, kyverno, admission, background-scan)")
@@ -45,11 +46,25 @@ func runCmd(args []string, stdout io.Writer) error {
 	if *engineName == "" {
 		return fmt.Errorf("run: -engine is empty: %w", errUsage)
 	}
+	if err := ginkgoFlagsOnly(fs.Args()); err != nil {
+		return fmt.Errorf("run: %w: %w", err, errUsage)
+	}
+	cluster := *engineName == admission.NameAdmission || *engineName == admission.NameBackgroundScan
+	// A flag for the other kind of engine would be ignored: refuse it.
+	var wrong []string
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "provider" && !cluster) || (f.Name == "suite-bin" && cluster) {
+			wrong = append(wrong, "-"+f.Name)
+		}
+	})
+	if len(wrong) > 0 {
+		return fmt.Errorf("run: %s: not read for -engine %s (-provider is for admission and background-scan, -suite-bin for the others): %w", strings.Join(wrong, ", "), *engineName, errUsage)
+	}
 	dir, err := filepath.Abs(*artifacts)
 	if err != nil {
 		return err
 	}
-	if *engineName == admission.NameAdmission || *engineName == admission.NameBackgroundScan {
+	if cluster {
 		return runCluster(stdout, *engineName, *provider, dir, *labelFilter, *ginkgo, fs.Args())
 	}
 	st, err := newSteps(stdout, "run "+*engineName)
@@ -58,7 +73,8 @@ func runCmd(args []string, stdout io.Writer) error {
 	}
 	bin := *suiteBin
 	if bin == "" {
-		if bin, err = st.makePath(context.Background(), "suite-bin-path"); err != nil {
+		// ENGINE decides whether make links KYVERNO_SRC in (in process only).
+		if bin, err = st.makePath(context.Background(), "suite-bin-path", "ENGINE="+*engineName); err != nil {
 			return err
 		}
 	}
@@ -75,7 +91,22 @@ func runCmd(args []string, stdout io.Writer) error {
 	cmd.Env = append(os.Environ(), "ENGINE="+*engineName, "ARTIFACTS="+dir)
 	cmd.Stdout, cmd.Stderr = stdout, stdout
 	if err := runForwarding(cmd); err != nil {
+		var se *startError
+		if errors.As(err, &se) {
+			return fmt.Errorf("run: %w", err)
+		}
 		return fmt.Errorf("run: the conformance suite on %s failed (exit %d; results in %s)", *engineName, exitStatus(err), dir)
+	}
+	return nil
+}
+
+// ginkgoFlagsOnly refuses arguments that are not flags: Ginkgo would read
+// one as a package to run.
+func ginkgoFlagsOnly(args []string) error {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return fmt.Errorf("%q after the flags: want Ginkgo flags only (each starts with -)", a)
+		}
 	}
 	return nil
 }
@@ -90,6 +121,12 @@ func runCluster(stdout io.Writer, engineName, provider, dir, labelFilter, ginkgo
 	st.say("%s runs in a cluster: make e2e's scenario specs (PROVIDER=%s; background-scan and admission together)", engineName, provider)
 	if err := e2eBuild(context.Background(), stdout, st.root, provider, false); err != nil {
 		return err
+	}
+	// A run that cannot load the scenarios must not leave older results.
+	for _, name := range []string{admission.NameAdmission, admission.NameBackgroundScan} {
+		if err := os.Remove(filepath.Join(dir, "results-"+name+".json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
 	filter := "area:scenarios"
 	if labelFilter != "" {
@@ -111,23 +148,39 @@ func ginkgoCommand(ginkgo string, flags []string, labelFilter string, tail ...st
 	return exec.Command(argv[0], argv[1:]...)
 }
 
-// runForwarding runs cmd to its end; an interrupt or termination this
-// process receives is passed on to it (it also reaches Ginkgo from the
-// terminal's process group), so the suite stops its registries and writes
-// its reports before the command returns.
+// startError is a command that did not start (not found, not
+// executable): no exit status to report.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// runForwarding runs cmd to its end in a process group of its own; an
+// interrupt or termination this process receives is passed on to that
+// whole group once (go tool, the ginkgo command and the suite it runs),
+// so the suite stops its registries and writes its reports before the
+// command returns. Errors: *startError, or cmd's exit.
 func runForwarding(cmd *exec.Cmd) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s: %w", cmd.Path, err)
+		return &startError{fmt.Errorf("%s: %w", cmd.Path, err)}
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	// One key press can arrive twice (from the terminal and from go run,
+	// which relays it); Ginkgo reads a second interrupt as "bail out
+	// without cleanup", so a repeat within a second is not passed on.
+	last := map[os.Signal]time.Time{}
 	for {
 		select {
 		case sig := <-sigs:
-			_ = cmd.Process.Signal(sig)
+			if time.Since(last[sig]) > time.Second {
+				last[sig] = time.Now()
+				_ = syscall.Kill(-cmd.Process.Pid, sig.(syscall.Signal))
+			}
 		case err := <-done:
 			return err
 		}

@@ -70,38 +70,38 @@ func (s *steps) make(ctx context.Context, log, target string, vars ...string) er
 // is a path (the binary it built or found current), and returns that
 // path; the rest of its output is progress, shown as it comes.
 func (s *steps) makePath(ctx context.Context, target string, vars ...string) (string, error) {
-	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "--no-print-directory", target}, vars...)...)
-	cmd.Dir = s.root
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(s.out, &out), s.out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("make %s: %w", target, err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if p := strings.TrimSpace(lines[len(lines)-1]); filepath.IsAbs(p) {
-		return p, nil
-	}
-	return "", fmt.Errorf("make %s printed no path", target)
+	return s.lastPath(cmd, "make "+target, true)
 }
 
 // path runs a build script of the repository (tools/kyverno/build.sh)
 // with env added to this process's environment and returns the last line
 // of its output: the path of the binary it built or found in the cache.
-// Its progress goes to the progress output.
+// Its progress (stderr) goes to the progress output.
 func (s *steps) path(ctx context.Context, env []string, script string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.root, script), args...)
-	cmd.Dir = s.root
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = s.out
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", script, err)
+	return s.lastPath(cmd, script, false)
+}
+
+// lastPath runs cmd from the repository root and returns the last line of
+// its standard output, an absolute path; showAll also shows that output
+// as progress. Errors: cmd fails, or prints no path (what names it).
+func (s *steps) lastPath(cmd *exec.Cmd, what string, showAll bool) (string, error) {
+	var out bytes.Buffer
+	cmd.Dir = s.root
+	cmd.Stdout, cmd.Stderr = &out, s.out
+	if showAll {
+		cmd.Stdout = io.MultiWriter(s.out, &out)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if p := lines[len(lines)-1]; p != "" {
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if p := strings.TrimSpace(lines[len(lines)-1]); filepath.IsAbs(p) {
 		return p, nil
 	}
-	return "", fmt.Errorf("%s printed no path", script)
+	return "", fmt.Errorf("%s printed no path", what)
 }
 
 // git runs git in dir and returns its output without the final newline.

@@ -51,16 +51,27 @@ func Load(name, path string) (Run, error) {
 	if err != nil {
 		return Run{}, fmt.Errorf("read results of %s: %w", name, err)
 	}
-	run := Run{Name: name, File: path, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
+	return FromResults(name, path, rf)
+}
+
+// FromResults is rf as one side of a comparison, named name; file is
+// where it was read ("" when it was not). Errors: two specs of the same
+// name, or none at all.
+func FromResults(name, file string, rf *results.File) (Run, error) {
+	where := file
+	if where == "" {
+		where = "the results of " + name
+	}
+	run := Run{Name: name, File: file, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
 	for _, rec := range rf.Specs {
 		o := outcomeOfRecord(rec)
 		if _, dup := run.Cases[o.ID]; dup {
-			return Run{}, fmt.Errorf("%s: two specs are named %q", path, o.ID)
+			return Run{}, fmt.Errorf("%s: two specs are named %q", where, o.ID)
 		}
 		run.Cases[o.ID] = o
 	}
 	if len(run.Cases) == 0 {
-		return Run{}, fmt.Errorf("%s: no specs in the results", path)
+		return Run{}, fmt.Errorf("%s: no specs in the results", where)
 	}
 	return run, nil
 }
@@ -198,7 +209,10 @@ func Write(w io.Writer, a, b Run, changes []Change) error {
 		if r.run.Version != "" {
 			fmt.Fprintf(&sb, ", engine %s", r.run.Version)
 		}
-		fmt.Fprintf(&sb, " (`%s`)\n", r.run.File)
+		if r.run.File != "" {
+			fmt.Fprintf(&sb, " (`%s`)", r.run.File)
+		}
+		sb.WriteString("\n")
 	}
 	sb.WriteString("\n")
 
@@ -300,13 +314,4 @@ func writeUnsupportedReasons(sb *strings.Builder, a, b Run, changes []Change) {
 		fmt.Fprintf(sb, "| %s | %d | %s |\n", compareEscape(k.run), counts[k], compareEscape(k.reason))
 	}
 	sb.WriteString("\n")
-}
-
-// FromResults is a results file as one side of a comparison, named name.
-func FromResults(name string, rf *results.File) Run {
-	run := Run{Name: name, Version: rf.Engine + " " + rf.Version, Cases: map[string]CaseOutcome{}}
-	for _, rec := range rf.Specs {
-		run.Cases[rec.Name] = outcomeOfRecord(rec)
-	}
-	return run
 }

@@ -309,8 +309,14 @@ func Write(w io.Writer, v Verdict) error {
 
 	// What the checkout changes against the pinned release, in process.
 	if v.Pinned != nil && v.Branch != nil {
-		a := compare.FromResults("pinned", v.Pinned)
-		bb := compare.FromResults("checkout "+short, v.Branch)
+		a, err := compare.FromResults("pinned", "", v.Pinned)
+		if err != nil {
+			return err
+		}
+		bb, err := compare.FromResults("checkout "+short, "", v.Branch)
+		if err != nil {
+			return err
+		}
 		changes := compare.Diff(a, bb)
 		p("## What the checkout changes against the pinned release (in process)\n\n")
 		p("The pinned release in process (%s) against the checkout linked in its place, spec by spec (as `make compare` reports it):\n\n", v.Pinned.Version)
