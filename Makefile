@@ -123,6 +123,10 @@ catalogue: ## Regenerate docs/error-strings.md from the scenarios
 schema: ## Regenerate docs/scenario.schema.json and docs/scenario-fields.md (the scenario format's JSON Schema and field-by-field docs) from the Go types; go test ./internal/scenario/schema fails when they are stale
 	$(GO) run ./internal/cmd/imagectx schema -o docs/scenario.schema.json -fields docs/scenario-fields.md
 
+.PHONY: figures
+figures: ## Render docs/figures.md from docs/figures.yaml; RECORD=<artifacts folder> NOTE=<what> first adds that run's figures (go test ./internal/figures fails when the page is stale)
+	$(GO) run ./internal/cmd/imagectx figures $(if $(RECORD),-record '$(RECORD)' -note '$(NOTE)')
+
 .PHONY: check-catalogue
 check-catalogue: ## Fail when docs/error-strings.md is stale
 	$(GO) run ./internal/cmd/imagectx catalogue -check -o docs/error-strings.md scenarios

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imagectx/conformance/e2e/pids"
+	"github.com/imagectx/conformance/engine/admission"
 )
 
 // e2eCmd runs the e2e suite (./e2e, one Ginkgo process) the way make e2e
@@ -65,6 +66,14 @@ func e2eCmd(args []string, stdout io.Writer) error {
 	var se *startError
 	if errors.As(runErr, &se) {
 		return fmt.Errorf("e2e: %w", runErr)
+	}
+	// The run's time beside the results it wrote (make figures RECORD=...).
+	for _, name := range []string{admission.NameAdmission, admission.NameBackgroundScan} {
+		if _, err := os.Stat(filepath.Join(dir, "results-"+name+".json")); err == nil {
+			if err := writeRunTime(dir, time.Since(start).Seconds(), name); err != nil {
+				return err
+			}
+		}
 	}
 	status := exitStatus(runErr)
 	fmt.Fprintf(stdout, "e2e: PROVIDER=%s finished in %ds (exit %d); JUnit in %s\n", *provider, int(time.Since(start).Seconds()), status, junit)

@@ -12,6 +12,7 @@
 //	imagectx compare [-artifacts DIR] [-o compare.md] [-fail-on-change] A B
 //	imagectx verdict -kyverno-src DIR [-artifacts DIR] [-o verdict.md]
 //	imagectx schema [-o docs/scenario.schema.json] [-fields docs/scenario-fields.md] [-check]
+//	imagectx figures [-check] [-record ARTIFACTS-DIR -note TEXT]
 //	imagectx e2e [-provider local] [-artifacts DIR] [-label-filter F] [GINKGO-FLAGS...]
 //	imagectx e2e-build [-provider local] [-dry-run]
 //	imagectx mutants [-src DIR] [-files a.go,...] [-contract c.go,...] [-n N] [-seed S] [-j 2] [-timeout 4m] [-o DIR] [-lived] [-report]
@@ -55,6 +56,7 @@ var commands = []struct {
 	{"compare", compareCmd},
 	{"verdict", verdictCmd},
 	{"schema", schemaCmd},
+	{"figures", figuresCmd},
 	{"e2e", e2eCmd},
 	{"e2e-build", e2eBuildCmd},
 	{"mutants", mutantsCmd},

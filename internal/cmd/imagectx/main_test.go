@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imagectx/conformance/engine"
+	"github.com/imagectx/conformance/internal/judge"
 	"github.com/imagectx/conformance/internal/report"
 	"github.com/imagectx/conformance/internal/results"
 )
@@ -140,5 +141,49 @@ func TestReportFormats(t *testing.T) {
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%q: %v, want %v containing %q", tc.args, err, tc.want, tc.text)
 		}
+	}
+}
+
+// figures -record adds a row per results file of a folder, with the run
+// time imagectx run wrote beside it, then renders the page; -check fails
+// on a page edited by hand.
+func TestFiguresRecord(t *testing.T) {
+	dir := t.TempDir()
+	src, page := filepath.Join(dir, "figures.yaml"), filepath.Join(dir, "figures.md")
+	yaml := "intro: |\n  i\nsections:\n  - title: Recorded runs\n    columns: [date, commit, engine, version, pass / fail / unsupported, wall, what was measured]\n    rows: []\n"
+	if err := os.WriteFile(src, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs := filepath.Join(dir, "artifacts")
+	rf := results.NewFile("inprocess", engine.Capabilities{Version: "v1.19.1"}, judge.Options{}, []*results.SpecRecord{
+		{Name: "a", Outcome: engine.OutcomePass}, {Name: "b", Outcome: engine.OutcomeUnsupported},
+	})
+	if _, err := results.Write(runs, rf); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRunTime(runs, 21.4, "inprocess"); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"figures", "-yaml", src, "-o", page, "-record", runs, "-note", "a | test"}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "| inprocess | v1.19.1 | 1 / 0 / 1 of 2 | 21 s | a \\| test |"; !strings.Contains(string(md), want) {
+		t.Errorf("page lacks %q:\n%s", want, md)
+	}
+	if err := run([]string{"figures", "-yaml", src, "-o", page, "-check"}, &bytes.Buffer{}); err != nil {
+		t.Errorf("check of the page just written: %v", err)
+	}
+	if err := os.WriteFile(page, append(md, "edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"figures", "-yaml", src, "-o", page, "-check"}, &bytes.Buffer{}); err == nil {
+		t.Error("a page edited by hand passed -check")
+	}
+	if err := run([]string{"figures", "-yaml", src, "-record", runs}, &bytes.Buffer{}); !errors.Is(err, errUsage) {
+		t.Errorf("-record without -note: %v, want a usage error", err)
 	}
 }

@@ -90,7 +90,15 @@ func runCmd(args []string, stdout io.Writer) error {
 	cmd.Dir = st.root
 	cmd.Env = append(os.Environ(), "ENGINE="+*engineName, "ARTIFACTS="+dir)
 	cmd.Stdout, cmd.Stderr = stdout, stdout
-	if err := runForwarding(cmd); err != nil {
+	start := time.Now()
+	runErr := runForwarding(cmd)
+	// The run's time beside its results (make figures RECORD=... reads it).
+	if _, err := os.Stat(results); err == nil {
+		if err := writeRunTime(dir, time.Since(start).Seconds(), *engineName); err != nil {
+			return err
+		}
+	}
+	if err := runErr; err != nil {
 		var se *startError
 		if errors.As(err, &se) {
 			return fmt.Errorf("run: %w", err)
