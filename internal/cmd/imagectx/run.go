@@ -108,13 +108,18 @@ func runCmd(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// ginkgoFlagsOnly refuses arguments that are not flags: Ginkgo would read
-// one as a package to run.
+// ginkgoFlagsOnly refuses arguments that are not flags or flag values:
+// Ginkgo would read one as a package to run. A word right after a flag
+// written without "=" is that flag's value (--timeout 50m).
 func ginkgoFlagsOnly(args []string) error {
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			return fmt.Errorf("%q after the flags: want Ginkgo flags only (each starts with -)", a)
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue
 		}
+		if i > 0 && strings.HasPrefix(args[i-1], "-") && !strings.Contains(args[i-1], "=") {
+			continue
+		}
+		return fmt.Errorf("%q after the flags: want Ginkgo flags only (each starts with -, a value after its flag)", a)
 	}
 	return nil
 }

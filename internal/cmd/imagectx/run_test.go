@@ -34,7 +34,7 @@ func TestRunSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := []string{"run", "-engine", "kyverno", "-artifacts", artifacts, "-suite-bin", "/suite.test", "-ginkgo", fake,
-		"-label-filter", "fault:missing", "--", "--keep-going", "--randomize-all"}
+		"-label-filter", "fault:missing", "--", "--keep-going", "--timeout", "5m"}
 	if err := run(args, &bytes.Buffer{}); err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestRunSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "ENGINE=kyverno ARTIFACTS=" + artifacts + " --keep-going --randomize-all --label-filter=fault:missing /suite.test\n"
+	want := "ENGINE=kyverno ARTIFACTS=" + artifacts + " --keep-going --timeout 5m --label-filter=fault:missing /suite.test\n"
 	if string(got) != want {
 		t.Errorf("ginkgo got\n%q, want\n%q", got, want)
 	}
@@ -60,6 +60,7 @@ func TestRunSuite(t *testing.T) {
 		{"run", "-engine", "kyverno", "-provider", "kind"},
 		{"run", "-engine", "admission", "-suite-bin", "/suite.test"},
 		{"run", "-engine", "kyverno", "--", "inprocess"},
+		{"run", "-engine", "kyverno", "--", "--keep-going=true", "./suites/conformance"},
 		{"e2e", "--", "./suites/conformance"},
 	} {
 		if err := run(bad, &bytes.Buffer{}); !errors.Is(err, errUsage) {
