@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/imagectx/conformance/internal/figures"
+	"github.com/imagectx/conformance/internal/report/markdown"
 	"github.com/imagectx/conformance/internal/results"
 )
 
@@ -122,15 +122,10 @@ func recordRuns(ctx context.Context, f *figures.File, dir, note string) (int, er
 			return 0, err
 		}
 		s := rf.Summary
-		cells := []string{date, "`" + commit + "`", rf.Engine, cellText(rf.Version), fmt.Sprintf("%d / %d / %d of %d", s.Pass, s.Fail, s.Unsupported, len(rf.Specs)), wall, cellText(note)}
+		cells := []string{date, "`" + commit + "`", rf.Engine, markdown.Cell(rf.Version), fmt.Sprintf("%d / %d / %d of %d", s.Pass, s.Fail, s.Unsupported, len(rf.Specs)), wall, markdown.Cell(note)}
 		if err := f.Add(recordedRuns, cells); err != nil {
 			return 0, err
 		}
 	}
 	return len(paths), nil
-}
-
-// cellText makes s fit a table cell of the figures file.
-func cellText(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
 }
